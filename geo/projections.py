@@ -1,0 +1,73 @@
+"""WGS84 (EPSG:4326) <-> British National Grid (EPSG:27700).
+
+Transformers are built once and reused: pyproj's construction is the slow part.
+Axis order is always (lon, lat) and (easting, northing).
+
+>>> e, n = wgs84_to_bng(0.4693, 51.7366)  # Chelmsford station
+>>> round(e, -1), round(n, -1)
+(570600.0, 207100.0)
+>>> lon, lat = bng_to_wgs84(e, n)
+>>> round(lon, 5), round(lat, 5)
+(0.4693, 51.7366)
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import TYPE_CHECKING
+
+import numpy as np
+from pyproj import Transformer
+from shapely import transform as shapely_transform
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike, NDArray
+    from shapely.geometry.base import BaseGeometry
+
+WGS84 = 4326
+BNG = 27700
+
+
+@cache
+def _transformer(src: int, dst: int) -> Transformer:
+    return Transformer.from_crs(src, dst, always_xy=True)
+
+
+def wgs84_to_bng(lon: float, lat: float) -> tuple[float, float]:
+    """One point from (lon, lat) degrees to (easting, northing) metres."""
+    e, n = _transformer(WGS84, BNG).transform(lon, lat)
+    return float(e), float(n)
+
+
+def bng_to_wgs84(easting: float, northing: float) -> tuple[float, float]:
+    """One point from (easting, northing) metres to (lon, lat) degrees."""
+    lon, lat = _transformer(BNG, WGS84).transform(easting, northing)
+    return float(lon), float(lat)
+
+
+def wgs84_array_to_bng(lon: ArrayLike, lat: ArrayLike) -> NDArray[np.float64]:
+    """Many points at once: returns an (n, 2) array of (easting, northing)."""
+    e, n = _transformer(WGS84, BNG).transform(np.asarray(lon, float), np.asarray(lat, float))
+    return np.column_stack([np.atleast_1d(e), np.atleast_1d(n)])
+
+
+def _reproject(geom: BaseGeometry, src: int, dst: int) -> BaseGeometry:
+    t = _transformer(src, dst)
+
+    def apply(coords: NDArray[np.float64]) -> NDArray[np.float64]:
+        x, y = t.transform(coords[:, 0], coords[:, 1])
+        return np.column_stack([x, y])
+
+    return shapely_transform(geom, apply)
+
+
+def geometry_to_bng(geom: BaseGeometry) -> BaseGeometry:
+    """A shapely geometry from WGS84 degrees to BNG metres."""
+    return _reproject(geom, WGS84, BNG)
+
+
+def geometry_to_wgs84(geom: BaseGeometry, *, from_srid: int = BNG) -> BaseGeometry:
+    """A shapely geometry from ``from_srid`` (BNG by default) to WGS84 degrees."""
+    if from_srid == WGS84:
+        return geom
+    return _reproject(geom, from_srid, WGS84)
