@@ -1,0 +1,231 @@
+#!/usr/bin/env bash
+# Development and CI plumbing behind the Makefile: the virtualenv, the front-end assets,
+# the project-local PostGIS cluster under .data/pg, migrations, seed, serve and test.
+# Every step is idempotent, so `make run` and `make test` can be run again at any time.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+DATA="$ROOT/.data"
+PGDATA="$DATA/pg"
+VENV="$ROOT/.venv"
+DB_USER=outreach
+DB_NAME=outreach
+FIRST_PORT=54329
+
+say() { printf '\033[1;34m==>\033[0m %s\n' "$*" >&2; }
+die() { printf '\033[1;31merror:\033[0m %s\n' "$*" >&2; exit 1; }
+is_root() { [ "$(id -u)" = 0 ]; }
+
+apt_install() {
+    # Install Debian/Ubuntu packages when root; otherwise print the exact command and stop.
+    if is_root && command -v apt-get >/dev/null; then
+        say "installing $* with apt"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq
+        apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+    else
+        die "missing system packages. Install them with:  sudo apt-get install -y $*"
+    fi
+}
+
+# ---------------------------------------------------------------- python
+python_bin() {
+    for py in python3.13 python3.12 python3.11 python3; do
+        if command -v "$py" >/dev/null && "$py" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+            command -v "$py"; return
+        fi
+    done
+    die "Python 3.11 or newer is needed (Debian 12: sudo apt-get install -y python3 python3-venv)"
+}
+
+cmd_venv() {
+    local stamp="$VENV/.installed"
+    if [ -f "$stamp" ] && [ "$stamp" -nt "$ROOT/pyproject.toml" ]; then return; fi
+    local py; py=$(python_bin)
+    if [ ! -x "$VENV/bin/python" ]; then
+        say "creating the virtualenv in .venv"
+        if ! "$py" -m venv "$VENV" 2>/dev/null; then
+            rm -rf "$VENV"
+            apt_install python3-venv
+            "$py" -m venv "$VENV"
+        fi
+    fi
+    say "installing the project and its development tools"
+    "$VENV/bin/python" -m pip install -q --upgrade pip
+    "$VENV/bin/python" -m pip install -q -e "$ROOT[dev]"
+    touch "$stamp"
+}
+
+# ---------------------------------------------------------------- front-end assets
+cmd_assets() {
+    local vendor="$ROOT/service/web/static/vendor" stamp
+    stamp="$vendor/.installed"
+    if [ -f "$stamp" ] && [ "$stamp" -nt "$ROOT/package-lock.json" ]; then return; fi
+    command -v npm >/dev/null || apt_install nodejs npm
+    say "installing front-end assets from npm (served locally, no CDN)"
+    (cd "$ROOT" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null)
+    mkdir -p "$vendor/swagger-ui" "$vendor/maplibre-gl"
+    cp "$ROOT/node_modules/swagger-ui-dist/swagger-ui-bundle.js" \
+       "$ROOT/node_modules/swagger-ui-dist/swagger-ui.css" "$vendor/swagger-ui/"
+    cp "$ROOT/node_modules/maplibre-gl/dist/maplibre-gl.js" \
+       "$ROOT/node_modules/maplibre-gl/dist/maplibre-gl.css" "$vendor/maplibre-gl/"
+    touch "$stamp"
+}
+
+# ---------------------------------------------------------------- PostgreSQL + PostGIS
+pg_bindir() {
+    local d
+    for d in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -t/ -k4 -V -r); do
+        [ -x "$d/initdb" ] && { echo "$d"; return; }
+    done
+}
+
+pg_wanted_version() {
+    local bindir; bindir=$(pg_bindir)
+    if [ -n "$bindir" ]; then basename "$(dirname "$bindir")"; return; fi
+    if command -v apt-cache >/dev/null; then
+        is_root && apt-get update -qq
+        apt-cache policy postgresql 2>/dev/null | awk '/Candidate:/ {split($2, v, "+"); print v[1]}'
+    fi
+}
+
+ensure_postgis() {
+    local bindir version
+    bindir=$(pg_bindir)
+    version=$(pg_wanted_version)
+    [ -n "$version" ] || version=15
+    if [ -z "$bindir" ] || [ ! -f "/usr/share/postgresql/$version/extension/postgis.control" ]; then
+        apt_install "postgresql-$version" "postgresql-$version-postgis-3"
+    fi
+}
+
+as_pg() {
+    # PostgreSQL refuses to run as root: run the cluster as the `postgres` system user.
+    if is_root; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+pick_port() {
+    if [ -f "$DATA/port" ]; then cat "$DATA/port"; return; fi
+    local p=$FIRST_PORT
+    while ! port_free "$p"; do p=$((p + 1)); done
+    echo "$p" >"$DATA/port"
+    echo "$p"
+}
+
+prepare_datadir() {
+    mkdir -p "$DATA"
+    if is_root; then
+        id postgres >/dev/null 2>&1 || die "no 'postgres' system user: is the postgresql package installed?"
+        if ! runuser -u postgres -- test -x "$DATA"; then
+            # postgres cannot reach this checkout (e.g. under /root): keep the cluster files
+            # in a directory it owns and link it from .data/pg.
+            local real="/var/lib/essex-outreach/$(echo "$ROOT" | sha1sum | cut -c1-12)/pg"
+            mkdir -p "$real" && chown -R postgres: "$(dirname "$real")"
+            [ -L "$PGDATA" ] || ln -s "$real" "$PGDATA"
+        fi
+        mkdir -p "$PGDATA" && chown postgres: "$PGDATA"
+    fi
+    mkdir -p "$PGDATA"
+    chmod 700 "$PGDATA" 2>/dev/null || true
+}
+
+cmd_db_start() {
+    if [ -n "${DATABASE_URL:-}" ]; then
+        say "using DATABASE_URL, not starting a local cluster"
+        return
+    fi
+    ensure_postgis
+    local bindir port
+    bindir=$(pg_bindir)
+    prepare_datadir
+    port=$(pick_port)
+    if [ ! -f "$PGDATA/PG_VERSION" ]; then
+        say "initialising a PostgreSQL cluster in .data/pg"
+        as_pg "$bindir/initdb" -D "$PGDATA" -U "$DB_USER" --auth=trust -E UTF8 \
+            --locale=C.UTF-8 --no-instructions >/dev/null
+        cat >>"$PGDATA/postgresql.conf" <<CONF
+# essex-outreach development cluster
+listen_addresses = '127.0.0.1'
+unix_socket_directories = ''
+max_connections = 300
+shared_buffers = 256MB
+CONF
+    fi
+    if ! as_pg "$bindir/pg_ctl" -D "$PGDATA" status >/dev/null 2>&1; then
+        say "starting PostgreSQL on 127.0.0.1:$port"
+        as_pg "$bindir/pg_ctl" -D "$PGDATA" -l "$PGDATA/server.log" -w -t 60 \
+            -o "-p $port" start >/dev/null || { tail -20 "$PGDATA/server.log" >&2; die "PostgreSQL did not start"; }
+    fi
+    if ! "$bindir/psql" -h 127.0.0.1 -p "$port" -U "$DB_USER" -d postgres -tAc \
+        "SELECT 1 FROM pg_database WHERE datname = '$DB_NAME'" | grep -q 1; then
+        "$bindir/createdb" -h 127.0.0.1 -p "$port" -U "$DB_USER" "$DB_NAME"
+    fi
+    echo "postgresql://$DB_USER@127.0.0.1:$port/$DB_NAME" >"$DATA/database_url"
+}
+
+cmd_db_stop() {
+    local bindir; bindir=$(pg_bindir)
+    if [ -n "$bindir" ] && [ -f "$PGDATA/PG_VERSION" ]; then
+        as_pg "$bindir/pg_ctl" -D "$PGDATA" -m fast -w stop 2>/dev/null || true
+        say "local PostgreSQL stopped"
+    fi
+}
+
+db_env() {
+    if [ -z "${DATABASE_URL:-}" ]; then
+        [ -f "$DATA/database_url" ] || die "no database: run 'make db' first or set DATABASE_URL"
+        DATABASE_URL=$(cat "$DATA/database_url")
+    fi
+    export DATABASE_URL
+}
+
+cmd_setup() {
+    cmd_venv
+    cmd_assets
+    cmd_db_start
+    db_env
+}
+
+cmd_migrate() {
+    db_env
+    say "migrating"
+    (cd "$ROOT" && "$VENV/bin/alembic" upgrade head)
+    say "seeding Greater Essex areas and teams"
+    "$VENV/bin/outreach" seed
+}
+
+cmd_run() {
+    cmd_setup
+    cmd_migrate
+    say "serving on http://127.0.0.1:${OUTREACH_PORT:-8000}"
+    exec "$VENV/bin/outreach" serve --host 127.0.0.1 --port "${OUTREACH_PORT:-8000}"
+}
+
+cmd_test() {
+    cmd_setup
+    cd "$ROOT"
+    say "ruff"
+    "$VENV/bin/ruff" check .
+    "$VENV/bin/ruff" format --check .
+    say "mypy"
+    "$VENV/bin/mypy" geo streetlink service
+    say "import-linter"
+    "$VENV/bin/lint-imports"
+    say "pytest against PostGIS"
+    "$VENV/bin/pytest" "$@"
+}
+
+case "${1:-}" in
+    venv) cmd_venv ;;
+    assets) cmd_assets ;;
+    db-start) cmd_db_start ;;
+    db-stop) cmd_db_stop ;;
+    setup) cmd_setup ;;
+    migrate) cmd_setup; cmd_migrate ;;
+    run) cmd_run ;;
+    test) shift; cmd_test "$@" ;;
+    env) cmd_setup; echo "DATABASE_URL=$DATABASE_URL" ;;
+    *) die "usage: scripts/dev.sh venv|assets|db-start|db-stop|setup|migrate|run|test|env" ;;
+esac

@@ -1,0 +1,35 @@
+"""Liveness and readiness probes."""
+
+from __future__ import annotations
+
+from litestar import Controller, get
+
+from service.api.problems import problem_responses
+from service.schemas.areas import Health, Readiness
+from service.state import RuntimeDep
+from service.usecases.health import readiness
+
+
+class HealthController(Controller):
+    tags = ["health"]
+
+    @get(
+        "/healthz",
+        operation_id="healthz",
+        summary="The process is up",
+        responses=problem_responses(),
+    )
+    async def healthz(self) -> Health:
+        return Health(status="ok")
+
+    @get(
+        "/readyz",
+        operation_id="readyz",
+        summary="The database is reachable and migrated",
+        responses=problem_responses(),
+    )
+    async def readyz(self, runtime: RuntimeDep) -> Readiness:
+        migration, version = await readiness(runtime)
+        return Readiness(
+            status="ready", database="ok", migration=migration, boundary_version=version
+        )

@@ -1,0 +1,105 @@
+"""The Litestar application: ``create_app(settings)`` wires controllers, errors, OpenAPI,
+static assets and the lifespan that owns the engine, the HTTP client and the caches."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+from litestar import Litestar
+from litestar.config.cors import CORSConfig
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi.config import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
+from litestar.openapi.spec import Components
+from litestar.plugins.problem_details import ProblemDetailsConfig, ProblemDetailsPlugin
+from litestar.static_files import create_static_files_router
+
+from service import errors
+from service.api.areas import AreasController
+from service.api.health import HealthController
+from service.api.pages import DocsController
+from service.db.engine import create_engine, session_factory
+from service.settings import Settings
+from service.state import Runtime
+from service.usecases import area_sync
+from service.usecases.health import migration_head
+
+log = logging.getLogger(__name__)
+API_VERSION = "0.1.0"
+
+
+def openapi_config() -> OpenAPIConfig:
+    return OpenAPIConfig(
+        title="essex-outreach",
+        version=API_VERSION,
+        description=(
+            "Street-homelessness outreach across Greater Essex: public referrals, outreach "
+            "contacts, hotspots and assignment. Errors are RFC 9457 problem details."
+        ),
+        path="/openapi",
+        render_plugins=[JsonRenderPlugin(path="/openapi.json")],
+        components=Components(),
+        use_handler_docstrings=False,
+    )
+
+
+def build_runtime(settings: Settings) -> Runtime:
+    engine = create_engine(settings)
+    return Runtime(
+        settings=settings,
+        engine=engine,
+        sessions=session_factory(engine),
+        http=httpx.AsyncClient(timeout=httpx.Timeout(10.0)),
+        migration_head=migration_head(),
+    )
+
+
+def create_app(settings: Settings) -> Litestar:
+    """The app for these settings; nothing is read from the environment here."""
+    runtime = build_runtime(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        await area_sync.initial_load(runtime)
+        task = asyncio.create_task(area_sync.keep_areas_fresh(runtime), name="area-sync")
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            await runtime.http.aclose()
+            await runtime.engine.dispose()
+
+    return Litestar(
+        route_handlers=[
+            HealthController,
+            AreasController,
+            DocsController,
+            create_static_files_router(path="/static", directories=[settings.static_dir]),
+        ],
+        dependencies={"runtime": Provide(lambda: runtime, use_cache=True, sync_to_thread=False)},
+        lifespan=[lifespan],
+        state=State({"runtime": runtime}),
+        plugins=[
+            ProblemDetailsPlugin(
+                ProblemDetailsConfig(exception_to_problem_detail_map=errors.exception_map())
+            )
+        ],
+        openapi_config=openapi_config(),
+        cors_config=CORSConfig(allow_origins=list(settings.cors_origins))
+        if settings.cors_origins
+        else None,
+        debug=False,
+    )
+
+
+def create_app_from_env() -> Litestar:
+    """Factory for uvicorn (``--factory``): settings are read when the server starts."""
+    return create_app(Settings.from_env())

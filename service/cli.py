@@ -1,0 +1,120 @@
+"""The ``outreach`` command: serve, seed, import boundaries, write the OpenAPI document."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from service.settings import Settings
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="outreach", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="serve the API and pages")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+
+    sub.add_parser("seed", help="seed the Greater Essex areas and default teams (idempotent)")
+
+    areas = sub.add_parser("areas", help="authority boundaries")
+    areas_sub = areas.add_subparsers(dest="areas_command", required=True)
+    imp = areas_sub.add_parser("import", help="load official boundaries as a new version")
+    imp.add_argument("file", type=Path, help="a GeoJSON FeatureCollection (e.g. ONS LAD)")
+    imp.add_argument("--code-field", required=True, help="property holding the ONS code")
+    imp.add_argument("--name-field", required=True, help="property holding the name")
+    imp.add_argument("--srid", type=int, help="EPSG code of the coordinates (default: the file's)")
+    imp.add_argument("--label", help="a label for this boundary version (default: file name)")
+    imp.add_argument(
+        "--all", action="store_true", help="keep every feature, not only Greater Essex codes"
+    )
+
+    openapi = sub.add_parser("openapi", help="write the OpenAPI document")
+    openapi.add_argument("--output", type=Path, default=None)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    handler = {
+        "serve": _serve,
+        "seed": _seed,
+        "areas": _areas,
+        "openapi": _openapi,
+    }[args.command]
+    return handler(args)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    Settings.from_env()  # fail early, with a clear message, on a bad environment
+    uvicorn.run(
+        "service.app:create_app_from_env",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        proxy_headers=False,
+        timeout_graceful_shutdown=20,
+    )
+    return 0
+
+
+def _seed(_: argparse.Namespace) -> int:
+    from service.usecases.commands import seed
+
+    report = asyncio.run(seed(Settings.from_env()))
+    version = report.boundary_version
+    boundaries = f"created version {version}" if version else "kept (already loaded)"
+    teams = ", ".join(report.teams_added) or "none (already there)"
+    print(f"seed: boundaries {boundaries}; teams added: {teams}")
+    return 0
+
+
+def _areas(args: argparse.Namespace) -> int:
+    from geo.errors import GeoError
+    from service.exceptions import ServiceError
+    from service.usecases.commands import import_areas
+
+    try:
+        collection = json.loads(args.file.read_text(encoding="utf-8"))
+        version, codes = asyncio.run(
+            import_areas(
+                Settings.from_env(),
+                collection,
+                code_field=args.code_field,
+                name_field=args.name_field,
+                srid=args.srid,
+                label=args.label or args.file.name,
+                source=str(args.file),
+                keep_all=args.all,
+            )
+        )
+    except (OSError, ValueError, GeoError, ServiceError) as exc:
+        print(f"outreach areas import: {exc}", file=sys.stderr)
+        return 2
+    print(f"imported boundary version {version}: {len(codes)} authorities ({', '.join(codes)})")
+    return 0
+
+
+def _openapi(args: argparse.Namespace) -> int:
+    from service.openapi_doc import openapi_json
+
+    text = openapi_json()
+    if args.output:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

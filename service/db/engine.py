@@ -1,0 +1,56 @@
+"""The engine and session factory, owned by the app's lifespan (or a CLI command)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from functools import cache
+from pathlib import Path
+
+from sqlalchemy import TextClause, text
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from service.settings import Settings
+
+SQL_DIR = Path(__file__).resolve().parent / "sql"
+
+
+def create_engine(settings: Settings) -> AsyncEngine:
+    """An asyncpg engine that notices dead connections and never waits forever."""
+    return create_async_engine(
+        settings.sqlalchemy_url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_pool_max_overflow,
+        pool_pre_ping=True,
+        pool_timeout=settings.db_connect_timeout_s,
+        connect_args={
+            "timeout": settings.db_connect_timeout_s,
+            "command_timeout": settings.db_statement_timeout_ms / 1000 + 5,
+            "server_settings": {
+                "statement_timeout": str(settings.db_statement_timeout_ms),
+                "application_name": "essex-outreach",
+            },
+        },
+    )
+
+
+def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+@asynccontextmanager
+async def transaction(factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    """A session in one transaction: committed on success, rolled back on any error."""
+    async with factory() as session, session.begin():
+        yield session
+
+
+@cache
+def sql(name: str) -> TextClause:
+    """A hand-written query from ``service/db/sql/<name>.sql``."""
+    return text((SQL_DIR / f"{name}.sql").read_text(encoding="utf-8"))

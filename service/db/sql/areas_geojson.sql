@@ -1,0 +1,16 @@
+-- Current authorities as GeoJSON geometries, optionally simplified in metres (BNG) first.
+SELECT a.code, a.name, a.kind, v.id AS boundary_version, v.label AS boundary_label,
+       v.approximate,
+       ST_AsGeoJSON(
+           CASE WHEN :simplify_m > 0
+                THEN ST_Transform(ST_Multi(ST_SimplifyPreserveTopology(a.geom_bng, :simplify_m)), 4326)
+                ELSE a.geom END,
+           6) AS geometry,
+       COALESCE(
+           (SELECT array_agg(t.id ORDER BY t.id) FROM team_areas ta
+              JOIN teams t ON t.id = ta.team_id
+             WHERE ta.authority_code = a.code AND t.active),
+           ARRAY[]::integer[]) AS team_ids
+FROM authorities a
+JOIN boundary_versions v ON v.id = a.version_id AND v.is_current
+ORDER BY a.code

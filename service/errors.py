@@ -1,0 +1,221 @@
+"""The one table from exceptions to RFC 9457 problem details.
+
+Domain exceptions (``geo.errors``, ``streetlink.errors``, ``service.exceptions``) know nothing
+of HTTP; this module gives each class a status, a problem ``type`` and a title, and Litestar's
+problem-details plugin renders them as ``application/problem+json``. Database errors are
+classified by SQLSTATE (and constraint name), never by message text, and never echoed.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from litestar.exceptions import (
+    HTTPException,
+    MethodNotAllowedException,
+    NotAuthorizedException,
+    NotFoundException,
+    PermissionDeniedException,
+    TooManyRequestsException,
+    ValidationException,
+)
+from litestar.plugins.problem_details import ProblemDetailsException
+from sqlalchemy.exc import DBAPIError
+
+from geo.errors import GeoError, InvalidGeometryError, OutsideCoverageError
+from service import exceptions as svc
+
+log = logging.getLogger(__name__)
+PROBLEM_BASE = "urn:essex-outreach:problem:"
+RETRY_AFTER_S = 10
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    status: int
+    slug: str
+    title: str
+    show_detail: bool = True
+    """Whether ``str(exc)`` is safe and useful to return as the problem's ``detail``."""
+
+    @property
+    def type_uri(self) -> str:
+        return PROBLEM_BASE + self.slug
+
+
+# Domain exceptions → problem. Order does not matter: Litestar resolves handlers by MRO.
+TABLE: Mapping[type[Exception], Problem] = {
+    GeoError: Problem(422, "invalid-geometry", "The geometry could not be used"),
+    InvalidGeometryError: Problem(422, "invalid-geometry", "The geometry could not be used"),
+    OutsideCoverageError: Problem(404, "outside-greater-essex", "Outside Greater Essex"),
+    svc.ServiceError: Problem(400, "bad-request", "The request could not be processed"),
+    svc.NotFoundError: Problem(404, "not-found", "Not found"),
+    svc.OutsideGreaterEssexError: Problem(404, "outside-greater-essex", "Outside Greater Essex"),
+    svc.ConflictError: Problem(409, "conflict", "Conflicts with stored data"),
+    svc.InvalidInputError: Problem(422, "invalid-input", "The input is not valid"),
+    svc.NotReadyError: Problem(503, "not-ready", "The service is not ready"),
+    svc.DatabaseUnavailableError: Problem(
+        503, "database-unavailable", "The database is unavailable, try again shortly"
+    ),
+    svc.AccessDeniedError: Problem(403, "forbidden", "Not allowed"),
+}
+
+# Framework HTTP errors → problem (their detail is written by Litestar or by us, never data).
+HTTP_TABLE: Mapping[int, Problem] = {
+    400: Problem(400, "invalid-request", "The request is not valid"),
+    401: Problem(401, "unauthorized", "Sign-in required"),
+    403: Problem(403, "forbidden", "Not allowed"),
+    404: Problem(404, "not-found", "Not found"),
+    405: Problem(405, "method-not-allowed", "Method not allowed"),
+    413: Problem(413, "too-large", "The request body is too large"),
+    415: Problem(415, "unsupported-media-type", "Unsupported media type"),
+    429: Problem(429, "rate-limited", "Too many requests, slow down"),
+    503: Problem(503, "unavailable", "The service is unavailable"),
+}
+INTERNAL = Problem(500, "internal", "Internal error", show_detail=False)
+DATABASE_DOWN = TABLE[svc.DatabaseUnavailableError]
+
+# Unique constraints whose violation is the client's doing → 409 with a clear title.
+CONSTRAINT_TITLES: Mapping[str, str] = {
+    "uq_teams_name": "A team with this name exists already",
+}
+# SQLSTATE classes/codes meaning "the database is not there right now".
+UNAVAILABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03", "53300", "57014")
+_AT_PATH = re.compile(r"\s*-\s*at\s*`(\$[^`]*)`\s*$")
+_MISSING = re.compile(r"Missing required (\w+) parameter '([^']+)'")
+
+
+def problem_exception(
+    problem: Problem,
+    detail: str = "",
+    *,
+    extra: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> ProblemDetailsException:
+    return ProblemDetailsException(
+        status_code=problem.status,
+        type_=problem.type_uri,
+        title=problem.title,
+        detail=detail or problem.title,
+        extra=extra,
+        headers=headers,
+    )
+
+
+def _lookup(exc: Exception) -> Problem:
+    for cls in type(exc).__mro__:
+        if cls in TABLE:
+            return TABLE[cls]
+    return INTERNAL
+
+
+def _field_extra(exc: Exception) -> dict[str, Any] | None:
+    field = getattr(exc, "field", None)
+    return {"errors": [{"field": field, "message": str(exc)}]} if field else None
+
+
+def from_domain(exc: Exception) -> ProblemDetailsException:
+    problem = _lookup(exc)
+    headers = {"Retry-After": str(RETRY_AFTER_S)} if problem.status == 503 else None
+    detail = str(exc) if problem.show_detail else ""
+    return problem_exception(problem, detail, extra=_field_extra(exc), headers=headers)
+
+
+def _validation_errors(exc: ValidationException) -> list[dict[str, Any]]:
+    errors: list[dict[str, Any]] = []
+    items = exc.extra if isinstance(exc.extra, list) else []
+    missing = _MISSING.search(str(exc.detail or ""))
+    if not items and missing:
+        return [{"field": missing.group(2), "source": missing.group(1), "message": "required"}]
+    for item in items:
+        message = str(item.get("message", "invalid value")) if isinstance(item, dict) else ""
+        key = item.get("key") if isinstance(item, dict) else None
+        match = _AT_PATH.search(message)
+        if match:
+            key, message = match.group(1), message[: match.start()]
+        source = item.get("source") if isinstance(item, dict) else None
+        errors.append({"field": key or "$", "source": source or "body", "message": message})
+    return errors
+
+
+def from_validation(exc: ValidationException) -> ProblemDetailsException:
+    errors = _validation_errors(exc)
+    detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors) or "invalid request"
+    return problem_exception(HTTP_TABLE[400], detail, extra={"errors": errors})
+
+
+def from_http(exc: HTTPException) -> ProblemDetailsException:
+    problem = HTTP_TABLE.get(exc.status_code) or Problem(exc.status_code, "http-error", "Error")
+    headers = dict(exc.headers or {})
+    detail = exc.detail if isinstance(exc.detail, str) and exc.status_code < 500 else ""
+    return problem_exception(problem, detail, headers=headers or None)
+
+
+def _sqlstate(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", None)
+    for candidate in (orig, getattr(orig, "__cause__", None), exc.__cause__):
+        code = getattr(candidate, "sqlstate", None) or getattr(candidate, "pgcode", None)
+        if code:
+            return str(code)
+    return ""
+
+
+def _constraint_name(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", None)
+    for candidate in (orig, getattr(orig, "__cause__", None)):
+        name = getattr(candidate, "constraint_name", None)
+        if name:
+            return str(name)
+    return ""
+
+
+def from_database(exc: DBAPIError) -> ProblemDetailsException:
+    sqlstate = _sqlstate(exc)
+    if exc.connection_invalidated or sqlstate.startswith(UNAVAILABLE_SQLSTATES) or not sqlstate:
+        log.warning("database unavailable: %s", type(exc.orig).__name__)
+        return problem_exception(DATABASE_DOWN, headers={"Retry-After": str(RETRY_AFTER_S)})
+    if sqlstate == "23505" and (title := CONSTRAINT_TITLES.get(_constraint_name(exc))):
+        return problem_exception(TABLE[svc.ConflictError], title)
+    log.error("database error sqlstate=%s", sqlstate, exc_info=exc)
+    return problem_exception(INTERNAL)
+
+
+def from_connection_error(exc: Exception) -> ProblemDetailsException:
+    log.warning("database unreachable: %s", type(exc).__name__)
+    return problem_exception(DATABASE_DOWN, headers={"Retry-After": str(RETRY_AFTER_S)})
+
+
+def from_unexpected(exc: Exception) -> ProblemDetailsException:
+    log.error("unhandled error", exc_info=exc)
+    return problem_exception(INTERNAL)
+
+
+def exception_map() -> dict[type[Exception], Callable[[Any], ProblemDetailsException]]:
+    """Everything the problem-details plugin converts, most specific handlers by MRO."""
+    import asyncpg
+
+    mapping: dict[type[Exception], Callable[[Any], ProblemDetailsException]] = dict.fromkeys(
+        TABLE, from_domain
+    )
+    mapping.update(
+        {
+            ValidationException: from_validation,
+            HTTPException: from_http,
+            NotFoundException: from_http,
+            MethodNotAllowedException: from_http,
+            NotAuthorizedException: from_http,
+            PermissionDeniedException: from_http,
+            TooManyRequestsException: from_http,
+            DBAPIError: from_database,
+            asyncpg.PostgresConnectionError: from_connection_error,
+            asyncpg.InterfaceError: from_connection_error,
+            TimeoutError: from_connection_error,
+            OSError: from_connection_error,
+            Exception: from_unexpected,
+        }
+    )
+    return mapping

@@ -1,0 +1,76 @@
+"""Wire types for areas, lookups, teams and health."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+import msgspec
+
+from service.schemas.geojson import Geometry
+
+Latitude = Annotated[float, msgspec.Meta(ge=-90, le=90, description="WGS84 latitude")]
+Longitude = Annotated[float, msgspec.Meta(ge=-180, le=180, description="WGS84 longitude")]
+
+
+class AreaProperties(msgspec.Struct, frozen=True, kw_only=True):
+    code: str
+    name: str
+    kind: str
+    boundary_version: int
+    boundary_label: str
+    approximate: bool
+    team_ids: list[int]
+
+
+class AreaFeature(msgspec.Struct, frozen=True, kw_only=True, tag="Feature"):
+    id: str
+    geometry: Geometry
+    properties: AreaProperties
+
+
+class AreaCollection(msgspec.Struct, frozen=True, kw_only=True, tag="FeatureCollection"):
+    features: list[AreaFeature]
+
+
+class AuthorityRef(msgspec.Struct, frozen=True, kw_only=True):
+    code: str
+    name: str
+    kind: str
+
+
+class TeamRef(msgspec.Struct, frozen=True, kw_only=True):
+    id: int
+    name: str
+    distance_m: float
+
+
+class AreaLookup(msgspec.Struct, frozen=True, kw_only=True):
+    authority: AuthorityRef
+    also_on_boundary_of: list[AuthorityRef]
+    boundary_version: int | None
+    approximate: bool
+    teams: list[TeamRef]
+
+
+class Team(msgspec.Struct, frozen=True, kw_only=True):
+    id: int
+    name: str
+    base_lon: float
+    base_lat: float
+    shift_capacity: int
+    shift_start: dt.time
+    shift_end: dt.time
+    active: bool
+    covers: list[str]
+
+
+class Health(msgspec.Struct, frozen=True, kw_only=True):
+    status: Literal["ok"]
+
+
+class Readiness(msgspec.Struct, frozen=True, kw_only=True):
+    status: Literal["ready"]
+    database: Literal["ok"]
+    migration: str
+    boundary_version: int | None

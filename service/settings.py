@@ -1,0 +1,93 @@
+"""Settings: one frozen Struct, read from ``OUTREACH_*`` environment variables.
+
+Nothing here runs at import time: :meth:`Settings.from_env` is called by the app factory
+and the CLI, and tests build their own :class:`Settings`.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+ENV_PREFIX = "OUTREACH_"
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+class SettingsError(Exception):
+    """The environment does not describe a usable configuration."""
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    """Everything the app can be configured with; each field is ``OUTREACH_<FIELD>``."""
+
+    database_url: str
+    """PostgreSQL URL (``postgresql://user@host:port/db``); ``DATABASE_URL`` is read too."""
+    db_pool_size: int = 10
+    db_pool_max_overflow: int = 10
+    db_connect_timeout_s: float = 5.0
+    db_statement_timeout_ms: int = 15_000
+    debug: bool = False
+    jwt_secret: str = ""
+    """Secret for signing staff tokens; empty means a random one per process (development)."""
+    cors_origins: tuple[str, ...] = ()
+    public_rate_limit_per_minute: int = 30
+    max_public_body_bytes: int = 32 * 1024
+    duplicate_radius_m: float = 250.0
+    duplicate_window_hours: float = 72.0
+    outcome_due_days: int = 14
+    retry_after_s: int = 10
+    area_refresh_s: float = 300.0
+    """How often the in-memory area index is reloaded even without a NOTIFY (seconds)."""
+    static_dir: str = str(PACKAGE_DIR / "web" / "static")
+
+    @property
+    def asyncpg_dsn(self) -> str:
+        """The URL without a SQLAlchemy driver suffix, for asyncpg."""
+        return to_plain_postgres_url(self.database_url)
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """The URL with the asyncpg driver, for SQLAlchemy."""
+        return to_sqlalchemy_url(self.database_url)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read ``OUTREACH_*`` variables (and ``DATABASE_URL``) into settings."""
+        env = os.environ if environ is None else environ
+        raw: dict[str, Any] = {}
+        for name in cls.__struct_fields__:
+            value = env.get(ENV_PREFIX + name.upper())
+            if value is not None:
+                raw[name] = _split_list(value) if name == "cors_origins" else value
+        if "database_url" not in raw and env.get("DATABASE_URL"):
+            raw["database_url"] = env["DATABASE_URL"]
+        if "database_url" not in raw:
+            raise SettingsError("set OUTREACH_DATABASE_URL or DATABASE_URL (or use `make run`)")
+        if not raw.get("jwt_secret"):
+            raw["jwt_secret"] = secrets.token_urlsafe(48)
+        try:
+            return msgspec.convert(raw, cls, strict=False)
+        except msgspec.ValidationError as exc:
+            raise SettingsError(f"invalid setting: {exc}") from exc
+
+
+def _split_list(value: str) -> list[str]:
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def to_plain_postgres_url(url: str) -> str:
+    """``postgresql+asyncpg://…`` → ``postgresql://…``."""
+    scheme, sep, rest = url.partition("://")
+    base = scheme.split("+")[0]
+    return f"{'postgresql' if base == 'postgres' else base}{sep}{rest}"
+
+
+def to_sqlalchemy_url(url: str) -> str:
+    """``postgresql://…`` → ``postgresql+asyncpg://…``."""
+    _, sep, rest = to_plain_postgres_url(url).partition("://")
+    return f"postgresql+asyncpg{sep}{rest}"

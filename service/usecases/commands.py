@@ -1,0 +1,53 @@
+"""Entry points for the CLI: each opens its own engine and closes it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.db.engine import create_engine, session_factory, transaction
+from service.settings import Settings
+from service.usecases.areas import GREATER_ESSEX_CODES, SeedReport, import_boundaries, seed_defaults
+
+
+@asynccontextmanager
+async def one_transaction(settings: Settings) -> AsyncIterator[AsyncSession]:
+    engine = create_engine(settings)
+    try:
+        async with transaction(session_factory(engine)) as session:
+            yield session
+    finally:
+        await engine.dispose()
+
+
+async def seed(settings: Settings) -> SeedReport:
+    async with one_transaction(settings) as session:
+        return await seed_defaults(session)
+
+
+async def import_areas(
+    settings: Settings,
+    collection: dict[str, Any],
+    *,
+    code_field: str,
+    name_field: str,
+    srid: int | None,
+    label: str,
+    source: str,
+    keep_all: bool,
+) -> tuple[int, list[str]]:
+    async with one_transaction(settings) as session:
+        version, areas = await import_boundaries(
+            session,
+            collection,
+            code_field=code_field,
+            name_field=name_field,
+            srid=srid,
+            label=label,
+            source=source,
+            only_codes=None if keep_all else GREATER_ESSEX_CODES,
+        )
+    return version, [a.code for a in areas]

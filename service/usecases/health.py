@@ -1,0 +1,43 @@
+"""Readiness: the database answers and is migrated to the revision this code expects."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
+from service.db.engine import transaction
+from service.exceptions import NotReadyError
+from service.state import Runtime
+
+MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
+
+
+@cache
+def migration_head() -> str:
+    """The newest Alembic revision shipped with this code."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    head = ScriptDirectory.from_config(config).get_current_head()
+    return head or ""
+
+
+async def readiness(runtime: Runtime) -> tuple[str, int | None]:
+    try:
+        async with transaction(runtime.sessions) as session:
+            current = (
+                await session.execute(text("SELECT version_num FROM alembic_version"))
+            ).scalar_one_or_none()
+    except (DBAPIError, OSError, TimeoutError) as exc:
+        raise NotReadyError("the database is not reachable") from exc
+    if current != runtime.migration_head:
+        raise NotReadyError(
+            f"the database is at migration {current!r}, expected {runtime.migration_head!r}"
+        )
+    if not runtime.areas.loaded:
+        await runtime.areas.refresh(runtime.sessions)
+    return current, runtime.areas.version_id

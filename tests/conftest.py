@@ -1,0 +1,121 @@
+"""Shared fixtures: a real PostGIS database built by the migrations, one copy per test.
+
+The server comes from ``DATABASE_URL`` (``make test`` starts the project-local cluster and
+sets it). A template database is migrated and seeded once per session; each test that asks
+for ``db_url`` gets its own database cloned from that template, dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import pytest
+from alembic import command
+from alembic.config import Config
+from litestar.testing import TestClient
+
+from service.app import create_app
+from service.settings import Settings, to_plain_postgres_url
+from service.usecases.commands import seed
+
+ROOT = Path(__file__).resolve().parents[1]
+REFERENCE = ROOT.parent / "shared" / "reference"
+
+
+def server_url() -> str:
+    url = os.environ.get("OUTREACH_DATABASE_URL") or os.environ.get("DATABASE_URL")
+    if not url:
+        pytest.exit("DATABASE_URL is not set: run the tests with `make test`", returncode=2)
+    return to_plain_postgres_url(url)
+
+
+def url_for_database(name: str) -> str:
+    parts = urlsplit(server_url())
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+def run_sql(url: str, sql: str, *args: Any) -> list[asyncpg.Record]:
+    """Run one statement on its own connection, outside any app event loop."""
+
+    async def go() -> list[asyncpg.Record]:
+        conn = await asyncpg.connect(url)
+        try:
+            return await conn.fetch(sql, *args)
+        finally:
+            await conn.close()
+
+    return asyncio.run(go())
+
+
+def admin(sql: str) -> None:
+    run_sql(url_for_database("postgres"), sql)
+
+
+def alembic_config(url: str) -> Config:
+    config = Config(str(ROOT / "alembic.ini"))
+    config.attributes["database_url"] = url
+    return config
+
+
+def make_settings(url: str, **overrides: Any) -> Settings:
+    return Settings(database_url=url, jwt_secret="test-secret-" + "x" * 32, **overrides)
+
+
+@pytest.fixture(scope="session")
+def template_db() -> Iterator[str]:
+    name = f"outreach_tpl_{os.getpid()}"
+    admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin(f'CREATE DATABASE "{name}"')
+    url = url_for_database(name)
+    command.upgrade(alembic_config(url), "head")
+    asyncio.run(seed(make_settings(url)))
+    yield name
+    admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def db_url(template_db: str) -> Iterator[str]:
+    name = f"outreach_t_{uuid.uuid4().hex[:12]}"
+    admin(f'CREATE DATABASE "{name}" TEMPLATE "{template_db}"')
+    yield url_for_database(name)
+    admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def settings(db_url: str) -> Settings:
+    return make_settings(db_url)
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient[Any]]:
+    with TestClient(app=create_app(settings)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def sql(db_url: str):  # type: ignore[no-untyped-def]
+    """``sql("SELECT …", *args)`` against this test's database."""
+
+    def query(statement: str, *args: Any) -> list[asyncpg.Record]:
+        return run_sql(db_url, statement, *args)
+
+    return query
+
+
+def assert_problem(response: Any, status: int, slug: str | None = None) -> dict[str, Any]:
+    """The response is an RFC 9457 problem with this status (and problem type)."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body: dict[str, Any] = response.json()
+    assert body["status"] == status
+    assert body["title"]
+    if slug is not None:
+        assert body["type"] == f"urn:essex-outreach:problem:{slug}"
+    return body

@@ -1,0 +1,70 @@
+"""Liveness, readiness, and recovery when the database goes away and comes back."""
+
+from __future__ import annotations
+
+import time
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+from litestar.testing import TestClient
+
+from service.app import create_app
+from service.usecases.health import migration_head
+from tests.conftest import assert_problem, make_settings
+from tests.dbproxy import DatabaseProxy
+
+
+def test_healthz(client):
+    assert client.get("/healthz").json() == {"status": "ok"}
+
+
+def test_readyz_reports_the_migration_head(client):
+    response = client.get("/readyz")
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["migration"] == migration_head() != ""
+    assert body["boundary_version"] is not None
+
+
+def test_readyz_is_503_when_the_database_is_behind_the_code(client, sql):
+    sql("UPDATE alembic_version SET version_num = 'old'")
+    body = assert_problem(client.get("/readyz"), 503, "not-ready")
+    assert "old" in body["detail"]
+
+
+@pytest.fixture
+def proxy(db_url):
+    parts = urlsplit(db_url)
+    db_proxy = DatabaseProxy(parts.hostname or "127.0.0.1", parts.port or 5432)
+    db_proxy.up()
+    yield db_proxy, urlunsplit(parts._replace(netloc=f"{parts.username}@127.0.0.1:{db_proxy.port}"))
+    db_proxy.close()
+
+
+def wait_for(predicate, timeout_s=20.0):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def test_database_outage_gives_503_then_recovers_without_restart(proxy):
+    db_proxy, url = proxy
+    settings = make_settings(url, db_connect_timeout_s=1.0)
+    with TestClient(app=create_app(settings)) as client:
+        assert client.get("/readyz").status_code == 200
+        db_proxy.down()
+        started = time.monotonic()
+        response = client.get("/readyz")
+        assert time.monotonic() - started < 8, "readiness must not hang on a dead database"
+        assert_problem(response, 503, "not-ready")
+        down = client.get("/v1/teams")
+        assert_problem(down, 503, "database-unavailable")
+        assert int(down.headers["retry-after"]) > 0
+        assert "sql" not in down.text.lower()
+        assert client.get("/healthz").status_code == 200
+        db_proxy.up()
+        assert wait_for(lambda: client.get("/readyz").status_code == 200)
+        assert client.get("/v1/teams").status_code == 200
