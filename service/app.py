@@ -8,23 +8,31 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import httpx
-from litestar import Litestar
+from litestar import Litestar, Router
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.di import Provide
+from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components
 from litestar.plugins.problem_details import ProblemDetailsConfig, ProblemDetailsPlugin
 from litestar.static_files import create_static_files_router
+from litestar.stores.memory import MemoryStore
+from litestar.stores.registry import StoreRegistry
 
 from service import errors
 from service.api.areas import AreasController
+from service.api.auth import AuthController
 from service.api.health import HealthController
 from service.api.pages import DocsController
+from service.api.referrals import PublicReferralsController, ReferralDuplicatesController
+from service.auth import build_jwt_auth
 from service.db.engine import create_engine, session_factory
+from service.db.kv_store import PostgresStore
 from service.settings import Settings
 from service.state import Runtime
 from service.usecases import area_sync
@@ -60,9 +68,30 @@ def build_runtime(settings: Settings) -> Runtime:
     )
 
 
+def is_public(request: Any) -> bool:
+    return bool(request.route_handler.opt.get("public"))
+
+
+def rate_limit_store(runtime: Runtime) -> Any:
+    if runtime.settings.rate_limit_store == "postgres":
+        return PostgresStore(runtime.sessions, "rate_limit")
+    return MemoryStore()
+
+
 def create_app(settings: Settings) -> Litestar:
     """The app for these settings; nothing is read from the environment here."""
     runtime = build_runtime(settings)
+    jwt_auth = build_jwt_auth(runtime)
+    public = Router(
+        path="/",
+        route_handlers=[PublicReferralsController, AuthController],
+        request_max_body_size=settings.max_public_body_bytes,
+    )
+    rate_limit = RateLimitConfig(
+        rate_limit=("minute", settings.public_rate_limit_per_minute),
+        check_throttle_handler=is_public,
+        exclude=["/static"],
+    )
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -82,9 +111,18 @@ def create_app(settings: Settings) -> Litestar:
             HealthController,
             AreasController,
             DocsController,
+            ReferralDuplicatesController,
+            public,
             create_static_files_router(path="/static", directories=[settings.static_dir]),
         ],
-        dependencies={"runtime": Provide(lambda: runtime, use_cache=True, sync_to_thread=False)},
+        dependencies={
+            "runtime": Provide(lambda: runtime, use_cache=True, sync_to_thread=False),
+            "jwt_auth": Provide(lambda: jwt_auth, use_cache=True, sync_to_thread=False),
+        },
+        on_app_init=[jwt_auth.on_app_init],
+        middleware=[rate_limit.middleware],
+        stores=StoreRegistry({"rate_limit": rate_limit_store(runtime)}),
+        request_max_body_size=settings.max_body_bytes,
         lifespan=[lifespan],
         state=State({"runtime": runtime}),
         plugins=[

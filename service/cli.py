@@ -35,6 +35,20 @@ def _parser() -> argparse.ArgumentParser:
         "--all", action="store_true", help="keep every feature, not only Greater Essex codes"
     )
 
+    users = sub.add_parser("users", help="staff users")
+    users_sub = users.add_subparsers(dest="users_command", required=True)
+    add = users_sub.add_parser("add", help="add a member of staff")
+    add.add_argument("username")
+    add.add_argument("--role", required=True, choices=["worker", "coordinator", "admin"])
+    add.add_argument("--name", help="display name (default: the username)")
+    add.add_argument("--team", action="append", default=[], help="team name (repeatable)")
+    add.add_argument(
+        "--authority", action="append", default=[], help="ONS code a coordinator oversees"
+    )
+    add.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+
     openapi = sub.add_parser("openapi", help="write the OpenAPI document")
     openapi.add_argument("--output", type=Path, default=None)
     return parser
@@ -46,6 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "serve": _serve,
         "seed": _seed,
         "areas": _areas,
+        "users": _users,
         "openapi": _openapi,
     }[args.command]
     return handler(args)
@@ -101,6 +116,42 @@ def _areas(args: argparse.Namespace) -> int:
         print(f"outreach areas import: {exc}", file=sys.stderr)
         return 2
     print(f"imported boundary version {version}: {len(codes)} authorities ({', '.join(codes)})")
+    return 0
+
+
+def _users(args: argparse.Namespace) -> int:
+    import getpass
+    import secrets
+
+    from service.exceptions import ServiceError
+    from service.usecases.commands import add_user
+
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+        generated = False
+    else:
+        password, generated = secrets.token_urlsafe(12), True
+    if len(password) < 10:
+        print("outreach users add: the password needs 10 characters or more", file=sys.stderr)
+        return 2
+    try:
+        user_id = asyncio.run(
+            add_user(
+                Settings.from_env(),
+                username=args.username,
+                display_name=args.name or args.username,
+                password=password,
+                role=args.role,
+                teams=args.team,
+                authorities=args.authority,
+            )
+        )
+    except ServiceError as exc:
+        print(f"outreach users add: {exc}", file=sys.stderr)
+        return 2
+    print(f"added user {args.username} (id {user_id}, {args.role})")
+    if generated:
+        print(f"password: {password}  (shown once; {getpass.getuser()} should pass it on safely)")
     return 0
 
 

@@ -28,6 +28,8 @@ from sqlalchemy.exc import DBAPIError
 
 from geo.errors import GeoError, InvalidGeometryError, OutsideCoverageError
 from service import exceptions as svc
+from service.db.engine import constraint_name
+from streetlink import errors as sl
 
 log = logging.getLogger(__name__)
 PROBLEM_BASE = "urn:essex-outreach:problem:"
@@ -62,6 +64,12 @@ TABLE: Mapping[type[Exception], Problem] = {
         503, "database-unavailable", "The database is unavailable, try again shortly"
     ),
     svc.AccessDeniedError: Problem(403, "forbidden", "Not allowed"),
+    svc.AuthenticationError: Problem(401, "unauthorized", "Sign-in failed"),
+    sl.StreetLinkError: Problem(422, "invalid-referral", "The referral is not valid"),
+    sl.ReferralValidationError: Problem(422, "invalid-referral", "The referral is not valid"),
+    sl.ImportFormatError: Problem(422, "invalid-import", "The file cannot be imported"),
+    sl.ImportRowError: Problem(422, "invalid-import-row", "A row cannot be imported"),
+    sl.InvalidReferenceError: Problem(404, "not-found", "Not found"),
 }
 
 # Framework HTTP errors → problem (their detail is written by Litestar or by us, never data).
@@ -115,7 +123,8 @@ def _lookup(exc: Exception) -> Problem:
 
 def _field_extra(exc: Exception) -> dict[str, Any] | None:
     field = getattr(exc, "field", None)
-    return {"errors": [{"field": field, "message": str(exc)}]} if field else None
+    message = getattr(exc, "message", None) or str(exc)
+    return {"errors": [{"field": field, "message": message}]} if field else None
 
 
 def from_domain(exc: Exception) -> ProblemDetailsException:
@@ -137,9 +146,18 @@ def _validation_errors(exc: ValidationException) -> list[dict[str, Any]]:
         match = _AT_PATH.search(message)
         if match:
             key, message = match.group(1), message[: match.start()]
-        source = item.get("source") if isinstance(item, dict) else None
-        errors.append({"field": key or "$", "source": source or "body", "message": message})
+        source = (item.get("source") if isinstance(item, dict) else None) or "body"
+        errors.append({"field": _json_path(key, source), "source": source, "message": message})
     return errors
+
+
+def _json_path(key: str | None, source: str) -> str:
+    """Body fields as JSON paths (``$.referrer.email``); query and header names as they are."""
+    if source != "body":
+        return key or "$"
+    if not key or key == "data" or key == "$":
+        return "$"
+    return key if key.startswith("$") else f"$.{key}"
 
 
 def from_validation(exc: ValidationException) -> ProblemDetailsException:
@@ -164,21 +182,12 @@ def _sqlstate(exc: BaseException) -> str:
     return ""
 
 
-def _constraint_name(exc: BaseException) -> str:
-    orig = getattr(exc, "orig", None)
-    for candidate in (orig, getattr(orig, "__cause__", None)):
-        name = getattr(candidate, "constraint_name", None)
-        if name:
-            return str(name)
-    return ""
-
-
 def from_database(exc: DBAPIError) -> ProblemDetailsException:
     sqlstate = _sqlstate(exc)
     if exc.connection_invalidated or sqlstate.startswith(UNAVAILABLE_SQLSTATES) or not sqlstate:
         log.warning("database unavailable: %s", type(exc.orig).__name__)
         return problem_exception(DATABASE_DOWN, headers={"Retry-After": str(RETRY_AFTER_S)})
-    if sqlstate == "23505" and (title := CONSTRAINT_TITLES.get(_constraint_name(exc))):
+    if sqlstate == "23505" and (title := CONSTRAINT_TITLES.get(constraint_name(exc))):
         return problem_exception(TABLE[svc.ConflictError], title)
     log.error("database error sqlstate=%s", sqlstate, exc_info=exc)
     return problem_exception(INTERNAL)

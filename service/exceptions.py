@@ -37,3 +37,7 @@ class DatabaseUnavailableError(ServiceError):
 
 class AccessDeniedError(ServiceError):
     """The signed-in user's role or scope does not allow this."""
+
+
+class AuthenticationError(ServiceError):
+    """Wrong credentials (deliberately not saying which part was wrong)."""

@@ -10,7 +10,7 @@ import os
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 
@@ -36,7 +36,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Secret for signing staff tokens; empty means a random one per process (development)."""
     cors_origins: tuple[str, ...] = ()
     public_rate_limit_per_minute: int = 30
+    """Requests a minute from one client to public endpoints (forms, status, sign-in)."""
+    rate_limit_store: Literal["memory", "postgres"] = "memory"
+    """``postgres`` shares the counters between several app processes."""
     max_public_body_bytes: int = 32 * 1024
+    max_body_bytes: int = 4 * 1024 * 1024
     duplicate_radius_m: float = 250.0
     duplicate_window_hours: float = 72.0
     outcome_due_days: int = 14

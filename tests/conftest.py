@@ -23,7 +23,7 @@ from litestar.testing import TestClient
 
 from service.app import create_app
 from service.settings import Settings, to_plain_postgres_url
-from service.usecases.commands import seed
+from service.usecases.commands import add_user, seed
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = ROOT.parent / "shared" / "reference"
@@ -65,6 +65,8 @@ def alembic_config(url: str) -> Config:
 
 
 def make_settings(url: str, **overrides: Any) -> Settings:
+    # Tests make many public requests from one address: the limit is tested on its own.
+    overrides.setdefault("public_rate_limit_per_minute", 100_000)
     return Settings(database_url=url, jwt_secret="test-secret-" + "x" * 32, **overrides)
 
 
@@ -119,3 +121,39 @@ def assert_problem(response: Any, status: int, slug: str | None = None) -> dict[
     if slug is not None:
         assert body["type"] == f"urn:essex-outreach:problem:{slug}"
     return body
+
+
+STAFF = {
+    # username: (role, teams, authorities)
+    "admin": ("admin", [], []),
+    "coord_mid": ("coordinator", [], ["E07000070", "E07000067", "E07000074"]),
+    "coord_south": ("coordinator", [], ["E06000033"]),
+    "worker_mid": ("worker", ["Mid Essex Outreach"], []),
+    "worker_south": ("worker", ["Southend Outreach"], []),
+}
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def staff(client: TestClient[Any], settings: Settings) -> dict[str, dict[str, str]]:
+    """Signed-in staff of each role and scope: ``staff["coord_mid"]`` is a headers dict."""
+
+    async def create() -> None:
+        for username, (role, teams, authorities) in STAFF.items():
+            await add_user(
+                settings,
+                username=username,
+                display_name=username,
+                password=PASSWORD,
+                role=role,
+                teams=teams,
+                authorities=authorities,
+            )
+
+    asyncio.run(create())
+    headers = {}
+    for username in STAFF:
+        response = client.post("/v1/auth/token", json={"username": username, "password": PASSWORD})
+        assert response.status_code == 200, response.text
+        headers[username] = {"Authorization": f"Bearer {response.json()['access_token']}"}
+    return headers

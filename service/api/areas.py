@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import Controller, get
-from litestar.params import Parameter
+from litestar.params import QueryParameter
 
 from service.api.problems import problem_responses
+from service.auth import PUBLIC
 from service.schemas.areas import AreaCollection, AreaLookup, Team
 from service.state import RuntimeDep
 from service.usecases import area_views
@@ -22,14 +23,15 @@ class AreasController(Controller):
         operation_id="listAreas",
         summary="Greater Essex authorities as a GeoJSON FeatureCollection",
         media_type="application/geo+json",
-        responses=problem_responses(),
+        responses=problem_responses(429),
+        opt=PUBLIC,
     )
     async def list_areas(
         self,
         runtime: RuntimeDep,
         simplify_m: Annotated[
             float,
-            Parameter(ge=0, le=5000, description="Simplification tolerance in metres (BNG)"),
+            QueryParameter(ge=0, le=5000, description="Simplification tolerance in metres (BNG)"),
         ] = 0.0,
     ) -> AreaCollection:
         return await area_views.area_collection(runtime, simplify_m=simplify_m)
@@ -38,21 +40,22 @@ class AreasController(Controller):
         "/areas/lookup",
         operation_id="lookupArea",
         summary="Which authority and which teams cover a point",
-        responses=problem_responses(404),
+        responses=problem_responses(404, 429),
+        opt=PUBLIC,
     )
     async def lookup(
         self,
         runtime: RuntimeDep,
-        lat: Annotated[float, Parameter(ge=-90, le=90, description="WGS84 latitude")],
-        lon: Annotated[float, Parameter(ge=-180, le=180, description="WGS84 longitude")],
+        lat: Annotated[float, QueryParameter(ge=-90, le=90, description="WGS84 latitude")],
+        lon: Annotated[float, QueryParameter(ge=-180, le=180, description="WGS84 longitude")],
     ) -> AreaLookup:
         return await area_views.lookup(runtime, lon=lon, lat=lat)
 
     @get(
         "/teams",
         operation_id="listTeams",
-        summary="Outreach teams and the areas they cover",
-        responses=problem_responses(),
+        summary="Outreach teams and the areas they cover (staff)",
+        responses=problem_responses(401),
     )
     async def list_teams(self, runtime: RuntimeDep) -> list[Team]:
         return await area_views.teams(runtime)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from litestar import Controller, get
 
 from service.api.problems import problem_responses
+from service.auth import PUBLIC
 from service.schemas.areas import Health, Readiness
 from service.state import RuntimeDep
 from service.usecases.health import readiness
@@ -12,6 +13,7 @@ from service.usecases.health import readiness
 
 class HealthController(Controller):
     tags = ["health"]
+    opt = PUBLIC
 
     @get(
         "/healthz",

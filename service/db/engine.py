@@ -54,3 +54,13 @@ async def transaction(factory: async_sessionmaker[AsyncSession]) -> AsyncIterato
 def sql(name: str) -> TextClause:
     """A hand-written query from ``service/db/sql/<name>.sql``."""
     return text((SQL_DIR / f"{name}.sql").read_text(encoding="utf-8"))
+
+
+def constraint_name(exc: BaseException) -> str:
+    """The violated constraint of a database error (asyncpg reports it), or ``""``."""
+    orig = getattr(exc, "orig", None)
+    for candidate in (orig, getattr(orig, "__cause__", None)):
+        name = getattr(candidate, "constraint_name", None)
+        if name:
+            return str(name)
+    return ""

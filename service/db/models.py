@@ -8,6 +8,7 @@ generated column for metric work; both carry GiST indexes.
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 from geoalchemy2 import Geometry
 from sqlalchemy import (
@@ -19,13 +20,16 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
+    SmallInteger,
     String,
     Text,
     Time,
     UniqueConstraint,
     text,
 )
+from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING = {
@@ -163,3 +167,228 @@ class SwepState(Base):
         DateTime(timezone=True), server_default=text("now()")
     )
     changed_by: Mapped[str | None] = mapped_column(String(200))
+
+
+REFERRAL_STATUSES = ("received", "assigned", "attempted", "closed")
+OUTCOME_CODES = (
+    "found_engaged",
+    "found_accommodated",
+    "found_declined",
+    "already_known",
+    "found_not_rough_sleeping",
+    "not_found",
+    "insufficient_information",
+    "out_of_area_forwarded",
+    "duplicate_merged",
+)
+ROLES = ("worker", "coordinator", "admin")
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class User(Base):
+    """A member of staff who signs in: outreach worker, coordinator or admin."""
+
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint(_in("role", ROLES), name="role"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(100), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=text("now()")
+    )
+
+
+class UserTeam(Base):
+    """The teams a user belongs to (their scope as a worker)."""
+
+    __tablename__ = "user_teams"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    team_id: Mapped[int] = mapped_column(
+        ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class UserAuthority(Base):
+    """The authorities a coordinator oversees (their scope as a coordinator)."""
+
+    __tablename__ = "user_authorities"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    authority_code: Mapped[str] = mapped_column(String(9), primary_key=True)
+
+
+class Referral(Base):
+    """A public alert about someone sleeping rough, and its lifecycle.
+
+    Nothing here identifies the referrer: their contact details live in ``referrer_contacts``
+    and are deleted after closure.
+    """
+
+    __tablename__ = "referrals"
+    __table_args__ = (
+        CheckConstraint(_in("status", REFERRAL_STATUSES), name="status"),
+        CheckConstraint(f"outcome IS NULL OR {_in('outcome', OUTCOME_CODES)}", name="outcome"),
+        CheckConstraint("(status = 'closed') = (outcome IS NOT NULL)", name="closed_has_outcome"),
+        CheckConstraint("people_count BETWEEN 1 AND 50", name="people_count"),
+        Index("ix_referrals_geom_bng", "geom_bng", postgresql_using="gist"),
+        Index("ix_referrals_geom", "geom", postgresql_using="gist"),
+        Index("ix_referrals_open_seen_at", "seen_at", postgresql_where=text("status <> 'closed'")),
+        Index("ix_referrals_team_id_status", "team_id", "status"),
+        Index("ix_referrals_authority_code_received_at", "authority_code", "received_at"),
+        Index("ix_referrals_fingerprint_received_at", "fingerprint", "received_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), primary_key=True, server_default=text("gen_random_uuid()")
+    )
+    reference: Mapped[str] = mapped_column(String(16), unique=True)
+    status_token_hash: Mapped[bytes] = mapped_column(LargeBinary)
+    token_salt: Mapped[bytes] = mapped_column(LargeBinary)
+    submission_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    """SHA-256 of the client's submission key: a resend returns the same receipt."""
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(20))
+    source_ref: Mapped[str | None] = mapped_column(String(64))
+    received_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=text("now()")
+    )
+    seen_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    seen_exact: Mapped[bool] = mapped_column(Boolean)
+    seen_time_band: Mapped[str] = mapped_column(String(20))
+    geom = mapped_column(geometry("POINT", 4326), nullable=True)
+    geom_bng = mapped_column(
+        geometry("POINT", 27700), Computed("ST_Transform(geom, 27700)", persisted=True)
+    )
+    accuracy_m: Mapped[float | None]
+    location_quality: Mapped[str] = mapped_column(String(20))
+    location_description: Mapped[str | None] = mapped_column(Text)
+    postcode: Mapped[str | None] = mapped_column(String(10))
+    gender: Mapped[str] = mapped_column(String(20))
+    age_band: Mapped[str] = mapped_column(String(20))
+    appearance: Mapped[str | None] = mapped_column(Text)
+    clothing: Mapped[str | None] = mapped_column(Text)
+    belongings: Mapped[str | None] = mapped_column(Text)
+    site_type: Mapped[str | None] = mapped_column(String(20))
+    people_count: Mapped[int] = mapped_column(SmallInteger)
+    immediate_danger: Mapped[bool] = mapped_column(Boolean)
+    appears_under_18: Mapped[bool] = mapped_column(Boolean)
+    self_referral: Mapped[bool] = mapped_column(Boolean)
+    urgent: Mapped[bool] = mapped_column(Boolean)
+    status: Mapped[str] = mapped_column(String(20), server_default=text("'received'"))
+    attempts: Mapped[int] = mapped_column(SmallInteger, server_default=text("0"))
+    outcome: Mapped[str | None] = mapped_column(String(40))
+    closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    authority_code: Mapped[str | None] = mapped_column(String(9))
+    boundary_version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("boundary_versions.id", ondelete="SET NULL")
+    )
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id", ondelete="SET NULL"))
+    routing_reason: Mapped[str] = mapped_column(Text)
+    out_of_area: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    next_shift_due_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    outcome_due_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=text("now()")
+    )
+
+
+class ReferrerContact(Base):
+    """The referrer's contact details, kept apart, only with consent, deleted after closure."""
+
+    __tablename__ = "referrer_contacts"
+
+    referral_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("referrals.id", ondelete="CASCADE"), primary_key=True
+    )
+    name: Mapped[str | None] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(254))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    wants_update: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=text("now()")
+    )
+
+
+class ReferralEvent(Base):
+    """The referral's history: routing, status changes, attempts, duplicate decisions."""
+
+    __tablename__ = "referral_events"
+    __table_args__ = (Index("ix_referral_events_referral_id_at", "referral_id", "at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    referral_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("referrals.id", ondelete="CASCADE"))
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=text("now()"))
+    kind: Mapped[str] = mapped_column(String(40))
+    actor: Mapped[str] = mapped_column(String(100))
+    data: Mapped[dict[str, object]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+
+
+class ReferralDuplicate(Base):
+    """A possible duplicate pair (newer → older) for a coordinator to confirm or reject."""
+
+    __tablename__ = "referral_duplicates"
+    __table_args__ = (
+        CheckConstraint(_in("state", ("suggested", "confirmed", "rejected")), name="state"),
+        CheckConstraint("referral_id <> other_id", name="distinct"),
+        Index("ix_referral_duplicates_other_id", "other_id"),
+    )
+
+    referral_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("referrals.id", ondelete="CASCADE"), primary_key=True
+    )
+    other_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("referrals.id", ondelete="CASCADE"), primary_key=True
+    )
+    reason: Mapped[str] = mapped_column(String(40))
+    distance_m: Mapped[float | None]
+    hours_apart: Mapped[float | None]
+    state: Mapped[str] = mapped_column(String(20), server_default=text("'suggested'"))
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=text("now()")
+    )
+
+
+class AuditLog(Base):
+    """Every staff read of personal data (and every change made by staff)."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (
+        Index("ix_audit_log_at", "at"),
+        Index("ix_audit_log_subject", "subject_type", "subject_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=text("now()"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    username: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(40))
+    subject_type: Mapped[str] = mapped_column(String(40))
+    subject_id: Mapped[str] = mapped_column(String(64))
+    route: Mapped[str] = mapped_column(String(200))
+    detail: Mapped[dict[str, object]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+
+
+class KeyValue(Base):
+    """A small shared store (rate-limit counters) so several app processes agree."""
+
+    __tablename__ = "kv_store"
+    __table_args__ = (Index("ix_kv_store_expires_at", "expires_at"),)
+
+    namespace: Mapped[str] = mapped_column(String(50), primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    value: Mapped[bytes] = mapped_column(LargeBinary)
+    expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))

@@ -6,9 +6,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.db.engine import create_engine, session_factory, transaction
+from service.db.engine import constraint_name, create_engine, session_factory, transaction
 from service.settings import Settings
 from service.usecases.areas import GREATER_ESSEX_CODES, SeedReport, import_boundaries, seed_defaults
 
@@ -51,3 +52,38 @@ async def import_areas(
             only_codes=None if keep_all else GREATER_ESSEX_CODES,
         )
     return version, [a.code for a in areas]
+
+
+async def add_user(
+    settings: Settings,
+    *,
+    username: str,
+    display_name: str,
+    password: str,
+    role: str,
+    teams: list[str],
+    authorities: list[str],
+) -> int:
+    from service.auth import hash_password
+    from service.db import users as users_repo
+    from service.exceptions import ConflictError, InvalidInputError
+
+    async with one_transaction(settings) as session:
+        known = await users_repo.team_ids_by_name(session, teams)
+        if missing := sorted(set(teams) - set(known)):
+            raise InvalidInputError(f"no team named {', '.join(missing)}")
+        try:
+            async with session.begin_nested():
+                return await users_repo.add(
+                    session,
+                    username=username,
+                    display_name=display_name,
+                    password_hash=hash_password(password),
+                    role=role,
+                    team_names=teams,
+                    authority_codes=[code.upper() for code in authorities],
+                )
+        except IntegrityError as exc:
+            if constraint_name(exc) == "uq_users_username":
+                raise ConflictError(f"a user named {username!r} exists already") from None
+            raise

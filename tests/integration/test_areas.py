@@ -67,8 +67,8 @@ def test_simplify_m_reduces_vertices(client, sql):
     assert _vertex_count(simple) < _vertex_count(full)
 
 
-def test_every_seeded_authority_has_an_active_covering_team(client):
-    teams = client.get("/v1/teams").json()
+def test_every_seeded_authority_has_an_active_covering_team(client, staff):
+    teams = client.get("/v1/teams", headers=staff["admin"]).json()
     covered = {code for t in teams if t["active"] for code in t["covers"]}
     areas = client.get("/v1/areas").json()
     assert {f["properties"]["code"] for f in areas["features"]} <= covered

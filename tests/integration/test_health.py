@@ -60,11 +60,11 @@ def test_database_outage_gives_503_then_recovers_without_restart(proxy):
         response = client.get("/readyz")
         assert time.monotonic() - started < 8, "readiness must not hang on a dead database"
         assert_problem(response, 503, "not-ready")
-        down = client.get("/v1/teams")
+        down = client.get("/v1/areas")
         assert_problem(down, 503, "database-unavailable")
         assert int(down.headers["retry-after"]) > 0
         assert "sql" not in down.text.lower()
         assert client.get("/healthz").status_code == 200
         db_proxy.up()
         assert wait_for(lambda: client.get("/readyz").status_code == 200)
-        assert client.get("/v1/teams").status_code == 200
+        assert client.get("/v1/areas").status_code == 200

@@ -1,0 +1,50 @@
+"""Staff sign-in."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import msgspec
+from litestar import Controller, post
+from litestar.params import JSONBody
+
+from service.api.problems import problem_responses
+from service.auth import PUBLIC, JwtAuthDep
+from service.state import RuntimeDep
+from service.usecases.auth_tokens import issue_token
+
+
+class Credentials(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    username: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+    password: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+
+
+class AccessToken(msgspec.Struct, frozen=True, kw_only=True):
+    access_token: str
+    token_type: Literal["bearer"]
+    expires_in: int
+    role: str
+
+
+class AuthController(Controller):
+    path = "/v1/auth"
+    tags = ["auth"]
+    opt = PUBLIC
+
+    @post(
+        "/token",
+        operation_id="createToken",
+        summary="Sign in with a username and password; returns a bearer token",
+        status_code=200,
+        responses=problem_responses(401, 429),
+    )
+    async def token(
+        self, runtime: RuntimeDep, jwt_auth: JwtAuthDep, data: JSONBody[Credentials]
+    ) -> AccessToken:
+        token, expires_in, role = await issue_token(runtime, jwt_auth, data.username, data.password)
+        return AccessToken(
+            access_token=token,
+            token_type="bearer",  # noqa: S106 - the OAuth token type, not a secret
+            expires_in=expires_in,
+            role=role,
+        )

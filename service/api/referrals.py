@@ -1,0 +1,114 @@
+"""Public referral intake and status; coordinators' duplicate decisions."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, delete, get, post
+from litestar.params import (
+    FromPath,
+    HeaderParameter,
+    JSONBody,
+    PathParameter,
+    QueryParameter,
+)
+
+from service.api.problems import problem_responses
+from service.auth import PUBLIC, StaffUser, require_role
+from service.schemas.referrals import DuplicateDecision, PublicStatus, ReferralReceipt
+from service.state import RuntimeDep
+from service.usecases import duplicates, referral_views
+from service.usecases.public_status import public_status
+from streetlink.schema import StreetLinkAlert
+
+IdempotencyKey = Annotated[
+    str | None,
+    HeaderParameter(
+        name="Idempotency-Key",
+        min_length=16,
+        max_length=100,
+        description="A client-generated key (e.g. a UUID): a resend returns the same receipt.",
+        required=False,
+    ),
+]
+
+
+class PublicReferralsController(Controller):
+    path = "/v1/referrals"
+    tags = ["referrals (public)"]
+    opt = PUBLIC
+
+    @post(
+        "/",
+        operation_id="createReferral",
+        summary="Report someone sleeping rough (public, no sign-in)",
+        status_code=201,
+        responses=problem_responses(413, 422, 429),
+    )
+    async def create(
+        self,
+        runtime: RuntimeDep,
+        data: JSONBody[StreetLinkAlert],
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[ReferralReceipt]:
+        receipt = await referral_views.submit(
+            runtime, data, source="api", submission_key=idempotency_key
+        )
+        return Response(receipt, status_code=200 if receipt.replayed else 201)
+
+    @get(
+        "/{reference:str}/status",
+        operation_id="getReferralStatus",
+        summary="The referrer's view of their referral (needs the private token)",
+        responses=problem_responses(404, 429),
+    )
+    async def status(
+        self,
+        runtime: RuntimeDep,
+        reference: Annotated[str, PathParameter(max_length=20)],
+        token: Annotated[str, QueryParameter(min_length=1, max_length=100)],
+    ) -> PublicStatus:
+        return await public_status(runtime, reference, token)
+
+
+class ReferralDuplicatesController(Controller):
+    path = "/v1/referrals/{referral_id:uuid}/duplicate-of/{other_id:uuid}"
+    tags = ["referrals"]
+    guards = [require_role("coordinator")]
+
+    @post(
+        "/",
+        operation_id="confirmReferralDuplicate",
+        summary="Confirm that a referral duplicates another: it closes as merged, both are kept",
+        status_code=200,
+        responses=problem_responses(401, 403, 404, 409),
+    )
+    async def confirm(
+        self,
+        runtime: RuntimeDep,
+        request: Request[StaffUser, Any, Any],
+        referral_id: FromPath[uuid.UUID],
+        other_id: FromPath[uuid.UUID],
+    ) -> DuplicateDecision:
+        return await duplicates.decide(
+            runtime, request.user, referral_id, other_id, confirm=True, route=request.url.path
+        )
+
+    @delete(
+        "/",
+        operation_id="rejectReferralDuplicate",
+        summary="Reject a suggested duplicate link: both referrals stay open",
+        status_code=200,
+        responses=problem_responses(401, 403, 404, 409),
+    )
+    async def reject(
+        self,
+        runtime: RuntimeDep,
+        request: Request[StaffUser, Any, Any],
+        referral_id: FromPath[uuid.UUID],
+        other_id: FromPath[uuid.UUID],
+    ) -> DuplicateDecision:
+        return await duplicates.decide(
+            runtime, request.user, referral_id, other_id, confirm=False, route=request.url.path
+        )

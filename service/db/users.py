@@ -1,0 +1,65 @@
+"""Repository for staff users and their scopes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+
+async def get_credentials(session: AsyncSession, username: str) -> dict[str, Any] | None:
+    row = (
+        (
+            await session.execute(
+                text("SELECT id, password_hash, role FROM users WHERE username = :u AND active"),
+                {"u": username},
+            )
+        )
+        .mappings()
+        .first()
+    )
+    return dict(row) if row else None
+
+
+async def add(
+    session: AsyncSession,
+    *,
+    username: str,
+    display_name: str,
+    password_hash: str,
+    role: str,
+    team_names: Sequence[str] = (),
+    authority_codes: Sequence[str] = (),
+) -> int:
+    user_id = (
+        await session.execute(
+            text(
+                "INSERT INTO users (username, display_name, password_hash, role) "
+                "VALUES (:u, :d, :p, :r) RETURNING id"
+            ),
+            {"u": username, "d": display_name, "p": password_hash, "r": role},
+        )
+    ).scalar_one()
+    for name in team_names:
+        await session.execute(
+            text(
+                "INSERT INTO user_teams (user_id, team_id) "
+                "SELECT :user_id, id FROM teams WHERE name = :name"
+            ),
+            {"user_id": user_id, "name": name},
+        )
+    if authority_codes:
+        await session.execute(
+            text("INSERT INTO user_authorities (user_id, authority_code) VALUES (:u, :c)"),
+            [{"u": user_id, "c": code} for code in authority_codes],
+        )
+    return int(user_id)
+
+
+async def team_ids_by_name(session: AsyncSession, names: Sequence[str]) -> dict[str, int]:
+    rows = await session.execute(
+        text("SELECT name, id FROM teams WHERE name = ANY(:names)"), {"names": list(names)}
+    )
+    return {r.name: r.id for r in rows}

@@ -1,0 +1,22 @@
+"""Issue staff tokens for a username and password."""
+
+from __future__ import annotations
+
+from litestar.security.jwt import JWTAuth, Token
+
+from service.auth import StaffUser, verify_password
+from service.db import users as users_repo
+from service.db.engine import transaction
+from service.exceptions import AuthenticationError
+from service.state import Runtime
+
+
+async def issue_token(
+    runtime: Runtime, jwt_auth: JWTAuth[StaffUser, Token], username: str, password: str
+) -> tuple[str, int, str]:
+    async with transaction(runtime.sessions) as session:
+        creds = await users_repo.get_credentials(session, username)
+    if not verify_password(creds["password_hash"] if creds else None, password) or not creds:
+        raise AuthenticationError("wrong username or password")
+    token = jwt_auth.create_token(identifier=str(creds["id"]))
+    return token, int(jwt_auth.default_token_expiration.total_seconds()), creds["role"]
