@@ -170,7 +170,21 @@ async def submit(
 ) -> Receipt:
     """Take one public alert. A resend with the same submission key returns the same receipt."""
     now = now or dt.datetime.now(dt.UTC)
-    referral = normalise(alert, now=now)
+    return await submit_normalised(
+        runtime, normalise(alert, now=now), source=source, submission_key=submission_key, now=now
+    )
+
+
+async def submit_normalised(
+    runtime: Runtime,
+    referral: NormalisedReferral,
+    *,
+    source: str,
+    submission_key: str | None = None,
+    now: dt.datetime | None = None,
+) -> Receipt:
+    """Store an already normalised referral (API, form, Open311 or an imported CSV row)."""
+    now = now or dt.datetime.now(dt.UTC)
     if submission_key is not None and len(submission_key) < MIN_SUBMISSION_KEY:
         raise InvalidInputError("the submission key is too short", field="Idempotency-Key")
     await ensure_loaded(runtime)
