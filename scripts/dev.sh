@@ -203,8 +203,17 @@ cmd_run() {
     exec "$VENV/bin/outreach" serve --host 127.0.0.1 --port "${OUTREACH_PORT:-8000}"
 }
 
+ensure_chromium() {
+    # The browser tests drive Debian's Chromium (no browser download at test time).
+    if command -v chromium >/dev/null || command -v chromium-browser >/dev/null; then return; fi
+    if is_root; then apt_install chromium; else
+        say "Chromium is missing: browser tests will be skipped (sudo apt-get install -y chromium)"
+    fi
+}
+
 cmd_test() {
     cmd_setup
+    ensure_chromium
     cd "$ROOT"
     say "ruff"
     "$VENV/bin/ruff" check .

@@ -9,6 +9,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from litestar import Litestar, Router
@@ -19,21 +20,23 @@ from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components
+from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.plugins.problem_details import ProblemDetailsConfig, ProblemDetailsPlugin
 from litestar.static_files import create_static_files_router
 from litestar.stores.memory import MemoryStore
 from litestar.stores.registry import StoreRegistry
+from litestar.template.config import TemplateConfig
 
 from service import errors
 from service.api.areas import AreasController
 from service.api.auth import AuthController
 from service.api.health import HealthController
-from service.api.pages import DocsController
+from service.api.pages import DocsController, ReportPagesController
 from service.api.referrals import PublicReferralsController, ReferralDuplicatesController
 from service.auth import build_jwt_auth
 from service.db.engine import create_engine, session_factory
 from service.db.kv_store import PostgresStore
-from service.settings import Settings
+from service.settings import PACKAGE_DIR, Settings
 from service.state import Runtime
 from service.usecases import area_sync
 from service.usecases.health import migration_head
@@ -68,6 +71,32 @@ def build_runtime(settings: Settings) -> Runtime:
     )
 
 
+def security_headers(settings: Settings) -> Any:
+    """Headers on every response: no sniffing, no framing, no referrer (status links carry a
+    private token), and a Content-Security-Policy without inline script."""
+    style_origin = " ".join({_origin(settings.map_style_url)} - {""})
+    policy = (
+        "default-src 'self'; script-src 'self'; style-src 'self'; "
+        f"img-src 'self' data: blob: {style_origin}; connect-src 'self' {style_origin}; "
+        "worker-src 'self' blob:; child-src blob:; frame-ancestors 'none'; "
+        "form-action 'self'; base-uri 'none'; object-src 'none'"
+    )
+
+    async def add_headers(response: Any) -> Any:
+        response.headers.setdefault("Content-Security-Policy", policy)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        return response
+
+    return add_headers
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
+
+
 def is_public(request: Any) -> bool:
     return bool(request.route_handler.opt.get("public"))
 
@@ -84,7 +113,7 @@ def create_app(settings: Settings) -> Litestar:
     jwt_auth = build_jwt_auth(runtime)
     public = Router(
         path="/",
-        route_handlers=[PublicReferralsController, AuthController],
+        route_handlers=[PublicReferralsController, AuthController, ReportPagesController],
         request_max_body_size=settings.max_public_body_bytes,
     )
     rate_limit = RateLimitConfig(
@@ -131,6 +160,10 @@ def create_app(settings: Settings) -> Litestar:
             )
         ],
         openapi_config=openapi_config(),
+        template_config=TemplateConfig(
+            directory=PACKAGE_DIR / "web" / "templates", engine=JinjaTemplateEngine
+        ),
+        after_request=security_headers(settings),
         cors_config=CORSConfig(allow_origins=list(settings.cors_origins))
         if settings.cors_origins
         else None,

@@ -47,6 +47,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     retry_after_s: int = 10
     area_refresh_s: float = 300.0
     """How often the in-memory area index is reloaded even without a NOTIFY (seconds)."""
+    map_style_url: str = ""
+    """A MapLibre style URL for base maps; empty means a blank background (works offline)."""
     static_dir: str = str(PACKAGE_DIR / "web" / "static")
 
     @property

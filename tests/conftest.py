@@ -11,6 +11,7 @@ import asyncio
 import os
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -51,7 +52,13 @@ def run_sql(url: str, sql: str, *args: Any) -> list[asyncpg.Record]:
         finally:
             await conn.close()
 
-    return asyncio.run(go())
+    return in_thread(asyncio.run, go())
+
+
+def in_thread(fn: Any, *args: Any) -> Any:
+    """Run in a thread of its own: the caller may already run an event loop (Playwright)."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(fn, *args).result()
 
 
 def admin(sql: str) -> None:
@@ -76,8 +83,8 @@ def template_db() -> Iterator[str]:
     admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     admin(f'CREATE DATABASE "{name}"')
     url = url_for_database(name)
-    command.upgrade(alembic_config(url), "head")
-    asyncio.run(seed(make_settings(url)))
+    in_thread(command.upgrade, alembic_config(url), "head")
+    in_thread(asyncio.run, seed(make_settings(url)))
     yield name
     admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
@@ -150,7 +157,7 @@ def staff(client: TestClient[Any], settings: Settings) -> dict[str, dict[str, st
                 authorities=authorities,
             )
 
-    asyncio.run(create())
+    in_thread(asyncio.run, create())
     headers = {}
     for username in STAFF:
         response = client.post("/v1/auth/token", json={"username": username, "password": PASSWORD})

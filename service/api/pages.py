@@ -1,17 +1,60 @@
-"""Server-rendered pages that are not part of the JSON API."""
+"""Server-rendered pages: the public report form and status page, and the API docs page."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated, Any
 
-from litestar import Controller, MediaType, get
+from litestar import Controller, MediaType, Response, get, post
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromPath, QueryParameter
+from litestar.response import Redirect, Template
+
+from service.auth import PUBLIC
+from service.state import RuntimeDep
+from service.usecases import report_form
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "web" / "templates"
+FormBody = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
 
 class DocsController(Controller):
     include_in_schema = False
+    opt = PUBLIC
 
     @get("/docs", operation_id="docsPage", media_type=MediaType.HTML, sync_to_thread=False)
     def docs(self) -> str:
         return (TEMPLATES / "docs.html").read_text(encoding="utf-8")
+
+
+class ReportPagesController(Controller):
+    """``/report``: plain HTML that works with JavaScript off; a map pin when it is on."""
+
+    path = "/report"
+    include_in_schema = False
+    opt = PUBLIC
+
+    @get("/", operation_id="reportForm", summary="The public report form")
+    async def form(self, runtime: RuntimeDep) -> Template:
+        return Template("report.html", context=report_form.form_context(runtime))
+
+    @post("/", operation_id="submitReportForm", summary="Submit the public report form")
+    async def submit(self, runtime: RuntimeDep, data: FormBody) -> Response[Any]:
+        outcome = await report_form.submit_form(runtime, data)
+        if outcome.redirect_to:
+            return Redirect(outcome.redirect_to, status_code=303)
+        context = report_form.form_context(runtime, outcome.form, outcome.errors)
+        return Template("report.html", context=context, status_code=422)
+
+    @get("/status/{reference:str}", operation_id="reportStatusPage", summary="Status page")
+    async def status(
+        self,
+        runtime: RuntimeDep,
+        reference: FromPath[str],
+        token: Annotated[str, QueryParameter(max_length=100)] = "",
+        submitted: Annotated[int, QueryParameter(ge=0, le=1)] = 0,
+    ) -> Template:
+        context = await report_form.status_context(runtime, reference, token, bool(submitted))
+        if context is None:
+            return Template("not_found.html", status_code=404)
+        return Template("status.html", context=context)

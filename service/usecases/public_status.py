@@ -34,10 +34,19 @@ OUTCOME_TEXT: dict[str, str] = {
     "duplicate_merged": "Someone else reported the same person; the alerts were joined together.",
 }
 NOT_FOUND = "no referral with that reference and token"
+LONDON_FORMAT = "%d %B %Y, %H:%M"
 
 
 async def public_status(runtime: Runtime, reference: str, token: str) -> PublicStatus:
     """Unknown reference and wrong token look the same: existence is never revealed."""
+    status, _ = await load_public_status(runtime, reference, token)
+    return status
+
+
+async def load_public_status(
+    runtime: Runtime, reference: str, token: str
+) -> tuple[PublicStatus, bool]:
+    """The public status and whether the alert was urgent (the referrer sees 999 guidance)."""
     try:
         canonical = parse_reference(reference)
     except InvalidReferenceError:
@@ -47,7 +56,7 @@ async def public_status(runtime: Runtime, reference: str, token: str) -> PublicS
     if row is None or not token_matches(row, token):
         raise NotFoundError(NOT_FOUND)
     stage = STAGES[row["status"]]
-    return PublicStatus(
+    status = PublicStatus(
         reference=row["reference"],
         stage=stage,
         stage_text=STAGE_TEXT[stage],
@@ -55,3 +64,4 @@ async def public_status(runtime: Runtime, reference: str, token: str) -> PublicS
         received_at=row["received_at"],
         last_update_at=row["updated_at"],
     )
+    return status, bool(row["urgent"])
