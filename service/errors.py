@@ -169,6 +169,9 @@ def from_validation(exc: ValidationException) -> ProblemDetailsException:
 def from_http(exc: HTTPException) -> ProblemDetailsException:
     problem = HTTP_TABLE.get(exc.status_code) or Problem(exc.status_code, "http-error", "Error")
     headers = dict(exc.headers or {})
+    if exc.status_code == 429:
+        # Litestar's limiter sends the IETF RateLimit-Reset header; clients also want Retry-After.
+        headers.setdefault("Retry-After", str(max(1, int(headers.get("RateLimit-Reset", 60)))))
     detail = exc.detail if isinstance(exc.detail, str) and exc.status_code < 500 else ""
     return problem_exception(problem, detail, headers=headers or None)
 
