@@ -51,8 +51,10 @@ def live_server(settings: Any) -> Iterator[str]:
     thread.join(timeout=10)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """Module-scoped: Playwright's sync API runs an event loop in this thread while it is
+    open, which other tests' ``asyncio.run`` calls must not meet."""
     if CHROMIUM is None:
         pytest.skip("Chromium is not installed (sudo apt-get install -y chromium)")
     from playwright.sync_api import sync_playwright
