@@ -26,6 +26,18 @@ if TYPE_CHECKING:
 
 WGS84 = 4326
 BNG = 27700
+BNG_AREA_WGS84 = (-9.01, 49.75, 2.01, 61.01)
+"""Where British National Grid is defined (EPSG:27700 area of use), lon/lat degrees."""
+
+
+def in_bng_area(lon: float, lat: float) -> bool:
+    """Whether a point can be put on the British National Grid.
+
+    >>> in_bng_area(0.4693, 51.7366), in_bng_area(-93.4, 31.9), in_bng_area(2.01, 61.01)
+    (True, False, True)
+    """
+    lon_min, lat_min, lon_max, lat_max = BNG_AREA_WGS84
+    return lon_min <= lon <= lon_max and lat_min <= lat <= lat_max
 
 
 @cache

@@ -29,10 +29,16 @@ from litestar.template.config import TemplateConfig
 
 from service import errors
 from service.api.areas import AreasController
+from service.api.audit import AuditController
 from service.api.auth import AuthController
+from service.api.contacts import ContactReadController, ContactsController
 from service.api.health import HealthController
+from service.api.open311 import Open311Controller
 from service.api.pages import DocsController, ReportPagesController
+from service.api.persons import PersonsController
 from service.api.referrals import PublicReferralsController, ReferralDuplicatesController
+from service.api.staff_referrals import StaffReferralsController
+from service.api.strict_structs import ExactStructSchemaPlugin
 from service.auth import build_jwt_auth
 from service.db.engine import create_engine, session_factory
 from service.db.kv_store import PostgresStore
@@ -40,6 +46,7 @@ from service.settings import PACKAGE_DIR, Settings
 from service.state import Runtime
 from service.usecases import area_sync
 from service.usecases.health import migration_head
+from service.usecases.retention import retention_loop
 
 log = logging.getLogger(__name__)
 API_VERSION = "0.1.0"
@@ -113,7 +120,12 @@ def create_app(settings: Settings) -> Litestar:
     jwt_auth = build_jwt_auth(runtime)
     public = Router(
         path="/",
-        route_handlers=[PublicReferralsController, AuthController, ReportPagesController],
+        route_handlers=[
+            PublicReferralsController,
+            AuthController,
+            ReportPagesController,
+            Open311Controller,
+        ],
         request_max_body_size=settings.max_public_body_bytes,
     )
     rate_limit = RateLimitConfig(
@@ -125,13 +137,17 @@ def create_app(settings: Settings) -> Litestar:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         await area_sync.initial_load(runtime)
-        task = asyncio.create_task(area_sync.keep_areas_fresh(runtime), name="area-sync")
+        tasks = [asyncio.create_task(area_sync.keep_areas_fresh(runtime), name="area-sync")]
+        if settings.retention_interval_s > 0:
+            tasks.append(asyncio.create_task(retention_loop(runtime), name="retention"))
         try:
             yield
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await runtime.http.aclose()
             await runtime.engine.dispose()
 
@@ -141,6 +157,11 @@ def create_app(settings: Settings) -> Litestar:
             AreasController,
             DocsController,
             ReferralDuplicatesController,
+            StaffReferralsController,
+            ContactsController,
+            ContactReadController,
+            PersonsController,
+            AuditController,
             public,
             create_static_files_router(path="/static", directories=[settings.static_dir]),
         ],
@@ -157,7 +178,8 @@ def create_app(settings: Settings) -> Litestar:
         plugins=[
             ProblemDetailsPlugin(
                 ProblemDetailsConfig(exception_to_problem_detail_map=errors.exception_map())
-            )
+            ),
+            ExactStructSchemaPlugin(),
         ],
         openapi_config=openapi_config(),
         template_config=TemplateConfig(

@@ -1,4 +1,5 @@
-"""The ``outreach`` command: serve, seed, import boundaries, write the OpenAPI document."""
+"""The ``outreach`` command: serve, seed, import boundaries and referrals, write the OpenAPI
+document."""
 
 from __future__ import annotations
 
@@ -35,6 +36,13 @@ def _parser() -> argparse.ArgumentParser:
         "--all", action="store_true", help="keep every feature, not only Greater Essex codes"
     )
 
+    referrals = sub.add_parser("referrals", help="referrals")
+    referrals_sub = referrals.add_subparsers(dest="referrals_command", required=True)
+    ref_imp = referrals_sub.add_parser(
+        "import", help="import a StreetLink CSV export (re-importing a file is safe)"
+    )
+    ref_imp.add_argument("file", type=Path, help="a CSV file (at most 50 MB)")
+
     users = sub.add_parser("users", help="staff users")
     users_sub = users.add_subparsers(dest="users_command", required=True)
     add = users_sub.add_parser("add", help="add a member of staff")
@@ -49,6 +57,10 @@ def _parser() -> argparse.ArgumentParser:
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
 
+    retention = sub.add_parser("retention", help="delete personal data past its retention")
+    retention_sub = retention.add_subparsers(dest="retention_command", required=True)
+    retention_sub.add_parser("run", help="run the retention rules once and report counts")
+
     openapi = sub.add_parser("openapi", help="write the OpenAPI document")
     openapi.add_argument("--output", type=Path, default=None)
     return parser
@@ -60,7 +72,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "serve": _serve,
         "seed": _seed,
         "areas": _areas,
+        "referrals": _referrals,
         "users": _users,
+        "retention": _retention,
         "openapi": _openapi,
     }[args.command]
     return handler(args)
@@ -119,6 +133,36 @@ def _areas(args: argparse.Namespace) -> int:
     return 0
 
 
+def _referrals(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from service.usecases import referral_import as ri
+    from streetlink.errors import ImportFormatError
+
+    settings = Settings.from_env()
+    try:
+        result = ri.read_csv(args.file, now=dt.datetime.now(dt.UTC))
+    except (OSError, ImportFormatError) as exc:
+        print(f"outreach referrals import: {exc}", file=sys.stderr)
+        return 2
+    report = ri.ImportReport(file=str(args.file))
+    progress = ri.ProgressLine(len(result.rows)) if result.rows else None
+    try:
+        asyncio.run(ri.import_rows(settings, result, report, progress=progress))
+    except (OSError, SQLAlchemyError) as exc:
+        print(ri.summary(report))
+        print(
+            f"outreach referrals import: stopped, database error ({type(exc).__name__}); "
+            "run it again to import the rest (imported rows are skipped)",
+            file=sys.stderr,
+        )
+        return 1
+    print(ri.summary(report))
+    return 0
+
+
 def _users(args: argparse.Namespace) -> int:
     import getpass
     import secrets
@@ -152,6 +196,22 @@ def _users(args: argparse.Namespace) -> int:
     print(f"added user {args.username} (id {user_id}, {args.role})")
     if generated:
         print(f"password: {password}  (shown once; {getpass.getuser()} should pass it on safely)")
+    return 0
+
+
+def _retention(_: argparse.Namespace) -> int:
+    from service.usecases.commands import retention
+
+    report = asyncio.run(retention(Settings.from_env()))
+    if not report.ran:
+        print("retention: another process is running it now; nothing done")
+        return 0
+    print(
+        f"retention: {report.referrer_contacts_deleted} referrer contact details deleted, "
+        f"{report.contact_notes_erased} unlinked contact notes erased, "
+        f"{report.idempotent_responses_deleted} stored responses and "
+        f"{report.rate_limit_entries_deleted} rate-limit entries expired"
+    )
     return 0
 
 

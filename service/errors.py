@@ -190,6 +190,10 @@ def from_database(exc: DBAPIError) -> ProblemDetailsException:
     if exc.connection_invalidated or sqlstate.startswith(UNAVAILABLE_SQLSTATES) or not sqlstate:
         log.warning("database unavailable: %s", type(exc.orig).__name__)
         return problem_exception(DATABASE_DOWN, headers={"Retry-After": str(RETRY_AFTER_S)})
+    if sqlstate.startswith("22"):  # a data exception: NUL bytes, out-of-range values…
+        return problem_exception(
+            HTTP_TABLE[400], "a value cannot be stored (invalid characters or out of range)"
+        )
     if sqlstate == "23505" and (title := CONSTRAINT_TITLES.get(constraint_name(exc))):
         return problem_exception(TABLE[svc.ConflictError], title)
     log.error("database error sqlstate=%s", sqlstate, exc_info=exc)

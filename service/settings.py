@@ -44,6 +44,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     duplicate_radius_m: float = 250.0
     duplicate_window_hours: float = 72.0
     outcome_due_days: int = 14
+    not_found_attempts_to_close: int = 3
+    """A referral closes as ``not_found`` after this many unsuccessful searches."""
+    referrer_contact_retention_days: int = 30
+    """Referrer contact details are deleted this many days after the referral closes."""
+    unlinked_notes_retention_days: int = 365
+    """Free-text notes of contacts linked to no person are erased after this many days."""
+    retention_interval_s: float = 3600.0
     retry_after_s: int = 10
     area_refresh_s: float = 300.0
     """How often the in-memory area index is reloaded even without a NOTIFY (seconds)."""

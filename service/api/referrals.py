@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, Response, delete, get, post
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import (
     FromPath,
     HeaderParameter,
@@ -16,12 +17,18 @@ from litestar.params import (
 
 from service.api.problems import problem_responses
 from service.auth import PUBLIC, StaffUser, require_role
-from service.schemas.referrals import DuplicateDecision, PublicStatus, ReferralReceipt
+from service.schemas.referrals import (
+    DuplicateDecision,
+    PublicStatus,
+    ReferralReceipt,
+    ReferralSummary,
+)
 from service.state import RuntimeDep
-from service.usecases import duplicates, referral_views
+from service.usecases import duplicates, referral_staff, referral_views
 from service.usecases.public_status import public_status
 from streetlink.schema import StreetLinkAlert
 
+Status = Literal["received", "assigned", "attempted", "closed"]
 IdempotencyKey = Annotated[
     str | None,
     HeaderParameter(
@@ -30,6 +37,7 @@ IdempotencyKey = Annotated[
         max_length=100,
         description="A client-generated key (e.g. a UUID): a resend returns the same receipt.",
         required=False,
+        schema_extra={"type": "string", "oneOf": None},  # absent or a string, never null
     ),
 ]
 
@@ -44,7 +52,14 @@ class PublicReferralsController(Controller):
         operation_id="createReferral",
         summary="Report someone sleeping rough (public, no sign-in)",
         status_code=201,
-        responses=problem_responses(413, 422, 429),
+        responses={
+            200: ResponseSpec(
+                data_container=ReferralReceipt,
+                description="A resend with the same Idempotency-Key: the original receipt",
+                generate_examples=False,
+            ),
+            **problem_responses(413, 422, 429),
+        },
     )
     async def create(
         self,
@@ -56,6 +71,27 @@ class PublicReferralsController(Controller):
             runtime, data, source="api", submission_key=idempotency_key
         )
         return Response(receipt, status_code=200 if receipt.replayed else 201)
+
+    @get(
+        "/",
+        operation_id="listReferrals",
+        summary="Referrals in your scope, urgent first (no description or location)",
+        responses=problem_responses(401, 403),
+        guards=[require_role("worker", "coordinator")],
+        opt={"public": False},  # on this path for routing; signed-in staff only
+    )
+    async def list_referrals(
+        self,
+        runtime: RuntimeDep,
+        request: Request[StaffUser, Any, Any],
+        status: Annotated[Status | None, QueryParameter()] = None,
+        team_id: Annotated[int | None, QueryParameter(ge=1, le=2**31 - 1)] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
+        offset: Annotated[int, QueryParameter(ge=0, le=100_000)] = 0,
+    ) -> list[ReferralSummary]:
+        return await referral_staff.list_referrals(
+            runtime, request.user, status=status, team_id=team_id, limit=limit, offset=offset
+        )
 
     @get(
         "/{reference:str}/status",
@@ -82,7 +118,7 @@ class ReferralDuplicatesController(Controller):
         operation_id="confirmReferralDuplicate",
         summary="Confirm that a referral duplicates another: it closes as merged, both are kept",
         status_code=200,
-        responses=problem_responses(401, 403, 404, 409),
+        responses=problem_responses(401, 403, 404, 409, 422),
     )
     async def confirm(
         self,
@@ -100,7 +136,7 @@ class ReferralDuplicatesController(Controller):
         operation_id="rejectReferralDuplicate",
         summary="Reject a suggested duplicate link: both referrals stay open",
         status_code=200,
-        responses=problem_responses(401, 403, 404, 409),
+        responses=problem_responses(401, 403, 404, 409, 422),
     )
     async def reject(
         self,

@@ -392,3 +392,181 @@ class KeyValue(Base):
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     value: Mapped[bytes] = mapped_column(LargeBinary)
     expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+CONTACT_TYPES = (
+    "street_outreach",
+    "bedded_down_check",
+    "referral_search",
+    "phone",
+    "drop_in",
+    "other",
+)
+ENGAGEMENT_LEVELS = ("not_seen", "seen_no_contact", "brief", "engaged", "declined")
+OFFER_CODES = (
+    "swep_bed",
+    "emergency_accommodation",
+    "reconnection",
+    "health",
+    "substance_use",
+    "mental_health",
+)
+CONSENT_STATES = ("unknown", "given", "refused", "withdrawn")
+
+
+class Person(Base):
+    """A pseudonymised person known to outreach; records start anonymous and partial."""
+
+    __tablename__ = "persons"
+    __table_args__ = (
+        CheckConstraint(_in("consent_status", CONSENT_STATES), name="consent_status"),
+        Index("ix_persons_merged_into", "merged_into"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), primary_key=True, server_default=text("gen_random_uuid()")
+    )
+    pseudonym: Mapped[str] = mapped_column(String(16), unique=True)
+    known_as: Mapped[str | None] = mapped_column(String(100))
+    age_band: Mapped[str] = mapped_column(String(20), server_default=text("'unknown'"))
+    gender: Mapped[str] = mapped_column(String(20), server_default=text("'unknown'"))
+    consent_status: Mapped[str] = mapped_column(String(20), server_default=text("'unknown'"))
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id", ondelete="SET NULL"))
+    merged_into: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("persons.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=text("now()")
+    )
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=text("now()")
+    )
+
+
+class PersonMerge(Base):
+    """A coordinator's merge of two person records; undoing it sets ``undone_at``."""
+
+    __tablename__ = "person_merges"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    from_person: Mapped[uuid.UUID] = mapped_column(ForeignKey("persons.id", ondelete="CASCADE"))
+    into_person: Mapped[uuid.UUID] = mapped_column(ForeignKey("persons.id", ondelete="CASCADE"))
+    merged_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    merged_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=text("now()")
+    )
+    undone_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    undone_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Contact(Base):
+    """An outreach contact logged by a worker; ``id`` is the phone app's own UUID."""
+
+    __tablename__ = "contacts"
+    __table_args__ = (
+        CheckConstraint(_in("contact_type", CONTACT_TYPES), name="contact_type"),
+        CheckConstraint(_in("engagement", ENGAGEMENT_LEVELS), name="engagement"),
+        Index("ix_contacts_geom_bng", "geom_bng", postgresql_using="gist"),
+        Index("ix_contacts_geom", "geom", postgresql_using="gist"),
+        Index("ix_contacts_team_id_observed_at", "team_id", "observed_at"),
+        Index("ix_contacts_person_id_observed_at", "person_id", "observed_at"),
+        Index("ix_contacts_referral_id", "referral_id"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"))
+    worker_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    observed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    received_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=text("now()")
+    )
+    geom = mapped_column(geometry("POINT", 4326), nullable=False)
+    geom_bng = mapped_column(
+        geometry("POINT", 27700), Computed("ST_Transform(geom, 27700)", persisted=True)
+    )
+    accuracy_m: Mapped[float | None]
+    authority_code: Mapped[str | None] = mapped_column(String(9))
+    person_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("persons.id", ondelete="SET NULL")
+    )
+    referral_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("referrals.id", ondelete="SET NULL")
+    )
+    bedded_down: Mapped[bool] = mapped_column(Boolean)
+    contact_type: Mapped[str] = mapped_column(String(30))
+    engagement: Mapped[str] = mapped_column(String(30))
+    offers_made: Mapped[list[str]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
+    offers_accepted: Mapped[list[str]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
+    outcome: Mapped[str | None] = mapped_column(String(200))
+    safeguarding_concern: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    notes: Mapped[str | None] = mapped_column(Text)
+    notes_erased_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ContactSensitive(Base):
+    """Special-category data (support needs, health), kept apart from the contact and only
+    returned to roles that need it."""
+
+    __tablename__ = "contact_sensitive"
+
+    contact_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True
+    )
+    support_needs: Mapped[list[str]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
+    health_notes: Mapped[str | None] = mapped_column(Text)
+
+
+class ReferralAttempt(Base):
+    """A worker's search for the person a referral describes."""
+
+    __tablename__ = "referral_attempts"
+    __table_args__ = (Index("ix_referral_attempts_referral_id", "referral_id"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    referral_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("referrals.id", ondelete="CASCADE"))
+    worker_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    attempted_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    found: Mapped[bool] = mapped_column(Boolean)
+    geom = mapped_column(geometry("POINT", 4326), nullable=True)
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=text("now()")
+    )
+
+
+class Change(Base):
+    """The change feed behind ``GET /v1/sync``. ``seq`` is assigned under a lock to rows that
+    have committed, in order, so a reader's cursor never skips a late-committing change."""
+
+    __tablename__ = "changes"
+    __table_args__ = (
+        Index("uq_changes_seq", "seq", unique=True),
+        Index("ix_changes_unsequenced", "id", postgresql_where=text("seq IS NULL")),
+        Index("ix_changes_team_id_seq", "team_id", "seq"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    seq: Mapped[int | None] = mapped_column(BigInteger)
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(40))
+    entity_id: Mapped[str] = mapped_column(String(64))
+    data: Mapped[dict[str, object]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=text("now()"))
+
+
+class IdempotentResponse(Base):
+    """A stored response for an ``Idempotency-Key``: a replayed batch gets the same answer."""
+
+    __tablename__ = "idempotent_responses"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(SmallInteger)
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=text("now()")
+    )

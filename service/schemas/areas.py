@@ -11,6 +11,16 @@ from service.schemas.geojson import Geometry
 
 Latitude = Annotated[float, msgspec.Meta(ge=-90, le=90, description="WGS84 latitude")]
 Longitude = Annotated[float, msgspec.Meta(ge=-180, le=180, description="WGS84 longitude")]
+LocalTime = Annotated[
+    dt.time,
+    msgspec.Meta(
+        # Litestar documents ``time`` as an ISO 8601 duration; it is a clock time, no offset.
+        extra_json_schema={
+            "description": "Local time of day in Europe/London, HH:MM:SS",
+            "extra": {"format": None, "pattern": r"^\d{2}:\d{2}:\d{2}(\.\d{1,6})?$"},
+        }
+    ),
+]
 
 
 class AreaProperties(msgspec.Struct, frozen=True, kw_only=True):
@@ -59,8 +69,8 @@ class Team(msgspec.Struct, frozen=True, kw_only=True):
     base_lon: float
     base_lat: float
     shift_capacity: int
-    shift_start: dt.time
-    shift_end: dt.time
+    shift_start: LocalTime
+    shift_end: LocalTime
     active: bool
     covers: list[str]
 

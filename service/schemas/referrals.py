@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -43,3 +43,105 @@ class DuplicateDecision(msgspec.Struct, frozen=True, kw_only=True):
     state: Literal["confirmed", "rejected"]
     referral_status: str
     referral_outcome: str | None
+
+
+OutcomeCode = Literal[
+    "found_engaged",
+    "found_accommodated",
+    "found_declined",
+    "already_known",
+    "found_not_rough_sleeping",
+    "not_found",
+    "insufficient_information",
+    "out_of_area_forwarded",
+    "duplicate_merged",
+]
+
+
+class AttemptIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, frozen=True):
+    """A search for the person: ``id`` comes from the phone so a re-send is a no-op."""
+
+    id: uuid.UUID
+    attempted_at: dt.datetime
+    found: bool
+    lat: Annotated[float, msgspec.Meta(ge=-90, le=90)] | None = None
+    lon: Annotated[float, msgspec.Meta(ge=-180, le=180)] | None = None
+    note: Annotated[str, msgspec.Meta(max_length=2000)] | None = None
+
+
+class OutcomeIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, frozen=True):
+    outcome: OutcomeCode
+
+
+class ReferralState(msgspec.Struct, frozen=True, kw_only=True):
+    id: uuid.UUID
+    reference: str
+    status: str
+    outcome: str | None
+    attempts: int
+    not_found_attempts: int
+    closed_at: dt.datetime | None
+
+
+class ReferralSummary(msgspec.Struct, frozen=True, kw_only=True):
+    """A list row: no description, no location (those are in the audited detail view)."""
+
+    id: uuid.UUID
+    reference: str
+    status: str
+    outcome: str | None
+    urgent: bool
+    authority_code: str | None
+    team_id: int | None
+    received_at: dt.datetime
+    seen_at: dt.datetime
+    site_type: str | None
+    location_quality: str
+    attempts: int
+    next_shift_due_at: dt.datetime | None
+    outcome_due_at: dt.datetime
+    sla_breached: bool
+
+
+class ReferrerContactOut(msgspec.Struct, frozen=True, kw_only=True):
+    name: str | None
+    email: str | None
+    phone: str | None
+    wants_update: bool
+
+
+class ReferralDetail(msgspec.Struct, frozen=True, kw_only=True):
+    id: uuid.UUID
+    reference: str
+    status: str
+    outcome: str | None
+    urgent: bool
+    immediate_danger: bool
+    appears_under_18: bool
+    self_referral: bool
+    authority_code: str | None
+    team_id: int | None
+    routing_reason: str
+    boundary_version_id: int | None
+    out_of_area: bool
+    received_at: dt.datetime
+    seen_at: dt.datetime
+    seen_time_band: str
+    lat: float | None
+    lon: float | None
+    accuracy_m: float | None
+    location_quality: str
+    location_description: str | None
+    postcode: str | None
+    gender: str
+    age_band: str
+    appearance: str | None
+    clothing: str | None
+    belongings: str | None
+    site_type: str | None
+    people_count: int
+    attempts: int
+    next_shift_due_at: dt.datetime | None
+    outcome_due_at: dt.datetime
+    closed_at: dt.datetime | None
+    referrer: ReferrerContactOut | None = None

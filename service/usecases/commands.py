@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.db.engine import constraint_name, create_engine, session_factory, transaction
 from service.settings import Settings
 from service.usecases.areas import GREATER_ESSEX_CODES, SeedReport, import_boundaries, seed_defaults
+from service.usecases.retention import RetentionReport, run_retention
 
 
 @asynccontextmanager
@@ -87,3 +88,14 @@ async def add_user(
             if constraint_name(exc) == "uq_users_username":
                 raise ConflictError(f"a user named {username!r} exists already") from None
             raise
+
+
+async def retention(settings: Settings) -> RetentionReport:
+    from service.app import build_runtime
+
+    runtime = build_runtime(settings)
+    try:
+        return await run_retention(runtime)
+    finally:
+        await runtime.http.aclose()
+        await runtime.engine.dispose()

@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.db import areas as areas_repo
+from service.db import changes
 from service.db import referrals as repo
 from service.db.engine import constraint_name, transaction
 from service.exceptions import InvalidInputError
@@ -295,6 +296,14 @@ async def _record_intake(
             "out_of_area": routing.out_of_area,
         },
     )
+    if routing.team_id is not None:
+        await changes.append(
+            session,
+            team_id=routing.team_id,
+            kind="referral_assigned",
+            entity_id=str(referral_id),
+            data={"urgent": referral.urgent},
+        )
 
 
 async def _link_duplicates(

@@ -27,13 +27,20 @@ def test_committed_openapi_matches_the_app():
     assert json.loads(committed) == json.loads(openapi_json()), "run `make openapi`"
 
 
+OPEN311_ERRORS = {"type": "array", "items": {"$ref": "#/components/schemas/Open311Error"}}
+
+
 def test_every_operation_has_an_explicit_id_and_summary():
     document = json.loads(openapi_json())
     for path, operations in document["paths"].items():
         for method, operation in operations.items():
             assert operation.get("operationId"), (method, path)
             assert operation.get("summary"), (method, path)
-            assert "application/problem+json" in operation["responses"]["500"]["content"]
+            content = operation["responses"]["500"]["content"]
+            if path.startswith("/open311/"):  # GeoReport v2 has its own error shape
+                assert content["application/json"]["schema"] == OPEN311_ERRORS, (method, path)
+            else:
+                assert "application/problem+json" in content, (method, path)
 
 
 def test_models_and_migrations_agree(db_url):
@@ -99,3 +106,11 @@ def test_settings_from_env_reads_prefixed_variables():
         Settings.from_env({})
     with pytest.raises(SettingsError):
         Settings.from_env({"DATABASE_URL": "postgresql://a@b/c", "OUTREACH_DB_POOL_SIZE": "x"})
+
+
+def test_a_nul_character_is_a_400_problem_not_a_500(client):
+    response = client.post("/v1/auth/token", json={"username": "a\u0000b", "password": "x"})
+    body = assert_problem(response, 400, "invalid-request")
+    assert "sql" not in response.text.lower()
+    assert "utf8" not in response.text.lower()
+    assert body["detail"]

@@ -1,0 +1,72 @@
+"""The change feed: append on write; number under a lock on read.
+
+Writers insert rows with ``seq`` NULL inside their own transaction. A reader first takes a
+transaction-scoped advisory lock and numbers, in id order, every *committed* row that has no
+number yet; numbers only grow, so a row that commits late gets a number above every cursor
+already handed out. Readers then page by ``seq``: no gaps under concurrent writes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import msgspec
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+SEQUENCE_LOCK = 7_301_001  # pg_advisory_xact_lock key for numbering changes
+
+
+async def append(
+    session: AsyncSession,
+    *,
+    team_id: int | None,
+    kind: str,
+    entity_id: str,
+    data: dict[str, Any] | None = None,
+) -> None:
+    await session.execute(
+        text(
+            "INSERT INTO changes (team_id, kind, entity_id, data) "
+            "VALUES (:team_id, :kind, :entity_id, CAST(:data AS jsonb))"
+        ),
+        {
+            "team_id": team_id,
+            "kind": kind,
+            "entity_id": entity_id,
+            "data": msgspec.json.encode(data or {}).decode(),
+        },
+    )
+
+
+async def number_committed(session: AsyncSession) -> None:
+    await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": SEQUENCE_LOCK})
+    await session.execute(
+        text(
+            "WITH base AS (SELECT COALESCE(max(seq), 0) AS top FROM changes), "
+            "todo AS (SELECT id, row_number() OVER (ORDER BY id) AS n FROM changes "
+            "         WHERE seq IS NULL) "
+            "UPDATE changes c SET seq = base.top + todo.n FROM todo, base WHERE c.id = todo.id"
+        )
+    )
+
+
+async def page(
+    session: AsyncSession, *, after_seq: int, team_ids: Sequence[int] | None, limit: int
+) -> list[dict[str, Any]]:
+    """Changes numbered after ``after_seq`` for these teams (``None``: every team)."""
+    rows = await session.execute(
+        text(
+            "SELECT seq, kind, entity_id, team_id, at, data FROM changes "
+            "WHERE seq > :after AND (CAST(:all AS boolean) OR team_id = ANY(:teams)) "
+            "ORDER BY seq LIMIT :limit"
+        ),
+        {
+            "after": after_seq,
+            "all": team_ids is None,
+            "teams": list(team_ids or []),
+            "limit": limit,
+        },
+    )
+    return [dict(r) for r in rows.mappings()]

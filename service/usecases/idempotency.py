@@ -1,0 +1,59 @@
+"""``Idempotency-Key`` on staff writes: a replayed request gets the stored response."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import msgspec
+from sqlalchemy import text
+
+from service.auth import StaffUser
+from service.db.engine import transaction
+from service.exceptions import ConflictError
+from service.state import Runtime
+
+T = TypeVar("T")
+
+
+def request_hash(body: object) -> str:
+    return hashlib.sha256(msgspec.json.encode(body, order="sorted")).hexdigest()
+
+
+async def replay_or_run(
+    runtime: Runtime,
+    user: StaffUser,
+    key: str | None,
+    body: object,
+    result_type: type[T],
+    run: Callable[[], Awaitable[T]],
+) -> T:
+    """Run once per (user, key); later calls with the same key get the first result."""
+    if key is None:
+        return await run()
+    digest = request_hash(body)
+    async with transaction(runtime.sessions) as session:
+        row = (
+            await session.execute(
+                text(
+                    "SELECT request_hash, body FROM idempotent_responses "
+                    "WHERE user_id = :u AND key = :k"
+                ),
+                {"u": user.id, "k": key},
+            )
+        ).first()
+    if row is not None:
+        if row.request_hash != digest:
+            raise ConflictError("this Idempotency-Key was used for a different request")
+        return msgspec.json.decode(bytes(row.body), type=result_type)
+    result = await run()
+    async with transaction(runtime.sessions) as session:
+        await session.execute(
+            text(
+                "INSERT INTO idempotent_responses (user_id, key, request_hash, status_code, "
+                "body) VALUES (:u, :k, :h, 200, :b) ON CONFLICT DO NOTHING"
+            ),
+            {"u": user.id, "k": key, "h": digest, "b": msgspec.json.encode(result)},
+        )
+    return result

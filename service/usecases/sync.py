@@ -1,0 +1,64 @@
+"""``GET /v1/sync``: what changed for the caller's teams since their cursor."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+import msgspec
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.auth import StaffUser
+from service.db import changes
+from service.db.engine import transaction
+from service.exceptions import InvalidInputError
+from service.schemas.contacts import ChangeOut, SyncPage
+from service.state import Runtime
+
+CURSOR_PREFIX = "c1:"
+
+
+def encode_cursor(seq: int) -> str:
+    return base64.urlsafe_b64encode(f"{CURSOR_PREFIX}{seq}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> int:
+    if not cursor:
+        return 0
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        if raw.startswith(CURSOR_PREFIX):
+            return max(0, int(raw.removeprefix(CURSOR_PREFIX)))
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        pass
+    raise InvalidInputError("not a cursor from this service", field="since")
+
+
+async def teams_in_scope(session: AsyncSession, user: StaffUser) -> list[int] | None:
+    """``None`` means every team (admin)."""
+    if user.is_admin:
+        return None
+    if user.role == "coordinator":
+        rows = await session.execute(
+            text("SELECT DISTINCT team_id FROM team_areas WHERE authority_code = ANY(:codes)"),
+            {"codes": list(user.authority_codes)},
+        )
+        return sorted({*user.team_ids, *(r.team_id for r in rows)})
+    return list(user.team_ids)
+
+
+async def sync(runtime: Runtime, user: StaffUser, since: str | None, limit: int) -> SyncPage:
+    after = decode_cursor(since)
+    async with transaction(runtime.sessions) as session:
+        await changes.number_committed(session)
+        teams = await teams_in_scope(session, user)
+        rows = await changes.page(session, after_seq=after, team_ids=teams, limit=limit + 1)
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    last = rows[-1]["seq"] if rows else after
+    return SyncPage(
+        cursor=encode_cursor(last),
+        changes=msgspec.convert(rows, list[ChangeOut]),
+        has_more=has_more,
+    )

@@ -1,0 +1,148 @@
+"""The authorization matrix: every protected route x role x own/other scope → status.
+
+Fixtures in Chelmsford (authority E07000070, team "Mid Essex Outreach"): ``worker_mid`` and
+``coord_mid`` are in scope, ``worker_south`` and ``coord_south`` (Southend) are not.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import uuid
+
+import pytest
+
+from tests.integration.test_contacts import contact
+from tests.integration.test_referrals import alert
+
+WHO = ("anonymous", "worker_mid", "worker_south", "coord_mid", "coord_south", "admin")
+
+
+def expect(**overrides):
+    """Statuses by caller; defaults: anonymous 401, everyone signed in 200."""
+    table = dict.fromkeys(WHO, 200)
+    table["anonymous"] = 401
+    table.update(overrides)
+    return table
+
+
+SCOPED = expect(worker_south=404, coord_south=404)
+COORDINATORS = expect(worker_mid=403, worker_south=403, coord_south=404)
+ADMIN_ONLY = expect(worker_mid=403, worker_south=403, coord_mid=403, coord_south=403)
+MATRIX = [
+    ("GET", "/v1/teams", None, expect()),
+    ("GET", "/v1/referrals", None, expect()),
+    ("GET", "/v1/referrals/{referral}", None, SCOPED),
+    ("POST", "/v1/referrals/{referral}/attempts", "attempt", SCOPED),
+    ("POST", "/v1/referrals/{referral}/outcome", "outcome", SCOPED),
+    ("POST", "/v1/referrals/{referral2}/duplicate-of/{referral}", None, COORDINATORS),
+    ("DELETE", "/v1/referrals/{referral2}/duplicate-of/{referral}", None, COORDINATORS),
+    ("POST", "/v1/contacts:batch", "batch", expect()),
+    ("GET", "/v1/contacts/{contact}", None, SCOPED),
+    ("GET", "/v1/sync", None, expect()),
+    ("GET", "/v1/persons", None, expect()),
+    ("GET", "/v1/persons/{person}", None, SCOPED),
+    ("PATCH", "/v1/persons/{person}", "patch", SCOPED),
+    ("GET", "/v1/persons/{person}/possible-duplicates", None, SCOPED),
+    (
+        "POST",
+        "/v1/persons",
+        "person",
+        expect(worker_mid=201, coord_mid=201, admin=201, worker_south=403, coord_south=403),
+    ),
+    ("POST", "/v1/persons/{person2}/merge-into/{person}", None, COORDINATORS),
+    ("DELETE", "/v1/persons/{person3}/merge-into/{person4}", None, COORDINATORS),
+    ("GET", "/v1/audit", None, ADMIN_ONLY),
+]
+BODIES = {
+    "attempt": lambda: {
+        "id": str(uuid.uuid4()),
+        "found": True,
+        "attempted_at": dt.datetime.now(dt.UTC).isoformat(),
+    },
+    "outcome": lambda: {"outcome": "found_engaged"},
+    "batch": lambda: {"items": [contact()]},
+    "patch": lambda: {"consent_status": "given"},
+    "person": lambda: {"known_as": "Jo", "team_id": MID_ESSEX_TEAM},
+}
+MID_ESSEX_TEAM = 4  # checked against the seeded teams in the `world` fixture
+
+
+@pytest.fixture
+def world(client, sql, staff):
+    """A referral pair, a contact and two persons in Chelmsford, made by staff in scope."""
+    refs = [
+        client.post("/v1/referrals", json=alert(lat=lat, appearance=str(lat))).json()
+        for lat in (51.7366, 51.7370)
+    ]
+    ids = [
+        str(sql("SELECT id FROM referrals WHERE reference = $1", r["reference"])[0]["id"])
+        for r in refs
+    ]
+    item = contact()
+    client.post("/v1/contacts:batch", json={"items": [item]}, headers=staff["worker_mid"])
+    assert sql("SELECT id FROM teams WHERE name = 'Mid Essex Outreach'")[0]["id"] == MID_ESSEX_TEAM
+    persons = [
+        client.post("/v1/persons", json={"known_as": name}, headers=staff["worker_mid"]).json()[
+            "id"
+        ]
+        for name in ("Al", "Alan", "Bea", "Beatrice")
+    ]
+    merged = client.post(
+        f"/v1/persons/{persons[2]}/merge-into/{persons[3]}", headers=staff["coord_mid"]
+    )
+    assert merged.status_code == 200, merged.text
+    return {
+        "referral": ids[0],
+        "referral2": ids[1],
+        "contact": item["id"],
+        "person": persons[0],
+        "person2": persons[1],
+        "person3": persons[2],
+        "person4": persons[3],
+    }
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "statuses"), MATRIX, ids=[f"{m} {p}" for m, p, _, _ in MATRIX]
+)
+@pytest.mark.parametrize("who", WHO)
+def test_authorization_matrix(client, staff, world, method, path, body, statuses, who):
+    headers = {} if who == "anonymous" else staff[who]
+    content = json.dumps(BODIES[body]()) if body else None
+    response = client.request(
+        method,
+        path.format(**world),
+        content=content,
+        headers={**headers, "content-type": "application/json"},
+    )
+    assert response.status_code == statuses[who], response.text
+    if response.status_code >= 400:
+        assert response.headers["content-type"].startswith("application/problem+json")
+
+
+def _shape(path):
+    return re.sub(r"\{[^}]+\}", "{}", path)
+
+
+def test_every_protected_operation_is_in_the_matrix(client):
+    document = client.get("/openapi/openapi.json").json()
+    public = {
+        ("GET", "/healthz"),
+        ("GET", "/readyz"),
+        ("GET", "/v1/areas"),
+        ("GET", "/v1/areas/lookup"),
+        ("POST", "/v1/auth/token"),
+        ("POST", "/v1/referrals"),
+        ("GET", "/v1/referrals/{}/status"),
+    }
+    in_matrix = {(m, _shape(p)) for m, p, _, _ in MATRIX}
+    missing = [
+        f"{method.upper()} {path}"
+        for path, operations in document["paths"].items()
+        for method in operations
+        if not path.startswith("/open311/")
+        and (method.upper(), _shape(path)) not in in_matrix | public
+    ]
+    assert missing == [], "add these operations to MATRIX"
