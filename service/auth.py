@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import msgspec
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from litestar.connection import ASGIConnection
+from litestar.connection import ASGIConnection, Request
 from litestar.di import Dependency
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
@@ -104,3 +104,6 @@ def require_role(*roles: str):  # type: ignore[no-untyped-def]
 
 # Typed as Any: Litestar cannot build a signature model for the JWTAuth dataclass itself.
 JwtAuthDep = Annotated[Any, Dependency(kind="named")]
+
+StaffRequest = Request[StaffUser, Any, Any]
+"""A request whose ``user`` is the signed-in member of staff."""

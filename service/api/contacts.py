@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, get, post
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 
 from service.api.problems import problem_responses
-from service.auth import StaffUser, require_role
+from service.auth import StaffRequest, require_role
 from service.schemas.contacts import ContactBatch, ContactBatchResult, ContactOut, SyncPage
 from service.state import RuntimeDep
 from service.usecases import contact_views, contacts, idempotency, sync
 
-StaffRequest = Request[StaffUser, Any, Any]
 IdempotencyKey = Annotated[
     str | None,
     HeaderParameter(

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
-from litestar import Controller, Request, delete, get, patch, post
+from litestar import Controller, delete, get, patch, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from service.api.problems import problem_responses
-from service.auth import StaffUser, require_role
+from service.auth import StaffRequest, require_role
 from service.schemas.persons import (
     PersonCreate,
     PersonDetail,
@@ -21,7 +21,6 @@ from service.schemas.persons import (
 from service.state import RuntimeDep
 from service.usecases import persons
 
-StaffRequest = Request[StaffUser, Any, Any]
 MERGE_PATH = "/{person_id:uuid}/merge-into/{other_id:uuid}"
 CURSOR = r"^[A-Za-z0-9_-]*$"
 """Cursors are base64url without padding."""

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from litestar import Controller, Request, Response, delete, get, post
+from litestar import Controller, Response, delete, get, post
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import (
     FromPath,
@@ -16,7 +16,7 @@ from litestar.params import (
 )
 
 from service.api.problems import problem_responses
-from service.auth import PUBLIC, StaffUser, require_role
+from service.auth import PUBLIC, StaffRequest, require_role
 from service.schemas.referrals import (
     DuplicateDecision,
     PublicStatus,
@@ -83,7 +83,7 @@ class PublicReferralsController(Controller):
     async def list_referrals(
         self,
         runtime: RuntimeDep,
-        request: Request[StaffUser, Any, Any],
+        request: StaffRequest,
         status: Annotated[Status | None, QueryParameter()] = None,
         team_id: Annotated[int | None, QueryParameter(ge=1, le=2**31 - 1)] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
@@ -123,7 +123,7 @@ class ReferralDuplicatesController(Controller):
     async def confirm(
         self,
         runtime: RuntimeDep,
-        request: Request[StaffUser, Any, Any],
+        request: StaffRequest,
         referral_id: FromPath[uuid.UUID],
         other_id: FromPath[uuid.UUID],
     ) -> DuplicateDecision:
@@ -141,7 +141,7 @@ class ReferralDuplicatesController(Controller):
     async def reject(
         self,
         runtime: RuntimeDep,
-        request: Request[StaffUser, Any, Any],
+        request: StaffRequest,
         referral_id: FromPath[uuid.UUID],
         other_id: FromPath[uuid.UUID],
     ) -> DuplicateDecision:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, get, post
 from litestar.params import FromPath, JSONBody
 
 from service.api.problems import problem_responses
-from service.auth import StaffUser, require_role
+from service.auth import StaffRequest, require_role
 from service.schemas.referrals import (
     AttemptIn,
     OutcomeIn,
@@ -18,8 +17,6 @@ from service.schemas.referrals import (
 )
 from service.state import RuntimeDep
 from service.usecases import referral_staff, referral_work
-
-StaffRequest = Request[StaffUser, Any, Any]
 
 
 class StaffReferralsController(Controller):

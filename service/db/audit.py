@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import msgspec
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.db.engine import jsonb
 
 
 async def record(
@@ -33,6 +34,6 @@ async def record(
             "subject_type": subject_type,
             "subject_id": subject_id,
             "route": route[:200],
-            "detail": msgspec.json.encode(detail or {}).decode(),
+            "detail": jsonb(detail or {}),
         },
     )

@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import msgspec
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.db.engine import jsonb
 
 SEQUENCE_LOCK = 7_301_001  # pg_advisory_xact_lock key for numbering changes
 
@@ -35,7 +36,7 @@ async def append(
             "team_id": team_id,
             "kind": kind,
             "entity_id": entity_id,
-            "data": msgspec.json.encode(data or {}).decode(),
+            "data": jsonb(data or {}),
         },
     )
 

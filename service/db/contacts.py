@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.db.engine import sql
+from service.db.engine import jsonb, sql
 
 CONTACT_COLUMNS = (
     "c.id, c.team_id, c.worker_id, c.observed_at, c.received_at, ST_Y(c.geom) AS lat, "
@@ -41,7 +41,7 @@ async def insert_sensitive(
             "INSERT INTO contact_sensitive (contact_id, support_needs, health_notes) "
             "VALUES (:id, CAST(:needs AS jsonb), :notes)"
         ),
-        {"id": contact_id, "needs": _json(support_needs), "notes": health_notes},
+        {"id": contact_id, "needs": jsonb(support_needs), "notes": health_notes},
     )
 
 
@@ -74,9 +74,3 @@ async def get_sensitive(session: AsyncSession, contact_id: uuid.UUID) -> dict[st
         .first()
     )
     return dict(row) if row else {"support_needs": [], "health_notes": None}
-
-
-def _json(value: Any) -> str:
-    import msgspec
-
-    return msgspec.json.encode(value).decode()

@@ -6,7 +6,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import cache
 from pathlib import Path
+from typing import Any
 
+import msgspec
 from sqlalchemy import TextClause, text
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -64,3 +66,8 @@ def constraint_name(exc: BaseException) -> str:
         if name:
             return str(name)
     return ""
+
+
+def jsonb(value: Any) -> str:
+    """A value as JSON text for a ``CAST(:param AS jsonb)`` parameter."""
+    return msgspec.json.encode(value).decode()

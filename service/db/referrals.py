@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.db.engine import sql
+from service.db.engine import jsonb, sql
 
 PUBLIC_COLUMNS = (
     "id, reference, status, outcome, urgent, received_at, updated_at, closed_at, "
@@ -76,14 +76,8 @@ async def add_event(
             "INSERT INTO referral_events (referral_id, kind, actor, data) "
             "VALUES (:id, :kind, :actor, CAST(:data AS jsonb))"
         ),
-        {"id": referral_id, "kind": kind, "actor": actor, "data": _json(data or {})},
+        {"id": referral_id, "kind": kind, "actor": actor, "data": jsonb(data or {})},
     )
-
-
-def _json(value: dict[str, Any]) -> str:
-    import msgspec
-
-    return msgspec.json.encode(value).decode()
 
 
 async def nearby_open(
