@@ -23,8 +23,6 @@ of its whole family, so undoing a merge restores both histories exactly.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import datetime as dt
 import secrets
 import unicodedata
@@ -49,6 +47,7 @@ from service.exceptions import (
 from service.schemas import persons as wire
 from service.state import Runtime
 from service.usecases import cohorts
+from service.usecases.cursors import decode_cursor, encode_cursor
 
 PSEUDONYM_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: read out on a phone
 PSEUDONYM_LENGTH = 6
@@ -266,34 +265,6 @@ class _PersonCursor(msgspec.Struct, array_like=True, frozen=True):
     id: uuid.UUID
 
 
-def encode_cursor(created_at: dt.datetime, person_id: uuid.UUID) -> str:
-    raw = msgspec.json.encode(_PersonCursor(created_at, person_id))
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str | None) -> tuple[dt.datetime, uuid.UUID] | None:
-    """The keyset position in an opaque cursor (``None`` for the first page).
-
-    >>> at = dt.datetime(2025, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
-    >>> decode_cursor(encode_cursor(at, uuid.UUID(int=7))) == (at, uuid.UUID(int=7))
-    True
-    >>> decode_cursor("not-a-cursor")
-    Traceback (most recent call last):
-    ...
-    service.exceptions.InvalidInputError: the cursor is not valid: start again without it
-    """
-    if cursor is None:
-        return None
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        value = msgspec.json.decode(raw, type=_PersonCursor)
-    except (binascii.Error, ValueError, msgspec.DecodeError):
-        raise InvalidInputError(
-            "the cursor is not valid: start again without it", field="cursor"
-        ) from None
-    return value.created_at, value.id
-
-
 async def list_persons(
     runtime: Runtime,
     user: StaffUser,
@@ -305,7 +276,8 @@ async def list_persons(
     route: str,
 ) -> wire.PersonPage:
     """Newest first; every listed person is audited as ``list``."""
-    after = decode_cursor(cursor)
+    position = decode_cursor(cursor, _PersonCursor)
+    after = (position.created_at, position.id) if position else None
     async with transaction(runtime.sessions) as session:
         rows = await repo.list_page(
             session,
@@ -321,7 +293,7 @@ async def list_persons(
     last = page[-1] if len(rows) > limit else None
     return wire.PersonPage(
         items=[_summary(r, with_name=with_name) for r in page],
-        next_cursor=encode_cursor(last["created_at"], last["id"]) if last else None,
+        next_cursor=encode_cursor(_PersonCursor(last["created_at"], last["id"])) if last else None,
     )
 
 
