@@ -61,6 +61,12 @@ def _parser() -> argparse.ArgumentParser:
     retention_sub = retention.add_subparsers(dest="retention_command", required=True)
     retention_sub.add_parser("run", help="run the retention rules once and report counts")
 
+    hotspots = sub.add_parser("hotspots", help="hotspot clustering")
+    hotspots_sub = hotspots.add_subparsers(dest="hotspots_command", required=True)
+    hotspots_sub.add_parser(
+        "recompute", help="re-cluster every layer now (waits for one running elsewhere)"
+    )
+
     openapi = sub.add_parser("openapi", help="write the OpenAPI document")
     openapi.add_argument("--output", type=Path, default=None)
     return parser
@@ -75,6 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "referrals": _referrals,
         "users": _users,
         "retention": _retention,
+        "hotspots": _hotspots,
         "openapi": _openapi,
     }[args.command]
     return handler(args)
@@ -212,6 +219,19 @@ def _retention(_: argparse.Namespace) -> int:
         f"{report.idempotent_responses_deleted} stored responses and "
         f"{report.rate_limit_entries_deleted} rate-limit entries expired"
     )
+    return 0
+
+
+def _hotspots(_: argparse.Namespace) -> int:
+    from service.usecases.commands import recompute_hotspots
+
+    report = asyncio.run(recompute_hotspots(Settings.from_env()))
+    for layer, run in report.layers.items():
+        print(
+            f"{layer}: {run.points} points, {run.hotspots} hotspots "
+            f"({run.born} new, {run.retired} retired, {run.splits} splits, {run.merges} merges)"
+        )
+    print(f"hotspots: recomputed in {report.duration_ms:.0f} ms (run {report.run_id})")
     return 0
 
 

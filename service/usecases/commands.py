@@ -11,7 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.db.engine import constraint_name, create_engine, session_factory, transaction
 from service.settings import Settings
+from service.usecases import hotspots
 from service.usecases.areas import GREATER_ESSEX_CODES, SeedReport, import_boundaries, seed_defaults
+from service.usecases.hotspots import RecomputeReport
 from service.usecases.retention import RetentionReport, run_retention
 
 
@@ -96,6 +98,17 @@ async def retention(settings: Settings) -> RetentionReport:
     runtime = build_runtime(settings)
     try:
         return await run_retention(runtime)
+    finally:
+        await runtime.http.aclose()
+        await runtime.engine.dispose()
+
+
+async def recompute_hotspots(settings: Settings) -> RecomputeReport:
+    from service.app import build_runtime
+
+    runtime = build_runtime(settings)
+    try:
+        return await hotspots.recompute(runtime, trigger="command", wait=True)
     finally:
         await runtime.http.aclose()
         await runtime.engine.dispose()

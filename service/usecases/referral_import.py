@@ -22,7 +22,7 @@ from typing import TextIO
 from service.exceptions import InvalidInputError
 from service.settings import Settings
 from service.state import Runtime
-from service.usecases import intake
+from service.usecases import hotspots, intake
 from streetlink.csv_io import ImportResult, RowError, import_csv
 from streetlink.errors import ImportFormatError, StreetLinkError
 from streetlink.schema import NormalisedReferral
@@ -115,6 +115,9 @@ async def import_rows(
             await _submit(runtime, referral, report, done)
             if progress is not None:
                 progress(done)
+        if report.imported:
+            # no background updater in a command: fold the new points in with one recompute
+            await hotspots.recompute(runtime, trigger="import", wait=True)
     return report
 
 

@@ -91,6 +91,16 @@ def test_importing_the_same_file_again_stores_nothing(monkeypatch, db_url, sql, 
     assert "  duplicates (already imported): 4\n" in out
     assert "  rejected: 1\n" in out
     assert sql("SELECT count(*) AS n FROM referrals")[0]["n"] == 4
+    # the first import folded its points into the hotspots; the empty second one did not
+    assert [r["trigger"] for r in sql("SELECT trigger FROM hotspot_runs")] == ["import"]
+
+
+def test_the_hotspot_recompute_command(monkeypatch, db_url, sql, capsys):
+    monkeypatch.setenv("OUTREACH_DATABASE_URL", db_url)
+    assert main(["hotspots", "recompute"]) == 0
+    out, _ = capsys.readouterr()
+    assert "public_reports: 0 points, 0 hotspots" in out
+    assert [r["trigger"] for r in sql("SELECT trigger FROM hotspot_runs")] == ["command"]
 
 
 def test_only_the_first_twenty_reasons_are_listed(monkeypatch, db_url, tmp_path, capsys):
