@@ -59,6 +59,7 @@ TABLE: Mapping[type[Exception], Problem] = {
     svc.OutsideGreaterEssexError: Problem(404, "outside-greater-essex", "Outside Greater Essex"),
     svc.ConflictError: Problem(409, "conflict", "Conflicts with stored data"),
     svc.InvalidInputError: Problem(422, "invalid-input", "The input is not valid"),
+    svc.OutOfRangeError: Problem(400, "out-of-range", "A value is out of the allowed range"),
     svc.NotReadyError: Problem(503, "not-ready", "The service is not ready"),
     svc.DatabaseUnavailableError: Problem(
         503, "database-unavailable", "The database is unavailable, try again shortly"

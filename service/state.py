@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from service.settings import Settings
 from service.usecases.areas import AreaCache
+from service.usecases.recompute import RecomputeScheduler
 
 
 @dataclass
@@ -22,6 +23,8 @@ class Runtime:
     sessions: async_sessionmaker[AsyncSession]
     http: httpx.AsyncClient
     areas: AreaCache = field(default_factory=AreaCache)
+    recompute: RecomputeScheduler = field(default_factory=RecomputeScheduler)
+    """Debounced background assignment runs (started by the app's lifespan)."""
     migration_head: str = ""
 
 

@@ -193,12 +193,16 @@ async def submit_normalised(
     for _ in range(REFERENCE_ATTEMPTS):
         try:
             async with transaction(runtime.sessions) as session:
-                return await _store(
+                receipt = await _store(
                     runtime, session, referral, source, key, now, keyed=submission_key is not None
                 )
         except IntegrityError as exc:  # a reference collision: draw another one
             if constraint_name(exc) != "uq_referrals_reference":
                 raise
+        else:
+            if not receipt.replayed:  # new work: assign it soon (in the background)
+                runtime.recompute.request("referral_created")
+            return receipt
     raise InvalidInputError("could not allocate a reference, try again")
 
 
