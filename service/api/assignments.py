@@ -57,7 +57,9 @@ class AssignmentsController(Controller):
         request: StaffRequest,
         team_id: Annotated[int | None, QueryParameter(ge=1, le=2**31 - 1)] = None,
         kind: Annotated[ItemKind | None, QueryParameter(description="referral or hotspot")] = None,
-        rule: Rule | None = None,
+        rule: Annotated[
+            Rule | None, QueryParameter(description="Only items placed by this rule")
+        ] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 200,
         offset: Annotated[int, QueryParameter(ge=0, le=100_000)] = 0,
     ) -> AssignmentPage:
