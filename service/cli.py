@@ -61,6 +61,10 @@ def _parser() -> argparse.ArgumentParser:
     retention_sub = retention.add_subparsers(dest="retention_command", required=True)
     retention_sub.add_parser("run", help="run the retention rules once and report counts")
 
+    assignments = sub.add_parser("assignments", help="which team visits each open item")
+    assignments_sub = assignments.add_subparsers(dest="assignments_command", required=True)
+    assignments_sub.add_parser("run", help="recompute every assignment now and report counts")
+
     openapi = sub.add_parser("openapi", help="write the OpenAPI document")
     openapi.add_argument("--output", type=Path, default=None)
     return parser
@@ -75,6 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "referrals": _referrals,
         "users": _users,
         "retention": _retention,
+        "assignments": _assignments,
         "openapi": _openapi,
     }[args.command]
     return handler(args)
@@ -211,6 +216,18 @@ def _retention(_: argparse.Namespace) -> int:
         f"{report.contact_notes_erased} unlinked contact notes erased, "
         f"{report.idempotent_responses_deleted} stored responses and "
         f"{report.rate_limit_entries_deleted} rate-limit entries expired"
+    )
+    return 0
+
+
+def _assignments(_: argparse.Namespace) -> int:
+    from service.usecases.commands import assign_now
+
+    run = asyncio.run(assign_now(Settings.from_env()))
+    print(
+        f"assignments: run {run.id}: {run.items} open items, {run.assigned} assigned "
+        f"({run.overflowed} overflowed, {run.pinned} pinned), {run.unassigned} unassigned; "
+        f"{run.duration_ms:.0f} ms"
     )
     return 0
 

@@ -91,6 +91,7 @@ DATABASE_DOWN = TABLE[svc.DatabaseUnavailableError]
 # Unique constraints whose violation is the client's doing → 409 with a clear title.
 CONSTRAINT_TITLES: Mapping[str, str] = {
     "uq_teams_name": "A team with this name exists already",
+    "uq_assignment_overrides_active": "The item was pinned by someone else just now; try again",
 }
 # SQLSTATE classes/codes meaning "the database is not there right now".
 UNAVAILABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03", "53300", "57014")

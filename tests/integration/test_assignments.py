@@ -274,6 +274,10 @@ def test_swep_raises_priority_and_shortens_the_sla_in_the_stored_assignment(clie
     assert listing[CHELMSFORD]["active"]
     assert listing[CHELMSFORD]["changed_by"] == "coord_mid"
     assert not listing["E06000033"]["active"]
+    public = {f["id"]: f["properties"] for f in client.get("/v1/areas").json()["features"]}
+    assert public[CHELMSFORD]["swep_active"] is True
+    assert public["E06000033"]["swep_active"] is False
+    assert "changed_by" not in public[CHELMSFORD]
     run_row = sql("SELECT swep_authorities FROM assignment_runs ORDER BY id DESC LIMIT 1")[0]
     assert CHELMSFORD in run_row["swep_authorities"]
     audit = sql("SELECT action, username FROM audit_log WHERE subject_id = $1", CHELMSFORD)
@@ -420,3 +424,17 @@ def test_a_failing_background_run_never_fails_the_referral(quick_client, sql):
     sql("ALTER TABLE assignment_runs DROP CONSTRAINT ck_test_refuse")
     referral(quick_client, sql, appearance="second")
     assert wait_for(lambda: sql("SELECT count(*) AS n FROM assignments")[0]["n"] == 2)
+
+
+def test_the_assignments_command_runs_once_and_reports(client, sql, db_url, monkeypatch, capsys):
+    from service.cli import main
+
+    key = referral(client, sql)
+    monkeypatch.setenv("OUTREACH_DATABASE_URL", db_url)
+    assert in_thread(main, ["assignments", "run"]) == 0
+    assert "1 open items, 1 assigned" in capsys.readouterr().out
+    row = sql(
+        "SELECT a.rule, r.trigger FROM assignments a JOIN assignment_runs r ON r.id = a.run_id"
+    )
+    assert [(x["rule"], x["trigger"]) for x in row] == [("covering_team", "command")]
+    assert key.endswith(sql("SELECT item_id FROM assignments")[0]["item_id"])
