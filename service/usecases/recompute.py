@@ -27,6 +27,7 @@ class RecomputeScheduler:
         self._debounce_s = 0.0
         self._triggers: set[str] = set()
         self._task: asyncio.Task[None] | None = None
+        self._busy = False
         self.completed = 0
         self.failed = 0
 
@@ -48,12 +49,15 @@ class RecomputeScheduler:
             )
 
     async def _drain(self) -> None:
-        while self._triggers and self._run is not None:
+        while self._triggers:
             await asyncio.sleep(self._debounce_s)
-            trigger = "+".join(sorted(self._triggers))
+            run, trigger = self._run, "+".join(sorted(self._triggers))
             self._triggers.clear()
+            if run is None:
+                return
+            self._busy = True
             try:
-                await self._run(trigger)
+                await run(trigger)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # the database may be away: log, the next request retries
@@ -61,11 +65,18 @@ class RecomputeScheduler:
                 log.warning("assignment recompute (%s) failed: %s", trigger, type(exc).__name__)
             else:
                 self.completed += 1
+            finally:
+                self._busy = False
 
-    async def stop(self) -> None:
+    async def stop(self, *, grace_s: float = 5.0) -> None:
+        """No more runs; a run under way may finish (up to ``grace_s``), a pending one is
+        dropped (the next process to start, or the next request, recomputes anyway)."""
         self._run = None
         self._triggers.clear()
-        if self._task is not None and not self._task.done():
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        task = self._task
+        if task is None or task.done():
+            return
+        if not self._busy:
+            task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+            await asyncio.wait_for(task, grace_s)
