@@ -34,6 +34,7 @@ from service.api.audit import AuditController
 from service.api.auth import AuthController
 from service.api.contacts import ContactReadController, ContactsController
 from service.api.health import HealthController
+from service.api.hotspots import HotspotRecomputeController, HotspotsController
 from service.api.open311 import Open311Controller
 from service.api.pages import DocsController, ReportPagesController
 from service.api.persons import PersonsController
@@ -47,6 +48,7 @@ from service.settings import PACKAGE_DIR, Settings
 from service.state import Runtime
 from service.usecases import area_sync, assignment
 from service.usecases.health import migration_head
+from service.usecases.hotspots import recompute_loop
 from service.usecases.retention import retention_loop
 
 log = logging.getLogger(__name__)
@@ -138,7 +140,12 @@ def create_app(settings: Settings) -> Litestar:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         await area_sync.initial_load(runtime)
-        tasks = [asyncio.create_task(area_sync.keep_areas_fresh(runtime), name="area-sync")]
+        tasks = [
+            asyncio.create_task(area_sync.keep_areas_fresh(runtime), name="area-sync"),
+            asyncio.create_task(runtime.hotspots.run(runtime), name="hotspot-updates"),
+        ]
+        if settings.hotspot_recompute_interval_s > 0:
+            tasks.append(asyncio.create_task(recompute_loop(runtime), name="hotspot-recompute"))
         if settings.retention_interval_s > 0:
             tasks.append(asyncio.create_task(retention_loop(runtime), name="retention"))
         if settings.assignment_auto_recompute:
@@ -172,6 +179,8 @@ def create_app(settings: Settings) -> Litestar:
             AssignmentsController,
             ShiftPlanController,
             SwepController,
+            HotspotsController,
+            HotspotRecomputeController,
             public,
             create_static_files_router(path="/static", directories=[settings.static_dir]),
         ],

@@ -58,6 +58,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     retry_after_s: int = 10
     area_refresh_s: float = 300.0
     """How often the in-memory area index is reloaded even without a NOTIFY (seconds)."""
+    hotspot_eps_m: float = 200.0
+    """Hotspot clustering radius in metres (DBSCAN eps, on British National Grid)."""
+    hotspot_min_samples: int = 3
+    """Points (itself included) within ``hotspot_eps_m`` that make a point a hotspot core."""
+    hotspot_window_days: float = 28.0
+    """Only points seen within this many days count towards hotspots (rolling window)."""
+    hotspot_recompute_interval_s: float = 600.0
+    """Full re-clustering interval across all processes; 0 turns the periodic task off."""
     map_style_url: str = ""
     """A MapLibre style URL for base maps; empty means a blank background (works offline)."""
     static_dir: str = str(PACKAGE_DIR / "web" / "static")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -55,6 +56,16 @@ def run_sql(url: str, sql: str, *args: Any) -> list[asyncpg.Record]:
     return in_thread(asyncio.run, go())
 
 
+def wait_for(predicate: Any, timeout_s: float = 20.0, interval_s: float = 0.05) -> bool:
+    """Poll ``predicate`` until it is true (``True``) or the time is up (``False``)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval_s)
+    return False
+
+
 def in_thread(fn: Any, *args: Any) -> Any:
     """Run in a thread of its own: the caller may already run an event loop (Playwright)."""
     with ThreadPoolExecutor(max_workers=1) as pool:
@@ -74,6 +85,8 @@ def alembic_config(url: str) -> Config:
 def make_settings(url: str, **overrides: Any) -> Settings:
     # Tests make many public requests from one address: the limit is tested on its own.
     overrides.setdefault("public_rate_limit_per_minute", 100_000)
+    # The periodic hotspot recompute runs only in the tests that ask for it.
+    overrides.setdefault("hotspot_recompute_interval_s", 0)
     return Settings(database_url=url, jwt_secret="test-secret-" + "x" * 32, **overrides)
 
 

@@ -164,6 +164,10 @@ async def apply_batch(runtime: Runtime, user: StaffUser, batch: ContactBatch) ->
                     results.append(await apply_one(runtime, session, user, item))
             except ServiceError as exc:
                 results.append(_rejected(item, exc))
+    created = {r.id for r in results if r.result == "created"}
+    for item in batch.items:
+        if item.id in created:
+            runtime.hotspots.add_contact(item.id, bedded_down=item.bedded_down)
     counts = {
         kind: sum(r.result == kind for r in results)
         for kind in ("created", "duplicate", "conflict", "rejected")

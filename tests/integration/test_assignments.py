@@ -436,3 +436,21 @@ def test_the_assignments_command_runs_once_and_reports(client, sql, db_url, monk
     runs = sql("SELECT items, assigned FROM assignment_runs WHERE trigger = 'command'")
     assert [(r["items"], r["assigned"]) for r in runs] == [(1, 1)]
     assert sql("SELECT item_id FROM assignments")[0]["item_id"] == key.split(":")[1]
+
+
+def test_a_hotspot_born_from_contacts_is_assigned_in_the_background(client, sql, staff):
+    from tests.integration.test_contacts import contact
+
+    items = [contact(lat=51.7366 + k / 10_000, bedded_down=True) for k in range(3)]
+    sent = client.post("/v1/contacts:batch", json={"items": items}, headers=staff["worker_mid"])
+    assert sent.json()["created"] == 3
+    assert wait_for(lambda: sql("SELECT id FROM hotspots WHERE layer = 'verified_bedded_down'"))
+    spot = sql("SELECT id FROM hotspots WHERE layer = 'verified_bedded_down'")[0]["id"]
+    assert wait_for(lambda: sql("SELECT 1 FROM assignments WHERE item_id = $1", str(spot)))
+    row = sql(
+        "SELECT a.rule, a.work_kind, r.trigger FROM assignments a "
+        "JOIN assignment_runs r ON r.id = a.run_id WHERE a.item_id = $1",
+        str(spot),
+    )[0]
+    assert (row["rule"], row["work_kind"]) == ("covering_team", "hotspot")
+    assert "hotspot_update" in row["trigger"]

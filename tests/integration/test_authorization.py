@@ -14,6 +14,7 @@ import uuid
 
 import pytest
 
+from tests.conftest import wait_for
 from tests.integration.test_contacts import contact
 from tests.integration.test_referrals import alert
 
@@ -55,6 +56,9 @@ MATRIX = [
     ("POST", "/v1/persons/{person2}/merge-into/{person}", None, COORDINATORS),
     ("DELETE", "/v1/persons/{person3}/merge-into/{person4}", None, COORDINATORS),
     ("GET", "/v1/audit", None, ADMIN_ONLY),
+    ("GET", "/v1/hotspots", None, expect()),
+    ("GET", "/v1/hotspots/{hotspot}", None, SCOPED),
+    ("POST", "/v1/hotspots:recompute", None, expect(worker_mid=403, worker_south=403)),
     ("GET", "/v1/assignments", None, expect()),
     ("POST", "/v1/assignments:run", None, expect(worker_mid=403, worker_south=403)),
     ("PUT", "/v1/assignments/{item}", "pin", COORDINATORS),
@@ -89,7 +93,7 @@ def world(client, sql, staff):
     """A referral pair, a contact and two persons in Chelmsford, made by staff in scope."""
     refs = [
         client.post("/v1/referrals", json=alert(lat=lat, appearance=str(lat))).json()
-        for lat in (51.7366, 51.7370)
+        for lat in (51.7366, 51.7370, 51.7368)
     ]
     ids = [
         str(sql("SELECT id FROM referrals WHERE reference = $1", r["reference"])[0]["id"])
@@ -108,11 +112,13 @@ def world(client, sql, staff):
         f"/v1/persons/{persons[2]}/merge-into/{persons[3]}", headers=staff["coord_mid"]
     )
     assert merged.status_code == 200, merged.text
+    assert wait_for(lambda: sql("SELECT id FROM hotspots"), timeout_s=10)
     pinned = client.put(
         f"/v1/assignments/referral:{ids[1]}", json={"team_id": 1}, headers=staff["coord_mid"]
     )
     assert pinned.status_code == 200, pinned.text
     return {
+        "hotspot": sql("SELECT id FROM hotspots")[0]["id"],
         "item": f"referral:{ids[0]}",
         "pinned_item": f"referral:{ids[1]}",
         "team": MID_ESSEX_TEAM,

@@ -10,7 +10,7 @@ from litestar.testing import TestClient
 
 from service.app import create_app
 from service.usecases.health import migration_head
-from tests.conftest import assert_problem, make_settings
+from tests.conftest import assert_problem, make_settings, wait_for
 from tests.dbproxy import DatabaseProxy
 
 
@@ -39,15 +39,6 @@ def proxy(db_url):
     db_proxy.up()
     yield db_proxy, urlunsplit(parts._replace(netloc=f"{parts.username}@127.0.0.1:{db_proxy.port}"))
     db_proxy.close()
-
-
-def wait_for(predicate, timeout_s=20.0):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.2)
-    return False
 
 
 def test_database_outage_gives_503_then_recovers_without_restart(proxy):

@@ -1,0 +1,286 @@
+"""Repository for hotspots: layer points, stored memberships, runs and events.
+
+Writers of one layer's membership serialise on a transaction-level advisory lock per layer
+(:func:`lock_layer`); a full recompute also holds :data:`RECOMPUTE_LOCK` so only one runs at
+a time across every app process.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.db.engine import jsonb, sql
+
+LAYERS = ("public_reports", "verified_bedded_down", "all_contacts")
+#: Advisory lock keys (first int of the two-int form; the second is the layer's index).
+RECOMPUTE_LOCK = 7_301_010
+LAYER_LOCK = 7_301_011
+
+MemberKey = tuple[str, uuid.UUID]
+
+
+@dataclass(frozen=True, slots=True)
+class LayerPoints:
+    """Points of one layer: keys ``(kind, id)``, BNG coordinates and, for the neighbourhood
+    read, the stored hotspot (``-1`` for noise) and core flag."""
+
+    keys: list[MemberKey]
+    xy_bng: NDArray[np.float64]
+    hotspot: NDArray[np.int64]
+    core: NDArray[np.bool_]
+
+
+def _points(rows: Sequence[Any], *, stored: bool) -> LayerPoints:
+    n = len(rows)
+    return LayerPoints(
+        keys=[(r.kind, r.id) for r in rows],
+        xy_bng=np.array([(r.x, r.y) for r in rows], dtype=np.float64).reshape(n, 2),
+        hotspot=np.array([r.hotspot_id for r in rows] if stored else [-1] * n, dtype=np.int64),
+        core=np.array([r.core for r in rows] if stored else [False] * n, dtype=np.bool_),
+    )
+
+
+async def lock_layer(session: AsyncSession, layer: str) -> None:
+    await session.execute(
+        text("SELECT pg_advisory_xact_lock(:k, :layer)"),
+        {"k": LAYER_LOCK, "layer": LAYERS.index(layer)},
+    )
+
+
+async def try_lock_recompute(session: AsyncSession, *, wait: bool) -> bool:
+    """Take the recompute lock for this transaction; without ``wait``, give up if it is held."""
+    if wait:
+        await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": RECOMPUTE_LOCK})
+        return True
+    got = await session.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": RECOMPUTE_LOCK})
+    return bool(got.scalar_one())
+
+
+async def layer_points(
+    session: AsyncSession, layer: str, *, since: dt.datetime, until: dt.datetime
+) -> LayerPoints:
+    rows = (
+        await session.execute(
+            sql("hotspot_layer_points"), {"layer": layer, "since": since, "until": until}
+        )
+    ).all()
+    return _points(rows, stored=False)
+
+
+async def neighbourhood(
+    session: AsyncSession,
+    layer: str,
+    new: Sequence[MemberKey],
+    *,
+    reach_m: float,
+    since: dt.datetime,
+    until: dt.datetime,
+) -> LayerPoints:
+    params = {
+        "layer": layer,
+        "referral_ids": [i for kind, i in new if kind == "referral"],
+        "contact_ids": [i for kind, i in new if kind == "contact"],
+        "reach_m": reach_m,
+        "since": since,
+        "until": until,
+    }
+    rows = (await session.execute(sql("hotspot_neighbourhood"), params)).all()
+    return _points(rows, stored=True)
+
+
+async def memberships(session: AsyncSession, layer: str) -> dict[int, set[MemberKey]]:
+    """The members of each active hotspot of the layer."""
+    rows = await session.execute(
+        text("SELECT hotspot_id, member_kind, member_id FROM hotspot_members WHERE layer = :l"),
+        {"l": layer},
+    )
+    out: dict[int, set[MemberKey]] = {}
+    for hotspot_id, kind, member_id in rows:
+        out.setdefault(hotspot_id, set()).add((kind, member_id))
+    return out
+
+
+async def new_hotspots(session: AsyncSession, layer: str, count: int) -> list[int]:
+    """Insert ``count`` placeholder hotspots (summaries follow from :func:`refresh`)."""
+    if count == 0:
+        return []
+    rows = await session.execute(
+        text(
+            "INSERT INTO hotspots (layer, centroid, hull, member_count, core_count, "
+            "referral_count, contact_count, bedded_down_count, first_activity_at, "
+            "last_activity_at) "
+            "SELECT :layer, ST_SetSRID(ST_MakePoint(0, 0), 4326), "
+            "ST_SetSRID(ST_MakePoint(0, 0), 4326), 0, 0, 0, 0, 0, now(), now() "
+            "FROM generate_series(1, :n) RETURNING id"
+        ),
+        {"layer": layer, "n": count},
+    )
+    return sorted(r.id for r in rows)
+
+
+async def member_counts(session: AsyncSession, ids: Sequence[int]) -> dict[int, int]:
+    rows = await session.execute(
+        text("SELECT id, member_count FROM hotspots WHERE id = ANY(CAST(:ids AS bigint[]))"),
+        {"ids": list(ids)},
+    )
+    return {r.id: r.member_count for r in rows}
+
+
+async def repoint_members(session: AsyncSession, layer: str, into: int, ids: Sequence[int]) -> None:
+    await session.execute(
+        text(
+            "UPDATE hotspot_members SET hotspot_id = :into "
+            "WHERE layer = :layer AND hotspot_id = ANY(CAST(:ids AS bigint[]))"
+        ),
+        {"into": into, "layer": layer, "ids": list(ids)},
+    )
+
+
+async def upsert_members(
+    session: AsyncSession, layer: str, members: Sequence[tuple[MemberKey, int, bool]]
+) -> None:
+    """Write ``((kind, id), hotspot_id, core)`` memberships of the layer."""
+    if not members:
+        return
+    await session.execute(
+        text(
+            "INSERT INTO hotspot_members (layer, member_kind, member_id, hotspot_id, core) "
+            "SELECT :layer, * FROM unnest(CAST(:kinds AS text[]), CAST(:ids AS uuid[]), "
+            "CAST(:hotspots AS bigint[]), CAST(:cores AS boolean[])) "
+            "ON CONFLICT (layer, member_kind, member_id) "
+            "DO UPDATE SET hotspot_id = EXCLUDED.hotspot_id, core = EXCLUDED.core"
+        ),
+        {
+            "layer": layer,
+            "kinds": [k for (k, _), _, _ in members],
+            "ids": [i for (_, i), _, _ in members],
+            "hotspots": [h for _, h, _ in members],
+            "cores": [c for _, _, c in members],
+        },
+    )
+
+
+async def clear_members(session: AsyncSession, layer: str) -> None:
+    await session.execute(text("DELETE FROM hotspot_members WHERE layer = :l"), {"l": layer})
+
+
+async def retire(
+    session: AsyncSession, ids: Sequence[int], successors: dict[int, int], run_id: int | None
+) -> None:
+    """Retire hotspots (merged into a successor, or emptied) and record why."""
+    if not ids:
+        return
+    await session.execute(
+        text(
+            "UPDATE hotspots SET status = 'retired', retired_at = now(), updated_at = now(), "
+            "successor_id = CAST(CAST(:successors AS jsonb) ->> CAST(id AS text) AS bigint) "
+            "WHERE id = ANY(CAST(:ids AS bigint[]))"
+        ),
+        {"ids": list(ids), "successors": jsonb({str(k): v for k, v in successors.items()})},
+    )
+    await add_events(
+        session,
+        [(h, "merged", [successors[h]]) if h in successors else (h, "retired", []) for h in ids],
+        run_id,
+    )
+
+
+async def add_events(
+    session: AsyncSession, events: Sequence[tuple[int, str, list[int]]], run_id: int | None
+) -> None:
+    if not events:
+        return
+    await session.execute(
+        text(
+            "INSERT INTO hotspot_events (hotspot_id, kind, related, run_id) "
+            "VALUES (:hotspot_id, :kind, CAST(:related AS jsonb), :run_id)"
+        ),
+        [
+            {"hotspot_id": h, "kind": kind, "related": jsonb(related), "run_id": run_id}
+            for h, kind, related in events
+        ],
+    )
+
+
+async def refresh(session: AsyncSession, ids: Sequence[int]) -> None:
+    """Recompute the summaries (counts, span, centroid, hull, authority, team) of hotspots."""
+    if ids:
+        await session.execute(sql("hotspot_refresh"), {"ids": sorted(set(ids))})
+
+
+async def active_ids(session: AsyncSession, layer: str) -> list[int]:
+    rows = await session.execute(
+        text("SELECT id FROM hotspots WHERE layer = :l AND status = 'active'"), {"l": layer}
+    )
+    return [r.id for r in rows]
+
+
+async def add_run(session: AsyncSession, values: dict[str, Any]) -> int:
+    row = await session.execute(
+        text(
+            "INSERT INTO hotspot_runs (trigger, started_at, finished_at, duration_ms, process, "
+            "points, hotspots, parameters, layers) VALUES (:trigger, :started_at, "
+            ":finished_at, :duration_ms, :process, :points, :hotspots, "
+            "CAST(:parameters AS jsonb), CAST(:layers AS jsonb)) RETURNING id"
+        ),
+        {**values, "parameters": jsonb(values["parameters"]), "layers": jsonb(values["layers"])},
+    )
+    return int(row.scalar_one())
+
+
+async def last_run_finished(session: AsyncSession) -> dt.datetime | None:
+    row = await session.execute(text("SELECT max(finished_at) FROM hotspot_runs"))
+    value: dt.datetime | None = row.scalar_one()
+    return value
+
+
+HOTSPOT_COLUMNS = (
+    "h.id, h.layer, h.status, h.member_count, h.core_count, h.referral_count, "
+    "h.contact_count, h.bedded_down_count, h.first_activity_at, h.last_activity_at, "
+    "h.authority_code, h.team_id, h.successor_id, ST_AsGeoJSON(h.centroid, 6) AS geometry, "
+    "ST_AsGeoJSON(h.hull, 6) AS hull"
+)
+
+
+async def list_hotspots(session: AsyncSession, params: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = await session.execute(sql("hotspots_list"), params)
+    return [dict(r) for r in rows.mappings()]
+
+
+async def get(session: AsyncSession, hotspot_id: int) -> dict[str, Any] | None:
+    row = (
+        (
+            await session.execute(
+                text(f"SELECT {HOTSPOT_COLUMNS} FROM hotspots h WHERE h.id = :id"),
+                {"id": hotspot_id},
+            )
+        )
+        .mappings()
+        .first()
+    )
+    return dict(row) if row else None
+
+
+async def members(session: AsyncSession, hotspot_id: int) -> list[dict[str, Any]]:
+    rows = await session.execute(sql("hotspot_members_detail"), {"id": hotspot_id})
+    return [dict(r) for r in rows.mappings()]
+
+
+async def events(session: AsyncSession, hotspot_id: int) -> list[dict[str, Any]]:
+    rows = await session.execute(
+        text(
+            "SELECT kind, related, at, run_id FROM hotspot_events "
+            "WHERE hotspot_id = :id OR related @> CAST(:as_json AS jsonb) ORDER BY at, id"
+        ),
+        {"id": hotspot_id, "as_json": jsonb([hotspot_id])},
+    )
+    return [dict(r) for r in rows.mappings()]

@@ -1,0 +1,29 @@
+-- The points of one layer (in the window) within :reach_m of any of the new points, with
+-- their stored hotspot membership: the neighbourhood an incremental insertion reads.
+WITH fresh AS (
+    SELECT geom_bng FROM referrals
+    WHERE :layer = 'public_reports' AND id = ANY(CAST(:referral_ids AS uuid[]))
+      AND geom_bng IS NOT NULL
+    UNION ALL
+    SELECT geom_bng FROM contacts
+    WHERE :layer <> 'public_reports' AND id = ANY(CAST(:contact_ids AS uuid[]))
+),
+reach AS (SELECT ST_Collect(geom_bng) AS g FROM fresh),
+points AS (
+    SELECT 'referral' AS kind, r.id, r.geom_bng, r.seen_at AS at
+    FROM referrals r, reach
+    WHERE :layer = 'public_reports' AND ST_DWithin(r.geom_bng, reach.g, :reach_m)
+      AND NOT r.out_of_area AND r.outcome IS DISTINCT FROM 'duplicate_merged'
+      AND r.seen_at > :since AND r.seen_at <= :until
+    UNION ALL
+    SELECT 'contact', c.id, c.geom_bng, c.observed_at
+    FROM contacts c, reach
+    WHERE (:layer = 'all_contacts' OR (:layer = 'verified_bedded_down' AND c.bedded_down))
+      AND ST_DWithin(c.geom_bng, reach.g, :reach_m)
+      AND c.observed_at > :since AND c.observed_at <= :until
+)
+SELECT p.kind, p.id, ST_X(p.geom_bng) AS x, ST_Y(p.geom_bng) AS y,
+       coalesce(m.hotspot_id, -1) AS hotspot_id, coalesce(m.core, false) AS core
+FROM points p
+LEFT JOIN hotspot_members m
+    ON m.layer = :layer AND m.member_kind = p.kind AND m.member_id = p.id

@@ -1,0 +1,90 @@
+"""Wire types for hotspots: GeoJSON features with per-layer counts, members and history."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Literal
+
+import msgspec
+
+from service.schemas.geojson import Geometry, Point
+
+HotspotLayer = Literal["public_reports", "verified_bedded_down", "all_contacts"]
+
+
+class HotspotProperties(msgspec.Struct, frozen=True, kw_only=True):
+    layer: HotspotLayer
+    status: Literal["active", "retired"]
+    member_count: int
+    core_count: int
+    referral_count: int
+    contact_count: int
+    bedded_down_count: int
+    first_activity_at: dt.datetime
+    last_activity_at: dt.datetime
+    authority_code: str | None
+    team_id: int | None
+    successor_id: int | None
+    hull: Geometry
+    """The convex hull of the members (a Point or LineString when they are collinear)."""
+
+
+class HotspotFeature(msgspec.Struct, frozen=True, kw_only=True, tag="Feature"):
+    id: int
+    geometry: Point
+    """The centroid of the members."""
+    properties: HotspotProperties
+
+
+class HotspotCollection(msgspec.Struct, frozen=True, kw_only=True, tag="FeatureCollection"):
+    features: list[HotspotFeature]
+
+
+class HotspotMemberOut(msgspec.Struct, frozen=True, kw_only=True):
+    kind: Literal["referral", "contact"]
+    id: uuid.UUID
+    core: bool
+    at: dt.datetime
+    """When the person was seen (referral) or the contact took place."""
+    lon: float
+    lat: float
+    reference: str | None = None
+    status: str | None = None
+    urgent: bool | None = None
+    bedded_down: bool | None = None
+    contact_type: str | None = None
+    engagement: str | None = None
+    href: str
+
+
+class HotspotEventOut(msgspec.Struct, frozen=True, kw_only=True):
+    kind: Literal["born", "split", "merged", "retired"]
+    related: list[int]
+    at: dt.datetime
+    run_id: int | None
+
+
+class HotspotDetail(msgspec.Struct, frozen=True, kw_only=True):
+    feature: HotspotFeature
+    members: list[HotspotMemberOut]
+    hidden_members: int
+    """Members outside your scope (another team's contacts): counted, not shown."""
+    history: list[HotspotEventOut]
+
+
+class LayerRunOut(msgspec.Struct, frozen=True, kw_only=True):
+    points: int
+    hotspots: int
+    born: int
+    retired: int
+    splits: int
+    merges: int
+
+
+class RecomputeOut(msgspec.Struct, frozen=True, kw_only=True):
+    ran: bool
+    reason: str
+    run_id: int | None
+    duration_ms: float
+    layers: dict[str, LayerRunOut]
