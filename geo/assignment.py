@@ -18,7 +18,9 @@ Priority (who gets capacity first), most important first:
 Placement of one item, in priority order:
 
 * pinned (coordinator override): the pinned team's earliest shift with room,
-  whatever it covers (``PINNED_OVERRIDE``); never moved to another team
+  whatever it covers (``PINNED_OVERRIDE``); or the shift named by
+  ``pinned_shift_start`` when it is offered and has room (otherwise the earliest
+  with room, the named one reported as skipped); never moved to another team
   (``PINNED_TEAM_FULL`` / ``PINNED_TEAM_UNKNOWN`` otherwise);
 * no team covers the authority: ``NO_COVERING_TEAM``;
 * the *home* team is the covering team whose base is nearest (straight-line
@@ -91,6 +93,8 @@ class WorkItem:
     urgent_safety: bool = False
     hotspot_activity_count: int = 0
     pinned_team_id: str | None = None
+    pinned_shift_start: datetime | None = None
+    """With ``pinned_team_id``: the pinned team's shift starting then, if it has room."""
 
     @property
     def urgent(self) -> bool:
@@ -424,11 +428,17 @@ def _assign_pinned(r: _Ranked, state: _State, team_id: str) -> Assignment:
     if team is None:
         return _unplaced(r, Rule.PINNED_TEAM_UNKNOWN)
     slots = state.slots[team.id]
-    free = next((s for s in slots if s.has_room), None)
+    wanted = r.item.pinned_shift_start
+    named = next((s for s in slots if s.shift.start == wanted and s.has_room), None)
+    free = named or next((s for s in slots if s.has_room), None)
     if free is None:
         return _unplaced(r, Rule.PINNED_TEAM_FULL, full_slots=tuple(s.ref() for s in slots))
-    skipped = tuple(s.ref() for s in slots[: free.index])
-    return _place(r, Rule.PINNED_OVERRIDE, free, full_slots=skipped)
+    skipped = tuple(
+        s.ref()
+        for s in slots
+        if s is not free and (s.index < free.index or s.shift.start == wanted)
+    )
+    return _place(r, Rule.PINNED_OVERRIDE, free, full_slots=() if named else skipped)
 
 
 def _overflow_choice(ranked: list[Team], state: _State) -> _Slot | None:

@@ -29,6 +29,7 @@ from litestar.template.config import TemplateConfig
 
 from service import errors
 from service.api.areas import AreasController
+from service.api.assignments import AssignmentsController, ShiftPlanController, SwepController
 from service.api.audit import AuditController
 from service.api.auth import AuthController
 from service.api.contacts import ContactReadController, ContactsController
@@ -45,7 +46,7 @@ from service.db.engine import create_engine, session_factory
 from service.db.kv_store import PostgresStore
 from service.settings import PACKAGE_DIR, Settings
 from service.state import Runtime
-from service.usecases import area_sync
+from service.usecases import area_sync, assignment
 from service.usecases.health import migration_head
 from service.usecases.hotspots import recompute_loop
 from service.usecases.retention import retention_loop
@@ -147,9 +148,15 @@ def create_app(settings: Settings) -> Litestar:
             tasks.append(asyncio.create_task(recompute_loop(runtime), name="hotspot-recompute"))
         if settings.retention_interval_s > 0:
             tasks.append(asyncio.create_task(retention_loop(runtime), name="retention"))
+        if settings.assignment_auto_recompute:
+            runtime.recompute.start(
+                lambda trigger: assignment.run(runtime, trigger=trigger),
+                debounce_s=settings.assignment_debounce_s,
+            )
         try:
             yield
         finally:
+            await runtime.recompute.stop()
             for task in tasks:
                 task.cancel()
             for task in tasks:
@@ -169,6 +176,9 @@ def create_app(settings: Settings) -> Litestar:
             ContactReadController,
             PersonsController,
             AuditController,
+            AssignmentsController,
+            ShiftPlanController,
+            SwepController,
             HotspotsController,
             HotspotRecomputeController,
             public,

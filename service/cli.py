@@ -67,6 +67,10 @@ def _parser() -> argparse.ArgumentParser:
         "recompute", help="re-cluster every layer now (waits for one running elsewhere)"
     )
 
+    assignments = sub.add_parser("assignments", help="which team visits each open item")
+    assignments_sub = assignments.add_subparsers(dest="assignments_command", required=True)
+    assignments_sub.add_parser("run", help="recompute every assignment now and report counts")
+
     openapi = sub.add_parser("openapi", help="write the OpenAPI document")
     openapi.add_argument("--output", type=Path, default=None)
     return parser
@@ -82,6 +86,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "users": _users,
         "retention": _retention,
         "hotspots": _hotspots,
+        "assignments": _assignments,
         "openapi": _openapi,
     }[args.command]
     return handler(args)
@@ -232,6 +237,18 @@ def _hotspots(_: argparse.Namespace) -> int:
             f"({run.born} new, {run.retired} retired, {run.splits} splits, {run.merges} merges)"
         )
     print(f"hotspots: recomputed in {report.duration_ms:.0f} ms (run {report.run_id})")
+    return 0
+
+
+def _assignments(_: argparse.Namespace) -> int:
+    from service.usecases.commands import assign_now
+
+    run = asyncio.run(assign_now(Settings.from_env()))
+    print(
+        f"assignments: run {run.id}: {run.items} open items, {run.assigned} assigned "
+        f"({run.overflowed} overflowed, {run.pinned} pinned), {run.unassigned} unassigned; "
+        f"{run.duration_ms:.0f} ms"
+    )
     return 0
 
 

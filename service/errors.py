@@ -59,6 +59,7 @@ TABLE: Mapping[type[Exception], Problem] = {
     svc.OutsideGreaterEssexError: Problem(404, "outside-greater-essex", "Outside Greater Essex"),
     svc.ConflictError: Problem(409, "conflict", "Conflicts with stored data"),
     svc.InvalidInputError: Problem(422, "invalid-input", "The input is not valid"),
+    svc.OutOfRangeError: Problem(400, "out-of-range", "A value is out of the allowed range"),
     svc.NotReadyError: Problem(503, "not-ready", "The service is not ready"),
     svc.DatabaseUnavailableError: Problem(
         503, "database-unavailable", "The database is unavailable, try again shortly"
@@ -90,6 +91,7 @@ DATABASE_DOWN = TABLE[svc.DatabaseUnavailableError]
 # Unique constraints whose violation is the client's doing → 409 with a clear title.
 CONSTRAINT_TITLES: Mapping[str, str] = {
     "uq_teams_name": "A team with this name exists already",
+    "uq_assignment_overrides_active": "The item was pinned by someone else just now; try again",
 }
 # SQLSTATE classes/codes meaning "the database is not there right now".
 UNAVAILABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03", "53300", "57014")

@@ -27,6 +27,15 @@ class InvalidInputError(ServiceError):
         self.field = field
 
 
+class OutOfRangeError(ServiceError):
+    """A well-formed value outside the range the service answers for (e.g. a date too far
+    ahead)."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 class NotReadyError(ServiceError):
     """The database is unreachable or not migrated to the expected revision."""
 

@@ -18,6 +18,10 @@ ENV_PREFIX = "OUTREACH_"
 PACKAGE_DIR = Path(__file__).resolve().parent
 
 
+LIST_SETTINGS = frozenset({"cors_origins", "assignment_hotspot_layers"})
+"""Settings given in the environment as comma-separated lists."""
+
+
 class SettingsError(Exception):
     """The environment does not describe a usable configuration."""
 
@@ -65,6 +69,30 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     map_style_url: str = ""
     """A MapLibre style URL for base maps; empty means a blank background (works offline)."""
     static_dir: str = str(PACKAGE_DIR / "web" / "static")
+    assignment_horizon_shifts: int = 3
+    """Each team offers its next this many shifts to the assignment."""
+    assignment_auto_recompute: bool = True
+    """Recompute assignments in the background when work arrives (debounced)."""
+    assignment_debounce_s: float = 2.0
+    """Work arriving within this many seconds is assigned in one run."""
+    swep_sla_hours: float = 12.0
+    """Under SWEP an item is due at most this many hours after it was received."""
+    assignment_hotspot_layers: tuple[str, ...] = ("verified_bedded_down",)
+    """Hotspot layers whose active hotspots are work items (comma-separated in the env)."""
+    assignment_hotspot_window_days: int = 28
+    """A hotspot is a work item while its last activity is within this many days."""
+    route_speed_kmh: float = 30.0
+    """Straight-line travel speed for shift routes when no routing server answers."""
+    route_detour_factor: float = 1.0
+    """Straight-line distance times this factor approximates the road distance."""
+    route_dwell_minutes: float = 20.0
+    """Minutes spent at each visit of a shift route."""
+    shift_plan_days_ahead: int = 14
+    """How far ahead a run-sheet can be asked for (days)."""
+    osrm_url: str = ""
+    """An OSRM-compatible routing server (``table`` service); empty: straight-line only."""
+    osrm_timeout_s: float = 2.0
+    """How long a run-sheet waits for the routing server before using straight lines."""
 
     @property
     def asyncpg_dsn(self) -> str:
@@ -84,7 +112,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         for name in cls.__struct_fields__:
             value = env.get(ENV_PREFIX + name.upper())
             if value is not None:
-                raw[name] = _split_list(value) if name == "cors_origins" else value
+                raw[name] = _split_list(value) if name in LIST_SETTINGS else value
         if "database_url" not in raw and env.get("DATABASE_URL"):
             raw["database_url"] = env["DATABASE_URL"]
         if "database_url" not in raw:

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from service.settings import Settings
 from service.usecases.areas import AreaCache
 from service.usecases.hotspots import HotspotUpdater
+from service.usecases.recompute import RecomputeScheduler
 
 
 @dataclass
@@ -24,6 +25,8 @@ class Runtime:
     http: httpx.AsyncClient
     areas: AreaCache = field(default_factory=AreaCache)
     hotspots: HotspotUpdater = field(default_factory=HotspotUpdater)
+    recompute: RecomputeScheduler = field(default_factory=RecomputeScheduler)
+    """Debounced background assignment runs (started by the app's lifespan)."""
     migration_head: str = ""
 
 

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Computed,
+    Date,
     DateTime,
     Double,
     ForeignKey,
@@ -676,3 +677,107 @@ class HotspotEvent(Base):
     related: Mapped[list[int]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
     run_id: Mapped[int | None] = mapped_column(ForeignKey("hotspot_runs.id", ondelete="SET NULL"))
     at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=text("now()"))
+
+
+ASSIGNMENT_RULES = (
+    "covering_team",
+    "pinned_override",
+    "overflow_next_shift",
+    "overflow_other_team",
+    "no_covering_team",
+    "all_full",
+    "pinned_team_unknown",
+    "pinned_team_full",
+)
+WORK_KINDS = ("urgent_referral", "referral", "hotspot")
+ITEM_KINDS = ("referral", "hotspot")
+
+
+class AssignmentRun(Base):
+    """One recompute of every open item's assignment: when, why, and what it found."""
+
+    __tablename__ = "assignment_runs"
+    __table_args__ = (Index("ix_assignment_runs_started_at", "started_at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    trigger: Mapped[str] = mapped_column(String(200))
+    requested_by: Mapped[str | None] = mapped_column(String(100))
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    duration_ms: Mapped[float] = mapped_column(Double)
+    items: Mapped[int] = mapped_column(Integer)
+    assigned: Mapped[int] = mapped_column(Integer)
+    unassigned: Mapped[int] = mapped_column(Integer)
+    overflowed: Mapped[int] = mapped_column(Integer)
+    pinned: Mapped[int] = mapped_column(Integer)
+    swep_authorities: Mapped[list[str]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
+
+
+class Assignment(Base):
+    """The current assignment of one open work item (a referral or a hotspot): the team and
+    shift, or why there is none, and the numbers behind it. Replaced whole by each run."""
+
+    __tablename__ = "assignments"
+    __table_args__ = (
+        CheckConstraint(_in("item_kind", ITEM_KINDS), name="item_kind"),
+        CheckConstraint(_in("work_kind", WORK_KINDS), name="work_kind"),
+        CheckConstraint(_in("rule", ASSIGNMENT_RULES), name="rule"),
+        CheckConstraint("(team_id IS NULL) = (shift_start IS NULL)", name="team_shift"),
+        Index("ix_assignments_team_id_shift_start", "team_id", "shift_start"),
+        Index("ix_assignments_authority_code", "authority_code"),
+        Index("ix_assignments_run_id", "run_id"),
+    )
+
+    item_kind: Mapped[str] = mapped_column(String(10), primary_key=True)
+    item_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    work_kind: Mapped[str] = mapped_column(String(20))
+    authority_code: Mapped[str | None] = mapped_column(String(9))
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id", ondelete="SET NULL"))
+    shift_start: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    shift_end: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    shift_index: Mapped[int | None] = mapped_column(SmallInteger)
+    rule: Mapped[str] = mapped_column(String(30))
+    rank: Mapped[int] = mapped_column(Integer)
+    urgent: Mapped[bool] = mapped_column(Boolean)
+    swep: Mapped[bool] = mapped_column(Boolean)
+    due_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    serve_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    within_sla: Mapped[bool | None] = mapped_column(Boolean)
+    reasons: Mapped[dict[str, object]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    computed_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=text("now()")
+    )
+    run_id: Mapped[int] = mapped_column(ForeignKey("assignment_runs.id", ondelete="CASCADE"))
+
+
+class AssignmentOverride(Base):
+    """A coordinator pinned an item to a team (optionally a day's shift); it holds across
+    recomputes until released. Released overrides stay as history."""
+
+    __tablename__ = "assignment_overrides"
+    __table_args__ = (
+        CheckConstraint(_in("item_kind", ITEM_KINDS), name="item_kind"),
+        CheckConstraint("(released_at IS NULL) = (released_by_name IS NULL)", name="released"),
+        Index(
+            "uq_assignment_overrides_active",
+            "item_kind",
+            "item_id",
+            unique=True,
+            postgresql_where=text("released_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    item_kind: Mapped[str] = mapped_column(String(10))
+    item_id: Mapped[str] = mapped_column(String(40))
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"))
+    shift_date: Mapped[dt.date | None] = mapped_column(Date)
+    note: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_by_name: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=text("now()")
+    )
+    released_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    released_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    released_by_name: Mapped[str | None] = mapped_column(String(100))

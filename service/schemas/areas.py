@@ -31,6 +31,8 @@ class AreaProperties(msgspec.Struct, frozen=True, kw_only=True):
     boundary_label: str
     approximate: bool
     team_ids: list[int]
+    swep_active: bool
+    """Severe Weather Emergency Protocol is on: everyone sleeping rough is offered a bed."""
 
 
 class AreaFeature(msgspec.Struct, frozen=True, kw_only=True, tag="Feature"):

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.db.engine import constraint_name, create_engine, session_factory, transaction
+from service.schemas.assignments import AssignmentRun
 from service.settings import Settings
 from service.usecases import hotspots
 from service.usecases.areas import GREATER_ESSEX_CODES, SeedReport, import_boundaries, seed_defaults
@@ -109,6 +110,19 @@ async def recompute_hotspots(settings: Settings) -> RecomputeReport:
     runtime = build_runtime(settings)
     try:
         return await hotspots.recompute(runtime, trigger="command", wait=True)
+    finally:
+        await runtime.http.aclose()
+        await runtime.engine.dispose()
+
+
+async def assign_now(settings: Settings) -> AssignmentRun:
+    """One assignment run (e.g. after a CSV import, or from cron when no app is serving)."""
+    from service.app import build_runtime
+    from service.usecases.assignment import run
+
+    runtime = build_runtime(settings)
+    try:
+        return await run(runtime, trigger="command")
     finally:
         await runtime.http.aclose()
         await runtime.engine.dispose()

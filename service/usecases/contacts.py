@@ -172,6 +172,9 @@ async def apply_batch(runtime: Runtime, user: StaffUser, batch: ContactBatch) ->
         kind: sum(r.result == kind for r in results)
         for kind in ("created", "duplicate", "conflict", "rejected")
     }
+    created = {r.id for r in results if r.result == "created"}
+    if any(item.referral_id is not None for item in batch.items if item.id in created):
+        runtime.recompute.request("contacts")  # work on referrals was recorded
     return ContactBatchResult(
         results=results,
         created=counts["created"],

@@ -70,6 +70,8 @@ async def decide(
             route=route,
             detail={"other_id": str(other_id)},
         )
+    if confirm:
+        runtime.recompute.request("duplicate_confirmed")
     return DuplicateDecision(
         referral_id=referral_id,
         other_id=other_id,

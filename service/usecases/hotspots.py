@@ -192,6 +192,7 @@ async def recompute(
         )
         await repo.add_events(session, events, run_id)
     log.info("hotspot recompute %s: %.1f ms", trigger, duration_ms)
+    runtime.recompute.request("hotspot_recompute")  # hotspots are work items: reassign
     return RecomputeReport(ran=True, run_id=run_id, duration_ms=duration_ms, layers=layers)
 
 
@@ -325,9 +326,12 @@ class HotspotUpdater:
     @staticmethod
     async def _apply(runtime: Runtime, layer: str, keys: list[MemberKey]) -> None:
         try:
-            await insert_new_points(runtime, layer, keys)
+            touched = await insert_new_points(runtime, layer, keys)
         except Exception:  # logged; the periodic recompute repairs it
             log.exception("hotspot update of %d point(s) in %s failed", len(keys), layer)
+            return
+        if touched and layer in runtime.settings.assignment_hotspot_layers:
+            runtime.recompute.request("hotspot_update")  # work items changed: reassign
 
 
 async def recompute_loop(runtime: Runtime) -> None:

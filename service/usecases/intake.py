@@ -200,8 +200,9 @@ async def submit_normalised(
             if constraint_name(exc) != "uq_referrals_reference":
                 raise
         else:
-            if not receipt.replayed:
+            if not receipt.replayed:  # new work: cluster it, and assign it soon (background)
                 runtime.hotspots.add_referral(receipt.id)
+                runtime.recompute.request("referral_created")
             return receipt
     raise InvalidInputError("could not allocate a reference, try again")
 

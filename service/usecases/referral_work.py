@@ -69,6 +69,15 @@ async def _close(session: AsyncSession, row: dict[str, Any], outcome: str, actor
 async def record_attempt(
     runtime: Runtime, user: StaffUser, referral_id: uuid.UUID, attempt: AttemptIn
 ) -> ReferralState:
+    """Record a search; the referral's SLA (and perhaps its state) changes: reassign soon."""
+    state = await _record_attempt(runtime, user, referral_id, attempt)
+    runtime.recompute.request("referral_attempted")
+    return state
+
+
+async def _record_attempt(
+    runtime: Runtime, user: StaffUser, referral_id: uuid.UUID, attempt: AttemptIn
+) -> ReferralState:
     async with transaction(runtime.sessions) as session:
         row = await _locked(session, user, referral_id)
         inserted = (
@@ -130,6 +139,15 @@ async def _after_attempt(
 
 
 async def record_outcome(
+    runtime: Runtime, user: StaffUser, referral_id: uuid.UUID, outcome: OutcomeIn
+) -> ReferralState:
+    """Close a referral; it leaves the open work: reassign soon."""
+    state = await _record_outcome(runtime, user, referral_id, outcome)
+    runtime.recompute.request("referral_closed")
+    return state
+
+
+async def _record_outcome(
     runtime: Runtime, user: StaffUser, referral_id: uuid.UUID, outcome: OutcomeIn
 ) -> ReferralState:
     async with transaction(runtime.sessions) as session:

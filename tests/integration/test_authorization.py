@@ -1,7 +1,8 @@
 """The authorization matrix: every protected route x role x own/other scope → status.
 
 Fixtures in Chelmsford (authority E07000070, team "Mid Essex Outreach"): ``worker_mid`` and
-``coord_mid`` are in scope, ``worker_south`` and ``coord_south`` (Southend) are not.
+``coord_mid`` are in scope, ``worker_south`` and ``coord_south`` (Southend) are not. SWEP is
+switched per authority, whose existence is public: out of scope is 403 there, not 404.
 """
 
 from __future__ import annotations
@@ -58,6 +59,18 @@ MATRIX = [
     ("GET", "/v1/hotspots", None, expect()),
     ("GET", "/v1/hotspots/{hotspot}", None, SCOPED),
     ("POST", "/v1/hotspots:recompute", None, expect(worker_mid=403, worker_south=403)),
+    ("GET", "/v1/assignments", None, expect()),
+    ("POST", "/v1/assignments:run", None, expect(worker_mid=403, worker_south=403)),
+    ("PUT", "/v1/assignments/{item}", "pin", COORDINATORS),
+    ("DELETE", "/v1/assignments/{pinned_item}", None, COORDINATORS),
+    ("GET", "/v1/teams/{team}/shift-plan", None, SCOPED),
+    ("GET", "/v1/swep", None, expect()),
+    (
+        "PUT",
+        "/v1/areas/{area}/swep",
+        "swep",
+        expect(worker_mid=403, worker_south=403, coord_south=403),
+    ),
 ]
 BODIES = {
     "attempt": lambda: {
@@ -69,6 +82,8 @@ BODIES = {
     "batch": lambda: {"items": [contact()]},
     "patch": lambda: {"consent_status": "given"},
     "person": lambda: {"known_as": "Jo", "team_id": MID_ESSEX_TEAM},
+    "pin": lambda: {"team_id": 1, "note": "matrix"},
+    "swep": lambda: {"active": True},
 }
 MID_ESSEX_TEAM = 4  # checked against the seeded teams in the `world` fixture
 
@@ -98,8 +113,16 @@ def world(client, sql, staff):
     )
     assert merged.status_code == 200, merged.text
     assert wait_for(lambda: sql("SELECT id FROM hotspots"), timeout_s=10)
+    pinned = client.put(
+        f"/v1/assignments/referral:{ids[1]}", json={"team_id": 1}, headers=staff["coord_mid"]
+    )
+    assert pinned.status_code == 200, pinned.text
     return {
         "hotspot": sql("SELECT id FROM hotspots")[0]["id"],
+        "item": f"referral:{ids[0]}",
+        "pinned_item": f"referral:{ids[1]}",
+        "team": MID_ESSEX_TEAM,
+        "area": "E07000070",
         "referral": ids[0],
         "referral2": ids[1],
         "contact": item["id"],

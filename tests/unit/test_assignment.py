@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from datetime import time as clock
 
@@ -329,6 +330,17 @@ def test_pinned_team_full_or_unknown_is_reported_not_reassigned() -> None:
     assert out["first"].team_id == "small"
     assert (out["second"].rule, out["second"].team_id) == (Rule.PINNED_TEAM_FULL, None)
     assert (out["ghost"].rule, out["ghost"].team_id) == (Rule.PINNED_TEAM_UNKNOWN, None)
+
+
+def test_a_pinned_shift_is_used_when_it_has_room_and_reported_when_full() -> None:
+    teams = [team("pinned", {CHELMSFORD}, cap=1, starts_h=(2, 26, 50))]
+    later = replace(item("later", pinned="pinned"), pinned_shift_start=at(26))
+    out = placed(assign([later], teams, now=NOW))["later"]
+    assert (out.rule, out.shift_index, out.full_slots) == (Rule.PINNED_OVERRIDE, 1, ())
+    rival = replace(item("rival", urgent=True, pinned="pinned"), pinned_shift_start=at(26))
+    out = placed(assign([later, rival], teams, now=NOW))
+    assert (out["rival"].shift_index, out["later"].shift_index) == (1, 0)
+    assert out["later"].full_slots == (SlotRef("pinned", 1, at(26)),)
 
 
 # --- validation -------------------------------------------------------------------

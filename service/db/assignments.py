@@ -1,0 +1,250 @@
+"""Repository for assignments, their runs, coordinator overrides and SWEP states."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.db.engine import jsonb, sql
+
+ASSIGNMENT_LOCK = 7_301_003
+"""pg_advisory_xact_lock key: one assignment run at a time across every app process."""
+
+
+def _dicts(result: Any) -> list[dict[str, Any]]:
+    return [dict(r) for r in result.mappings()]
+
+
+async def lock_runs(session: AsyncSession) -> None:
+    """Wait for any other run (in any process) to commit, then hold the lock to the end of
+    this transaction."""
+    await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": ASSIGNMENT_LOCK})
+
+
+# --- inputs of a run ------------------------------------------------------------------------
+
+
+async def open_referrals(session: AsyncSession) -> list[dict[str, Any]]:
+    return _dicts(await session.execute(sql("assignment_open_referrals")))
+
+
+async def active_hotspots(
+    session: AsyncSession, *, layers: Sequence[str], since: dt.datetime
+) -> list[dict[str, Any]]:
+    return _dicts(
+        await session.execute(
+            sql("assignment_active_hotspots"), {"layers": list(layers), "since": since}
+        )
+    )
+
+
+async def active_teams(session: AsyncSession, team_id: int | None = None) -> list[dict[str, Any]]:
+    return _dicts(await session.execute(sql("assignment_teams"), {"team_id": team_id}))
+
+
+async def swep_authorities(session: AsyncSession) -> frozenset[str]:
+    rows = await session.execute(text("SELECT authority_code FROM swep_states WHERE active"))
+    return frozenset(r.authority_code for r in rows)
+
+
+async def active_overrides(session: AsyncSession) -> list[dict[str, Any]]:
+    return _dicts(
+        await session.execute(
+            text(
+                "SELECT id, item_kind, item_id, team_id, shift_date, note, created_by_name, "
+                "created_at FROM assignment_overrides WHERE released_at IS NULL"
+            )
+        )
+    )
+
+
+# --- storing a run --------------------------------------------------------------------------
+
+
+async def add_run(session: AsyncSession, values: dict[str, Any]) -> int:
+    run_id = (
+        await session.execute(
+            text(
+                "INSERT INTO assignment_runs (trigger, requested_by, started_at, finished_at, "
+                "duration_ms, items, assigned, unassigned, overflowed, pinned, swep_authorities) "
+                "VALUES (:trigger, :requested_by, :started_at, :finished_at, :duration_ms, "
+                ":items, :assigned, :unassigned, :overflowed, :pinned, "
+                "CAST(:swep_authorities AS jsonb)) RETURNING id"
+            ),
+            {**values, "swep_authorities": jsonb(values["swep_authorities"])},
+        )
+    ).scalar_one()
+    return int(run_id)
+
+
+async def finish_run(
+    session: AsyncSession, run_id: int, *, finished_at: dt.datetime, duration_ms: float
+) -> None:
+    await session.execute(
+        text(
+            "UPDATE assignment_runs SET finished_at = :finished_at, duration_ms = :duration_ms "
+            "WHERE id = :id"
+        ),
+        {"id": run_id, "finished_at": finished_at, "duration_ms": duration_ms},
+    )
+
+
+async def replace_assignments(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """Every open item's assignment, replacing the previous run's rows (one transaction)."""
+    await session.execute(text("DELETE FROM assignments"))
+    if rows:
+        await session.execute(
+            sql("assignment_insert"), [{**r, "reasons": jsonb(r["reasons"])} for r in rows]
+        )
+
+
+async def move_referrals(
+    session: AsyncSession, referral_teams: Sequence[tuple[uuid.UUID, int]]
+) -> list[dict[str, Any]]:
+    """Point open referrals at the team they are assigned to; returns those that moved."""
+    if not referral_teams:
+        return []
+    return _dicts(
+        await session.execute(
+            sql("assignment_referral_teams"),
+            {
+                "ids": [rid for rid, _ in referral_teams],
+                "team_ids": [tid for _, tid in referral_teams],
+            },
+        )
+    )
+
+
+async def release_overrides(session: AsyncSession, ids: Sequence[int], *, by: str) -> None:
+    """Release overrides whose item is no longer open work."""
+    if ids:
+        await session.execute(
+            text(
+                "UPDATE assignment_overrides SET released_at = now(), released_by_name = :by "
+                "WHERE id = ANY(:ids) AND released_at IS NULL"
+            ),
+            {"ids": list(ids), "by": by},
+        )
+
+
+async def latest_run(session: AsyncSession) -> dict[str, Any] | None:
+    row = (
+        (await session.execute(text("SELECT * FROM assignment_runs ORDER BY id DESC LIMIT 1")))
+        .mappings()
+        .first()
+    )
+    return dict(row) if row else None
+
+
+# --- reading --------------------------------------------------------------------------------
+
+
+async def list_assignments(session: AsyncSession, params: dict[str, Any]) -> list[dict[str, Any]]:
+    """Filtered by scope (``all``/``teams``/``codes``) and by team, item kind, rule, item."""
+    return _dicts(await session.execute(sql("assignment_list"), params))
+
+
+async def shift_visits(
+    session: AsyncSession, *, team_id: int, shift_start: dt.datetime
+) -> list[dict[str, Any]]:
+    return _dicts(
+        await session.execute(
+            sql("assignment_shift_visits"), {"team_id": team_id, "shift_start": shift_start}
+        )
+    )
+
+
+async def team(session: AsyncSession, team_id: int) -> dict[str, Any] | None:
+    rows = await active_teams(session, team_id)
+    return rows[0] if rows else None
+
+
+# --- overrides ------------------------------------------------------------------------------
+
+ITEM_SQL = {
+    "referral": text(
+        "SELECT authority_code, team_id, (status <> 'closed') AS open, "
+        "(status <> 'closed' AND geom_bng IS NOT NULL AND authority_code IS NOT NULL) AS workable "
+        "FROM referrals WHERE id = :id"
+    ),
+    "hotspot": text(
+        "SELECT authority_code, team_id, (status = 'active') AS open, "
+        "(status = 'active' AND authority_code IS NOT NULL) AS workable "
+        "FROM hotspots WHERE id = :id"
+    ),
+}
+
+
+async def item_subject(session: AsyncSession, kind: str, item_id: str) -> dict[str, Any] | None:
+    """The authority, team and state of a referral or hotspot named by an item key."""
+    key: uuid.UUID | int = uuid.UUID(item_id) if kind == "referral" else int(item_id)
+    row = (await session.execute(ITEM_SQL[kind], {"id": key})).mappings().first()
+    return dict(row) if row else None
+
+
+async def release_override(
+    session: AsyncSession, kind: str, item_id: str, *, user_id: int | None, by: str
+) -> dict[str, Any] | None:
+    row = (
+        (
+            await session.execute(
+                text(
+                    "UPDATE assignment_overrides SET released_at = now(), released_by = :uid, "
+                    "released_by_name = :by WHERE item_kind = :kind AND item_id = :item_id "
+                    "AND released_at IS NULL RETURNING id, team_id, shift_date, note"
+                ),
+                {"kind": kind, "item_id": item_id, "uid": user_id, "by": by},
+            )
+        )
+        .mappings()
+        .first()
+    )
+    return dict(row) if row else None
+
+
+async def add_override(session: AsyncSession, values: dict[str, Any]) -> int:
+    override_id = (
+        await session.execute(
+            text(
+                "INSERT INTO assignment_overrides (item_kind, item_id, team_id, shift_date, note, "
+                "created_by, created_by_name) VALUES (:item_kind, :item_id, :team_id, "
+                ":shift_date, :note, :created_by, :created_by_name) RETURNING id"
+            ),
+            values,
+        )
+    ).scalar_one()
+    return int(override_id)
+
+
+# --- SWEP -----------------------------------------------------------------------------------
+
+
+async def authority_name(session: AsyncSession, code: str) -> str | None:
+    name = (
+        await session.execute(
+            text(
+                "SELECT a.name FROM authorities a JOIN boundary_versions v "
+                "ON v.id = a.version_id AND v.is_current WHERE a.code = :code"
+            ),
+            {"code": code},
+        )
+    ).scalar_one_or_none()
+    return None if name is None else str(name)
+
+
+async def set_swep(session: AsyncSession, *, code: str, active: bool, by: str) -> dict[str, Any]:
+    row = (
+        (await session.execute(sql("swep_upsert"), {"code": code, "active": active, "by": by}))
+        .mappings()
+        .one()
+    )
+    return dict(row)
+
+
+async def swep_states(session: AsyncSession) -> list[dict[str, Any]]:
+    return _dicts(await session.execute(sql("swep_list")))
