@@ -38,6 +38,7 @@ from service.api.pages import DocsController, ReportPagesController
 from service.api.persons import PersonsController
 from service.api.referrals import PublicReferralsController, ReferralDuplicatesController
 from service.api.staff_referrals import StaffReferralsController
+from service.api.stats import StatsController
 from service.api.strict_structs import ExactStructSchemaPlugin
 from service.auth import build_jwt_auth
 from service.db.engine import create_engine, session_factory
@@ -162,6 +163,7 @@ def create_app(settings: Settings) -> Litestar:
             ContactReadController,
             PersonsController,
             AuditController,
+            StatsController,
             public,
             create_static_files_router(path="/static", directories=[settings.static_dir]),
         ],
