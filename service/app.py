@@ -32,6 +32,7 @@ from service.api.areas import AreasController
 from service.api.audit import AuditController
 from service.api.auth import AuthController
 from service.api.contacts import ContactReadController, ContactsController
+from service.api.exports import ExportsController
 from service.api.health import HealthController
 from service.api.open311 import Open311Controller
 from service.api.pages import DocsController, ReportPagesController
@@ -164,6 +165,7 @@ def create_app(settings: Settings) -> Litestar:
             PersonsController,
             AuditController,
             StatsController,
+            ExportsController,
             public,
             create_static_files_router(path="/static", directories=[settings.static_dir]),
         ],

@@ -249,7 +249,7 @@ def _rows_wanted(
     )
 
 
-def _check_filter(
+def check_filter(
     authorities: Sequence[Mapping[str, Any]],
     teams: Sequence[Mapping[str, Any]],
     authority: str | None,
@@ -283,7 +283,7 @@ async def report(
         await repo.consistent_snapshot(session)
         authorities = await repo.authorities(session)
         teams = await teams_repo.list_teams(session)
-        _check_filter(authorities, teams, authority, team_id)
+        check_filter(authorities, teams, authority, team_id)
         tally = _tally(
             await repo.referral_figures(session, {**params, "now": now}),
             await repo.outcome_counts(session, params),

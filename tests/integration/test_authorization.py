@@ -54,6 +54,11 @@ MATRIX = [
     ("POST", "/v1/persons/{person2}/merge-into/{person}", None, COORDINATORS),
     ("DELETE", "/v1/persons/{person3}/merge-into/{person4}", None, COORDINATORS),
     ("GET", "/v1/audit", None, ADMIN_ONLY),
+    ("GET", "/v1/stats", None, expect()),
+    ("GET", "/v1/exports/referrals.csv", None, expect()),
+    ("GET", "/v1/exports/contacts.csv", None, expect()),
+    ("GET", "/v1/exports/snapshot", None, expect(worker_mid=403, worker_south=403)),
+    ("GET", "/v1/exports/snapshot.csv", None, expect(worker_mid=403, worker_south=403)),
 ]
 BODIES = {
     "attempt": lambda: {
