@@ -9,6 +9,7 @@ import csv
 import io
 import json
 import math
+import uuid
 from collections import Counter
 
 import pytest
@@ -299,3 +300,42 @@ def test_the_command_line_writes_the_same_export_with_progress(
         == 2
     )
     assert not (tmp_path / "c.csv").exists()
+
+
+def test_nationality_is_recorded_on_a_person_but_never_read_back(client, staff, sql):
+    created = client.post(
+        "/v1/persons",
+        json={"known_as": "Ana", "nationality_band": "eu"},
+        headers=staff["worker_mid"],
+    )
+    assert created.status_code == 201, created.text
+    person = created.json()
+    assert "nationality_band" not in person
+    assert (
+        sql("SELECT nationality_band FROM persons WHERE pseudonym = $1", person["pseudonym"])[0][
+            "nationality_band"
+        ]
+        == "eu"
+    )
+    patched = client.patch(
+        f"/v1/persons/{person['id']}",
+        json={"nationality_band": "non_eu"},
+        headers=staff["worker_mid"],
+    )
+    assert patched.status_code == 200, patched.text
+    assert "nationality_band" not in patched.json()
+    for who in ("worker_mid", "coord_mid", "admin"):
+        read = client.get(f"/v1/persons/{person['id']}", headers=staff[who]).json()
+        assert "non_eu" not in json.dumps(read)
+    bad = client.patch(
+        f"/v1/persons/{person['id']}",
+        json={"nationality_band": "British"},
+        headers=staff["worker_mid"],
+    )
+    assert_problem(bad, 400)
+    assert (
+        sql("SELECT nationality_band FROM persons WHERE id = $1", uuid.UUID(person["id"]))[0][
+            "nationality_band"
+        ]
+        == "non_eu"
+    )
