@@ -33,6 +33,7 @@ from service.api.assignments import AssignmentsController, ShiftPlanController, 
 from service.api.audit import AuditController
 from service.api.auth import AuthController
 from service.api.contacts import ContactReadController, ContactsController
+from service.api.exports import ExportsController
 from service.api.health import HealthController
 from service.api.hotspots import HotspotRecomputeController, HotspotsController
 from service.api.open311 import Open311Controller
@@ -40,6 +41,7 @@ from service.api.pages import DocsController, ReportPagesController
 from service.api.persons import PersonsController
 from service.api.referrals import PublicReferralsController, ReferralDuplicatesController
 from service.api.staff_referrals import StaffReferralsController
+from service.api.stats import StatsController
 from service.api.strict_structs import ExactStructSchemaPlugin
 from service.auth import build_jwt_auth
 from service.db.engine import create_engine, session_factory
@@ -181,6 +183,8 @@ def create_app(settings: Settings) -> Litestar:
             SwepController,
             HotspotsController,
             HotspotRecomputeController,
+            StatsController,
+            ExportsController,
             public,
             create_static_files_router(path="/static", directories=[settings.static_dir]),
         ],

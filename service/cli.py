@@ -1,14 +1,16 @@
-"""The ``outreach`` command: serve, seed, import boundaries and referrals, write the OpenAPI
-document."""
+"""The ``outreach`` command: serve, seed, import boundaries and referrals, export figures and
+rows, write the OpenAPI document."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from service.settings import Settings
 
@@ -70,10 +72,36 @@ def _parser() -> argparse.ArgumentParser:
     assignments = sub.add_parser("assignments", help="which team visits each open item")
     assignments_sub = assignments.add_subparsers(dest="assignments_command", required=True)
     assignments_sub.add_parser("run", help="recompute every assignment now and report counts")
+    _export_parser(sub)
 
     openapi = sub.add_parser("openapi", help="write the OpenAPI document")
     openapi.add_argument("--output", type=Path, default=None)
     return parser
+
+
+def _export_parser(sub: Any) -> None:
+    export = sub.add_parser(
+        "export", help="export referrals or contacts (CSV) or the snapshot return (audited)"
+    )
+    export.add_argument("kind", choices=["referrals", "contacts", "snapshot"])
+    export.add_argument("--output", type=Path, required=True, help="the file to write")
+    export.add_argument("--from", dest="from_date", type=_day, help="first day (YYYY-MM-DD)")
+    export.add_argument("--to", dest="to_date", type=_day, help="last day, included")
+    export.add_argument("--authority", help="only this authority (ONS code)")
+    export.add_argument("--team", type=int, help="only this team (id)")
+    export.add_argument(
+        "--format", choices=["csv", "json"], default="csv", help="snapshot only (default csv)"
+    )
+    export.add_argument(
+        "--nationality", action="store_true", help="snapshot only: add the nationality bands"
+    )
+
+
+def _day(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a day (YYYY-MM-DD): {text!r}") from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -87,6 +115,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "retention": _retention,
         "hotspots": _hotspots,
         "assignments": _assignments,
+        "export": _export,
         "openapi": _openapi,
     }[args.command]
     return handler(args)
@@ -146,7 +175,6 @@ def _areas(args: argparse.Namespace) -> int:
 
 
 def _referrals(args: argparse.Namespace) -> int:
-    import datetime as dt
 
     from sqlalchemy.exc import SQLAlchemyError
 
@@ -249,6 +277,43 @@ def _assignments(_: argparse.Namespace) -> int:
         f"({run.overflowed} overflowed, {run.pinned} pinned), {run.unassigned} unassigned; "
         f"{run.duration_ms:.0f} ms"
     )
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from service.exceptions import ServiceError
+    from service.usecases.commands import export
+    from service.usecases.exports import ExportFilter
+    from service.usecases.referral_import import ProgressLine
+
+    lines: list[ProgressLine] = []
+
+    def progress(done: int, total: int) -> None:
+        if total:
+            if not lines:
+                lines.append(ProgressLine(total))
+            lines[0](done)
+
+    filters = ExportFilter(args.from_date, args.to_date, args.authority, args.team)
+    try:
+        rows = asyncio.run(
+            export(
+                Settings.from_env(),
+                args.kind,
+                args.output,
+                filters,
+                snapshot_format=args.format,
+                nationality=args.nationality,
+                progress=progress,
+            )
+        )
+    except (OSError, ServiceError, SQLAlchemyError) as exc:
+        print(f"outreach export {args.kind}: {exc}", file=sys.stderr)
+        return 2
+    unit = "authorities" if args.kind == "snapshot" else "rows"
+    print(f"exported {rows} {unit} to {args.output}")
     return 0
 
 

@@ -251,6 +251,8 @@ class Referral(Base):
         Index("ix_referrals_seen_at", "seen_at"),
         Index("ix_referrals_authority_code_received_at", "authority_code", "received_at"),
         Index("ix_referrals_fingerprint_received_at", "fingerprint", "received_at"),
+        Index("ix_referrals_received_at", "received_at"),
+        Index("ix_referrals_team_id_received_at", "team_id", "received_at"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(
@@ -415,6 +417,7 @@ OFFER_CODES = (
     "mental_health",
 )
 CONSENT_STATES = ("unknown", "given", "refused", "withdrawn")
+NATIONALITY_BANDS = ("uk", "eu", "non_eu", "unknown")
 
 
 class Person(Base):
@@ -423,6 +426,7 @@ class Person(Base):
     __tablename__ = "persons"
     __table_args__ = (
         CheckConstraint(_in("consent_status", CONSENT_STATES), name="consent_status"),
+        CheckConstraint(_in("nationality_band", NATIONALITY_BANDS), name="nationality_band"),
         Index("ix_persons_merged_into", "merged_into"),
     )
 
@@ -434,6 +438,9 @@ class Person(Base):
     age_band: Mapped[str] = mapped_column(String(20), server_default=text("'unknown'"))
     gender: Mapped[str] = mapped_column(String(20), server_default=text("'unknown'"))
     consent_status: Mapped[str] = mapped_column(String(20), server_default=text("'unknown'"))
+    nationality_band: Mapped[str] = mapped_column(String(20), server_default=text("'unknown'"))
+    """UK, EU or non-EU: sensitive (misused for immigration enforcement), so it is never
+    returned on a read and appears only in the administrator's snapshot return."""
     team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id", ondelete="SET NULL"))
     merged_into: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("persons.id", ondelete="SET NULL")
@@ -475,6 +482,7 @@ class Contact(Base):
         Index("ix_contacts_person_id_observed_at", "person_id", "observed_at"),
         Index("ix_contacts_referral_id", "referral_id"),
         Index("ix_contacts_observed_at", "observed_at"),
+        Index("ix_contacts_authority_code_observed_at", "authority_code", "observed_at"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)

@@ -21,7 +21,7 @@ COLUMNS = (
     "p.id, p.pseudonym, p.known_as, p.age_band, p.gender, p.consent_status, p.team_id, "
     "p.merged_into, p.created_at, p.updated_at"
 )
-EDITABLE = ("known_as", "age_band", "gender", "consent_status", "team_id")
+EDITABLE = ("known_as", "age_band", "gender", "consent_status", "nationality_band", "team_id")
 MAX_MERGE_DEPTH = 50
 
 SCOPE_SQL = """(
@@ -70,8 +70,9 @@ async def insert(session: AsyncSession, values: Mapping[str, Any]) -> dict[str, 
             await session.execute(
                 text(
                     "INSERT INTO persons AS p (pseudonym, known_as, age_band, gender, "
-                    "consent_status, team_id) VALUES (:pseudonym, :known_as, :age_band, "
-                    ":gender, :consent_status, :team_id) "
+                    "consent_status, nationality_band, team_id) VALUES (:pseudonym, "
+                    ":known_as, :age_band, :gender, :consent_status, :nationality_band, "
+                    ":team_id) "
                     f"ON CONFLICT (pseudonym) DO NOTHING RETURNING {COLUMNS}"
                 ),
                 dict(values),

@@ -12,6 +12,15 @@ AgeBand = Literal["under_18", "18_25", "26_35", "36_45", "46_55", "56_65", "over
 Gender = Literal["female", "male", "non_binary", "unknown", "prefer_not_to_say"]
 Cohort = Literal["new", "living_on_the_streets", "intermittent"]
 ConsentStatus = Literal["unknown", "given", "refused", "withdrawn"]
+NationalityBand = Annotated[
+    Literal["uk", "eu", "non_eu", "unknown"],
+    msgspec.Meta(
+        description=(
+            "UK, EU (not UK) or non-EU, as in the official snapshot return. Sensitive: it is "
+            "never sent back on a read and only an administrator's snapshot return counts it."
+        )
+    ),
+]
 PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
 """No control characters: PostgreSQL refuses NUL in text, and a name never needs them."""
 KnownAs = Annotated[
@@ -33,6 +42,7 @@ class PersonCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, fro
     age_band: AgeBand = "unknown"
     gender: Gender = "unknown"
     consent_status: ConsentStatus = "unknown"
+    nationality_band: NationalityBand = "unknown"
     team_id: TeamId | msgspec.UnsetType = msgspec.UNSET
 
 
@@ -43,6 +53,7 @@ class PersonPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, froz
     age_band: AgeBand | msgspec.UnsetType = msgspec.UNSET
     gender: Gender | msgspec.UnsetType = msgspec.UNSET
     consent_status: ConsentStatus | msgspec.UnsetType = msgspec.UNSET
+    nationality_band: NationalityBand | msgspec.UnsetType = msgspec.UNSET
     team_id: TeamId | msgspec.UnsetType = msgspec.UNSET
 
 

@@ -106,9 +106,40 @@ def cohort(
     >>> cohort([seen(40), seen(30), seen(19)], now)  # new wins over living on the streets
     'new'
     """
-    facts = sorted(contacts, key=lambda c: c.observed_at)
-    period_start = now - dt.timedelta(days=rule.period_days)
-    current = [c for c in facts if c.observed_at >= period_start]
+    return cohort_between(contacts, now - dt.timedelta(days=rule.period_days), None, rule)
+
+
+def cohort_between(
+    contacts: Iterable[ContactFact],
+    start: dt.datetime,
+    end: dt.datetime | None,
+    rule: CohortRule = DEFAULT_RULE,
+) -> Cohort | None:
+    """The person's cohort for the reporting period ``[start, end)`` (``end`` ``None``: open),
+    as in a CHAIN quarterly or annual report; contacts from ``end`` on are ignored.
+    ``rule.period_days`` is not used: the period is given.
+
+    >>> start = dt.datetime(2025, 4, 1, tzinfo=dt.UTC)
+    >>> end = dt.datetime(2025, 7, 1, tzinfo=dt.UTC)
+    >>> def on(month, day, bedded=True):
+    ...     return ContactFact(dt.datetime(2025, month, day, tzinfo=dt.UTC), bedded)
+    >>> cohort_between([on(3, 31)], start, end) is None  # the day before the period
+    True
+    >>> cohort_between([on(4, 1)], start, end)  # the period's first moment is inside
+    'new'
+    >>> cohort_between([on(7, 1)], start, end) is None  # its end is not
+    True
+    >>> cohort_between([on(1, 5), on(5, 1)], start, end)  # seen rough sleeping in January
+    'intermittent'
+    >>> cohort_between([on(1, 5), on(4, 2), on(4, 20), on(6, 30)], start, end)
+    'living_on_the_streets'
+    >>> cohort_between([on(1, 5), on(4, 2), on(4, 20), on(7, 30)], start, end)  # late one out
+    'intermittent'
+    """
+    facts = sorted(
+        (c for c in contacts if end is None or c.observed_at < end), key=lambda c: c.observed_at
+    )
+    current = [c for c in facts if c.observed_at >= start]
     if not current:
         return None
     if _is_new(facts, current[0].observed_at, rule):

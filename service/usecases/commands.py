@@ -4,15 +4,20 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
+import httpx
+import msgspec
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.auth import StaffUser
 from service.db.engine import constraint_name, create_engine, session_factory, transaction
 from service.schemas.assignments import AssignmentRun
 from service.settings import Settings
-from service.usecases import hotspots
+from service.state import Runtime
+from service.usecases import exports, hotspots
 from service.usecases.areas import GREATER_ESSEX_CODES, SeedReport, import_boundaries, seed_defaults
 from service.usecases.hotspots import RecomputeReport
 from service.usecases.retention import RetentionReport, run_retention
@@ -126,3 +131,75 @@ async def assign_now(settings: Settings) -> AssignmentRun:
     finally:
         await runtime.http.aclose()
         await runtime.engine.dispose()
+
+
+@asynccontextmanager
+async def cli_runtime(settings: Settings) -> AsyncIterator[Runtime]:
+    """A runtime for one command (no app): engine, sessions and an HTTP client."""
+    engine = create_engine(settings)
+    runtime = Runtime(
+        settings=settings, engine=engine, sessions=session_factory(engine), http=httpx.AsyncClient()
+    )
+    try:
+        yield runtime
+    finally:
+        await runtime.http.aclose()
+        await engine.dispose()
+
+
+async def export(
+    settings: Settings,
+    kind: str,
+    output: Path,
+    filters: exports.ExportFilter,
+    *,
+    snapshot_format: str = "csv",
+    nationality: bool = False,
+    progress: exports.Progress | None = None,
+) -> int:
+    """Write an export to ``output`` (atomically: a partial file is never left under that
+    name) as the command-line user (see :func:`exports.cli_user`); the number of rows."""
+    user = exports.cli_user()
+    route = f"cli:export {kind}"
+    partial = output.with_name(output.name + ".part")
+    async with cli_runtime(settings) as runtime:
+        if kind == "snapshot":
+            report = await exports.snapshot(
+                runtime, user, filters, route=route, with_nationality=nationality
+            )
+            data = (
+                exports.snapshot_csv(report)
+                if snapshot_format == "csv"
+                else msgspec.json.format(msgspec.json.encode(report))
+            )
+            partial.write_bytes(data)
+            rows = len(report.authorities)
+        else:
+            written = [0]
+
+            def track(done: int, total: int) -> None:
+                written[0] = done
+                if progress is not None:
+                    progress(done, total)
+
+            make = exports.referrals_csv if kind == "referrals" else _contacts_csv
+            job = await make(runtime, user, filters, route=route, progress=track)
+            with partial.open("wb") as out:
+                async for chunk in job.chunks:
+                    out.write(chunk)
+            rows = written[0]
+    partial.replace(output)
+    return rows
+
+
+async def _contacts_csv(
+    runtime: Runtime,
+    user: StaffUser,
+    filters: exports.ExportFilter,
+    *,
+    route: str,
+    progress: exports.Progress | None,
+) -> exports.CsvExport:
+    return await exports.contacts_csv(
+        runtime, user, filters, special_category=False, route=route, progress=progress
+    )

@@ -221,6 +221,7 @@ async def create(
                 "age_band": data.age_band,
                 "gender": data.gender,
                 "consent_status": data.consent_status,
+                "nationality_band": data.nationality_band,
                 "team_id": team_id,
             },
         )

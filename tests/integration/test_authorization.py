@@ -71,6 +71,11 @@ MATRIX = [
         "swep",
         expect(worker_mid=403, worker_south=403, coord_south=403),
     ),
+    ("GET", "/v1/stats", None, expect()),
+    ("GET", "/v1/exports/referrals.csv", None, expect()),
+    ("GET", "/v1/exports/contacts.csv", None, expect()),
+    ("GET", "/v1/exports/snapshot", None, expect(worker_mid=403, worker_south=403)),
+    ("GET", "/v1/exports/snapshot.csv", None, expect(worker_mid=403, worker_south=403)),
 ]
 BODIES = {
     "attempt": lambda: {

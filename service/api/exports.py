@@ -1,0 +1,136 @@
+"""Exports (staff): CSV of referrals and contacts, streamed and audited; a snapshot return."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Controller, Response, get
+from litestar.params import QueryParameter
+from litestar.response import Stream
+
+from service.api.problems import problem_responses
+from service.api.stats import AuthorityFilter, FromDate, TeamFilter, ToDate
+from service.auth import StaffRequest, require_role
+from service.schemas.stats import SnapshotReturn
+from service.state import RuntimeDep
+from service.usecases import exports
+from service.usecases.exports import CsvExport, ExportFilter
+
+CSV = "text/csv"
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+def _stream(export: CsvExport) -> Stream:
+    return Stream(
+        export.chunks,
+        media_type=CSV,
+        headers={
+            **NO_STORE,
+            "Content-Disposition": f'attachment; filename="{export.filename}"',
+        },
+    )
+
+
+class ExportsController(Controller):
+    path = "/v1/exports"
+    tags = ["exports"]
+    guards = [require_role("worker", "coordinator")]
+
+    @get(
+        "/referrals.csv",
+        operation_id="exportReferralsCsv",
+        summary="Referrals in your scope as CSV, streamed (no referrer details; audited)",
+        description=(
+            "Without from/to: every referral in your scope. The export is written to the "
+            "audit log with its row count before the first row is sent."
+        ),
+        media_type=CSV,
+        responses=problem_responses(401, 403, 422),
+    )
+    async def referrals_csv(
+        self,
+        runtime: RuntimeDep,
+        request: StaffRequest,
+        from_date: FromDate = None,
+        to_date: ToDate = None,
+        authority: AuthorityFilter = None,
+        team_id: TeamFilter = None,
+    ) -> Stream:
+        filters = ExportFilter(from_date, to_date, authority, team_id)
+        export = await exports.referrals_csv(runtime, request.user, filters, route=request.url.path)
+        return _stream(export)
+
+    @get(
+        "/contacts.csv",
+        operation_id="exportContactsCsv",
+        summary="Contacts in your scope as CSV, streamed (people by pseudonym; audited)",
+        description=(
+            "special_category=true adds support needs and health notes, for workers and "
+            "coordinators only (administrators get 403)."
+        ),
+        media_type=CSV,
+        responses=problem_responses(401, 403, 422),
+    )
+    async def contacts_csv(
+        self,
+        runtime: RuntimeDep,
+        request: StaffRequest,
+        from_date: FromDate = None,
+        to_date: ToDate = None,
+        authority: AuthorityFilter = None,
+        team_id: TeamFilter = None,
+        special_category: Annotated[
+            bool, QueryParameter(description="Add support needs and health notes")
+        ] = False,
+    ) -> Stream:
+        filters = ExportFilter(from_date, to_date, authority, team_id)
+        export = await exports.contacts_csv(
+            runtime,
+            request.user,
+            filters,
+            special_category=special_category,
+            route=request.url.path,
+        )
+        return _stream(export)
+
+    @get(
+        "/snapshot",
+        operation_id="getSnapshotReturn",
+        summary="Snapshot-style return per authority (small numbers suppressed; coordinators)",
+        description=(
+            "People seen bedded down in the period, each counted once where last seen so, by "
+            "gender, age band and (administrators only) nationality band."
+        ),
+        guards=[require_role("coordinator")],
+        responses=problem_responses(401, 403, 422),
+    )
+    async def snapshot(
+        self,
+        runtime: RuntimeDep,
+        request: StaffRequest,
+        from_date: FromDate = None,
+        to_date: ToDate = None,
+        authority: AuthorityFilter = None,
+    ) -> SnapshotReturn:
+        filters = ExportFilter(from_date, to_date, authority)
+        return await exports.snapshot(runtime, request.user, filters, route=request.url.path)
+
+    @get(
+        "/snapshot.csv",
+        operation_id="getSnapshotReturnCsv",
+        summary="The snapshot-style return as CSV (one line per authority, dimension, band)",
+        guards=[require_role("coordinator")],
+        media_type=CSV,
+        responses=problem_responses(401, 403, 422),
+    )
+    async def snapshot_csv(
+        self,
+        runtime: RuntimeDep,
+        request: StaffRequest,
+        from_date: FromDate = None,
+        to_date: ToDate = None,
+        authority: AuthorityFilter = None,
+    ) -> Response[bytes]:
+        filters = ExportFilter(from_date, to_date, authority)
+        report = await exports.snapshot(runtime, request.user, filters, route=request.url.path)
+        return Response(exports.snapshot_csv(report), media_type=CSV, headers=NO_STORE)
