@@ -39,6 +39,7 @@ from service.api.persons import PersonsController
 from service.api.referrals import PublicReferralsController, ReferralDuplicatesController
 from service.api.staff_referrals import StaffReferralsController
 from service.api.strict_structs import ExactStructSchemaPlugin
+from service.api.tiles import TilesController
 from service.auth import build_jwt_auth
 from service.db.engine import create_engine, session_factory
 from service.db.kv_store import PostgresStore
@@ -162,6 +163,7 @@ def create_app(settings: Settings) -> Litestar:
             ContactReadController,
             PersonsController,
             AuditController,
+            TilesController,
             public,
             create_static_files_router(path="/static", directories=[settings.static_dir]),
         ],

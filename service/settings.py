@@ -16,6 +16,8 @@ import msgspec
 
 ENV_PREFIX = "OUTREACH_"
 PACKAGE_DIR = Path(__file__).resolve().parent
+LIST_FIELDS = frozenset({"cors_origins", "tile_point_roles"})
+"""Settings given as comma-separated lists in the environment."""
 
 
 class SettingsError(Exception):
@@ -57,6 +59,17 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     map_style_url: str = ""
     """A MapLibre style URL for base maps; empty means a blank background (works offline)."""
     static_dir: str = str(PACKAGE_DIR / "web" / "static")
+    tile_max_features: int = 5000
+    """At most this many points per layer in one vector tile (the tile says it was capped)."""
+    tile_max_age_s: int = 60
+    """How long a browser may reuse a tile (``Cache-Control: private``)."""
+    tile_window_days: int = 90
+    """The time window of tiles when the request gives none (days up to now)."""
+    tile_point_roles: tuple[str, ...] = ("worker", "coordinator", "admin")
+    """Roles that may see referrals and contacts as points (in their scope); other roles and
+    points outside a caller's scope are shown as counts in grid cells."""
+    tile_cell_max_zoom: int = 14
+    """Grid cells are never smaller than a tile of this zoom (14: about 1.5 km in Essex)."""
 
     @property
     def asyncpg_dsn(self) -> str:
@@ -76,7 +89,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         for name in cls.__struct_fields__:
             value = env.get(ENV_PREFIX + name.upper())
             if value is not None:
-                raw[name] = _split_list(value) if name == "cors_origins" else value
+                raw[name] = _split_list(value) if name in LIST_FIELDS else value
         if "database_url" not in raw and env.get("DATABASE_URL"):
             raw["database_url"] = env["DATABASE_URL"]
         if "database_url" not in raw:

@@ -54,6 +54,8 @@ MATRIX = [
     ("POST", "/v1/persons/{person2}/merge-into/{person}", None, COORDINATORS),
     ("DELETE", "/v1/persons/{person3}/merge-into/{person4}", None, COORDINATORS),
     ("GET", "/v1/audit", None, ADMIN_ONLY),
+    # Tiles answer everyone signed in; what is inside is scoped (tests/integration/test_tiles.py).
+    ("GET", "/v1/tiles/{tile_z}/{tile_x}/{tile_y}", None, expect()),
 ]
 BODIES = {
     "attempt": lambda: {
@@ -101,6 +103,7 @@ def world(client, sql, staff):
         "person2": persons[1],
         "person3": persons[2],
         "person4": persons[3],
+        **{"tile_z": 7, "tile_x": 64, "tile_y": "42.mvt"},  # holds Chelmsford
     }
 
 
