@@ -17,6 +17,7 @@ from sqlalchemy import (
     CheckConstraint,
     Computed,
     DateTime,
+    Double,
     ForeignKey,
     Index,
     Integer,
@@ -246,6 +247,7 @@ class Referral(Base):
         Index("ix_referrals_geom", "geom", postgresql_using="gist"),
         Index("ix_referrals_open_seen_at", "seen_at", postgresql_where=text("status <> 'closed'")),
         Index("ix_referrals_team_id_status", "team_id", "status"),
+        Index("ix_referrals_seen_at", "seen_at"),
         Index("ix_referrals_authority_code_received_at", "authority_code", "received_at"),
         Index("ix_referrals_fingerprint_received_at", "fingerprint", "received_at"),
     )
@@ -471,6 +473,7 @@ class Contact(Base):
         Index("ix_contacts_team_id_observed_at", "team_id", "observed_at"),
         Index("ix_contacts_person_id_observed_at", "person_id", "observed_at"),
         Index("ix_contacts_referral_id", "referral_id"),
+        Index("ix_contacts_observed_at", "observed_at"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
@@ -570,3 +573,106 @@ class IdempotentResponse(Base):
     created_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), server_default=text("now()")
     )
+
+
+HOTSPOT_LAYERS = ("public_reports", "verified_bedded_down", "all_contacts")
+HOTSPOT_EVENTS = ("born", "split", "merged", "retired")
+
+
+class Hotspot(Base):
+    """A density cluster of one layer's points in the rolling window, with a stable id.
+
+    Ids survive re-clustering when most members are the same (``geo.hotspot_identity``); a
+    hotspot that merged into another or emptied is ``retired`` (never deleted), with its
+    ``successor_id`` when it went on as part of another.
+    """
+
+    __tablename__ = "hotspots"
+    __table_args__ = (
+        CheckConstraint(_in("layer", HOTSPOT_LAYERS), name="layer"),
+        CheckConstraint(_in("status", ("active", "retired")), name="status"),
+        CheckConstraint("(status = 'retired') = (retired_at IS NOT NULL)", name="retired_at"),
+        Index("ix_hotspots_centroid_bng", "centroid_bng", postgresql_using="gist"),
+        Index("ix_hotspots_centroid", "centroid", postgresql_using="gist"),
+        Index("ix_hotspots_layer_status", "layer", "status"),
+        Index("ix_hotspots_team_id_status", "team_id", "status"),
+        Index("ix_hotspots_authority_code_status", "authority_code", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    layer: Mapped[str] = mapped_column(String(30))
+    status: Mapped[str] = mapped_column(String(10), server_default=text("'active'"))
+    centroid = mapped_column(geometry("POINT", 4326), nullable=False)
+    centroid_bng = mapped_column(
+        geometry("POINT", 27700), Computed("ST_Transform(centroid, 27700)", persisted=True)
+    )
+    hull = mapped_column(geometry("GEOMETRY", 4326), nullable=False)
+    authority_code: Mapped[str | None] = mapped_column(String(9))
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id", ondelete="SET NULL"))
+    member_count: Mapped[int] = mapped_column(Integer)
+    core_count: Mapped[int] = mapped_column(Integer)
+    referral_count: Mapped[int] = mapped_column(Integer)
+    contact_count: Mapped[int] = mapped_column(Integer)
+    bedded_down_count: Mapped[int] = mapped_column(Integer)
+    first_activity_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    last_activity_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=text("now()")
+    )
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=text("now()")
+    )
+    retired_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    successor_id: Mapped[int | None] = mapped_column(ForeignKey("hotspots.id", ondelete="SET NULL"))
+
+
+class HotspotMember(Base):
+    """Which hotspot a point of a layer belongs to now (noise points have no row)."""
+
+    __tablename__ = "hotspot_members"
+    __table_args__ = (
+        CheckConstraint(_in("layer", HOTSPOT_LAYERS), name="layer"),
+        CheckConstraint(_in("member_kind", ("referral", "contact")), name="member_kind"),
+        Index("ix_hotspot_members_hotspot_id", "hotspot_id"),
+    )
+
+    layer: Mapped[str] = mapped_column(String(30), primary_key=True)
+    member_kind: Mapped[str] = mapped_column(String(10), primary_key=True)
+    member_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    hotspot_id: Mapped[int] = mapped_column(ForeignKey("hotspots.id", ondelete="CASCADE"))
+    core: Mapped[bool] = mapped_column(Boolean)
+
+
+class HotspotRun(Base):
+    """One full recompute (periodic, on demand or at start-up) and what it found."""
+
+    __tablename__ = "hotspot_runs"
+    __table_args__ = (Index("ix_hotspot_runs_started_at", "started_at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    trigger: Mapped[str] = mapped_column(String(20))
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    duration_ms: Mapped[float] = mapped_column(Double)
+    process: Mapped[str] = mapped_column(String(100))
+    points: Mapped[int] = mapped_column(Integer)
+    hotspots: Mapped[int] = mapped_column(Integer)
+    parameters: Mapped[dict[str, object]] = mapped_column(JSONB)
+    layers: Mapped[dict[str, object]] = mapped_column(JSONB)
+
+
+class HotspotEvent(Base):
+    """A hotspot was born, split, merged into another, or retired; with the ids involved."""
+
+    __tablename__ = "hotspot_events"
+    __table_args__ = (
+        CheckConstraint(_in("kind", HOTSPOT_EVENTS), name="kind"),
+        Index("ix_hotspot_events_hotspot_id", "hotspot_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    hotspot_id: Mapped[int] = mapped_column(ForeignKey("hotspots.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(10))
+    related: Mapped[list[int]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("hotspot_runs.id", ondelete="SET NULL"))
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=text("now()"))
