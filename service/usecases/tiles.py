@@ -23,10 +23,13 @@ from service.exceptions import InvalidQueryError
 from service.settings import Settings
 from service.state import Runtime
 
-LAYERS = ("areas", "teams", "referrals", "contacts")
+LAYERS = ("areas", "teams", "hotspots", "referrals", "contacts")
 """Every layer a tile can carry, in drawing order (bottom first)."""
 CELL_LAYERS = {"referrals": "referral_cells", "contacts": "contact_cells"}
 """Point layers and the aggregated layer standing in for the points a caller may not see."""
+SCOPED_LAYERS = frozenset({"hotspots", *CELL_LAYERS})
+"""Layers holding personal data: only in the caller's scope, and reading them is audited.
+Hotspots outside it are not shown (the cells count that activity)."""
 MAX_ZOOM = 22
 CELLS_PER_TILE_LOG2 = 3
 """Aggregation cells are tiles three zooms deeper: 8 x 8 cells along a tile."""
@@ -56,8 +59,8 @@ class Tile:
 def choose_layers(requested: tuple[str, ...]) -> tuple[str, ...]:
     """The known layers asked for (repeated or comma-separated), in drawing order.
 
-    >>> choose_layers(("contacts,areas",)), choose_layers(())[:2]
-    (('areas', 'contacts'), ('areas', 'teams'))
+    >>> choose_layers(("contacts,areas", "hotspots")), choose_layers(())[:2]
+    (('areas', 'hotspots', 'contacts'), ('areas', 'teams'))
     >>> choose_layers(("areas,people",))  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
@@ -143,12 +146,9 @@ def layer_plan(layers: tuple[str, ...], scope: dict[str, Any]) -> list[str]:
     sees_points = bool(scope["all"] or scope["coordinator"] or scope["teams"])
     plan: list[str] = []
     for name in layers:
-        if name not in CELL_LAYERS:
+        if name not in SCOPED_LAYERS or sees_points:
             plan.append(name)
-            continue
-        if sees_points:
-            plan.append(name)
-        if not scope["all"]:
+        if name in CELL_LAYERS and not scope["all"]:
             plan.append(CELL_LAYERS[name])
     return plan
 
@@ -187,7 +187,7 @@ async def render_tile(
     }
     async with transaction(runtime.sessions) as session:
         parts = [await repo.layer(session, name, params) for name in layer_plan(layers, scope)]
-        points = {p.name: p.features for p in parts if p.name in CELL_LAYERS and p.features}
+        points = {p.name: p.features for p in parts if p.name in SCOPED_LAYERS and p.features}
         if points:
             await audit.record(
                 session,

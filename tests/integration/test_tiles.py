@@ -221,3 +221,64 @@ def test_bad_requests_are_400_problems(client, staff, path):
 
 def test_tiles_are_for_staff_only(client, two_towns):
     assert_problem(client.get(url()), 401)
+
+
+def hotspot(sql, lonlat, *, team, code, members, status="active", days_ago=1, layer="all_contacts"):
+    lon, lat = lonlat
+    retired = "now()" if status == "retired" else "NULL"
+    return sql(
+        "INSERT INTO hotspots (layer, status, centroid, hull, authority_code, team_id, "
+        "member_count, core_count, referral_count, contact_count, bedded_down_count, "
+        "first_activity_at, last_activity_at, retired_at) VALUES ($1, $2, "
+        "ST_SetSRID(ST_MakePoint($3, $4), 4326), ST_Buffer(ST_SetSRID(ST_MakePoint($3, $4), "
+        "4326), 0.001), $5, (SELECT id FROM teams WHERE name = $6), $7, $7, 0, $7, 2, "
+        f"now() - make_interval(days => $8 + 5), now() - make_interval(days => $8), {retired}) "
+        "RETURNING id",
+        layer,
+        status,
+        lon,
+        lat,
+        code,
+        team,
+        members,
+        days_ago,
+    )[0]["id"]
+
+
+@pytest.fixture
+def hotspots(sql):
+    return {
+        "mid": hotspot(sql, CHELMSFORD, team="Mid Essex Outreach", code="E07000070", members=12),
+        "south": hotspot(sql, SOUTHEND, team="Southend Outreach", code="E06000033", members=7),
+        "retired": hotspot(
+            sql,
+            CHELMSFORD,
+            team="Mid Essex Outreach",
+            code="E07000070",
+            members=9,
+            status="retired",
+        ),
+        "old": hotspot(
+            sql, CHELMSFORD, team="Mid Essex Outreach", code="E07000070", members=5, days_ago=40
+        ),
+    }
+
+
+def test_hotspots_are_active_in_the_window_and_scoped(client, staff, hotspots):
+    admin = decode(client.get(url(layers="hotspots"), headers=staff["admin"]))["hotspots"]
+    assert sorted((h["id"], h["member_count"]) for h in admin) == sorted(
+        [(hotspots["mid"], 12), (hotspots["south"], 7), (hotspots["old"], 5)]
+    )
+    assert admin[0]["member_count"] == 12  # the largest first, so a cap keeps the biggest
+    week = decode(client.get(url(layers="hotspots", window_days=7), headers=staff["admin"]))
+    assert {h["id"] for h in week["hotspots"]} == {hotspots["mid"], hotspots["south"]}
+    for who, own in (("worker_mid", "mid"), ("coord_south", "south")):
+        mine = decode(client.get(url(layers="hotspots", window_days=7), headers=staff[who]))
+        assert [h["id"] for h in mine["hotspots"]] == [hotspots[own]]
+
+
+def test_roles_not_allowed_points_get_no_hotspots(db_url, staff, hotspots):
+    settings = make_settings(db_url, tile_point_roles=("admin",))
+    with TestClient(app=create_app(settings)) as limited:
+        response = limited.get(url(layers="hotspots"), headers=staff["coord_mid"])
+    assert decode(response) == {}
