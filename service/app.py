@@ -34,7 +34,7 @@ from service.api.auth import AuthController
 from service.api.contacts import ContactReadController, ContactsController
 from service.api.health import HealthController
 from service.api.open311 import Open311Controller
-from service.api.pages import DocsController, ReportPagesController
+from service.api.pages import DocsController, MapPageController, ReportPagesController
 from service.api.persons import PersonsController
 from service.api.referrals import PublicReferralsController, ReferralDuplicatesController
 from service.api.staff_referrals import StaffReferralsController
@@ -125,6 +125,7 @@ def create_app(settings: Settings) -> Litestar:
             PublicReferralsController,
             AuthController,
             ReportPagesController,
+            MapPageController,
             Open311Controller,
         ],
         request_max_body_size=settings.max_public_body_bytes,
