@@ -6,15 +6,15 @@
 -- side in Web-Mercator metres.
 WITH bounds AS (
     SELECT ST_TileEnvelope(:z, :x, :y) AS tile,
-           ST_Transform(ST_TileEnvelope(:qz, :qx, :qy), 4326) AS region,
+           ST_TileEnvelope(:qz, :qx, :qy) AS region,
            CAST(:cell_m AS float8) AS cell_m
 ), counted AS (
     SELECT floor((ST_X(s.p) + 20037508.342789244) / b.cell_m)::int AS cx,
            floor((20037508.342789244 - ST_Y(s.p)) / b.cell_m)::int AS cy,
            count(*) AS n
-      FROM (SELECT ST_Transform(r.geom, 3857) AS p
+      FROM (SELECT r.geom_mercator AS p
               FROM contacts r CROSS JOIN bounds b
-             WHERE r.geom && b.region
+             WHERE r.geom_mercator && b.region
                AND r.observed_at >= :since AND r.observed_at < :until
                AND NOT COALESCE(
                    CAST(:all AS boolean)

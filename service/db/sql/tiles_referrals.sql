@@ -1,19 +1,20 @@
 -- Tile layer "referrals": referrals in the caller's scope received in the window, as points
 -- with their status (no description: a click reads the referral, which is audited).
--- At most :cap features; one more is fetched to tell whether the layer was capped.
+-- Points come from the stored Web Mercator copy (geom_mercator, GiST-indexed): no
+-- per-point transform. At most :cap features; one more is fetched to tell whether the layer was capped.
 -- Scope (as service.usecases.scope.can_see_referral): everything when :all; coordinators
 -- their authorities and unrouted referrals; other roles their teams' referrals.
 WITH bounds AS (
     SELECT ST_TileEnvelope(:z, :x, :y) AS tile,
-           ST_Transform(ST_TileEnvelope(:z, :x, :y, margin => :margin), 4326) AS query
+           ST_TileEnvelope(:z, :x, :y, margin => :margin) AS query
 ), picked AS (
     SELECT r.id::text AS id, r.reference, r.status, r.outcome, r.urgent, r.team_id,
            r.authority_code, r.attempts,
            to_char(r.received_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS received_at,
-           ST_AsMVTGeom(ST_Transform(r.geom, 3857), b.tile, :extent, :buffer) AS geom
+           ST_AsMVTGeom(r.geom_mercator, b.tile, :extent, :buffer) AS geom
       FROM referrals r
      CROSS JOIN bounds b
-     WHERE r.geom && b.query
+     WHERE r.geom_mercator && b.query
        AND r.received_at >= :since AND r.received_at < :until
        AND (CAST(:all AS boolean)
             OR (CAST(:coordinator AS boolean)
