@@ -5,7 +5,7 @@
     .venv/bin/python -m bench.tiles --quick          # 20k referrals, fewer repetitions
     .venv/bin/python -m bench.tiles --no-tipg        # ours only (no ratio)
 
-Needs ``DATABASE_URL`` (a PostGIS server; ``make db`` starts the project's own). A separate
+Needs a PostGIS server: ``DATABASE_URL``, or the project's own cluster (``make db``). A separate
 database ``outreach_bench_tiles`` is created on it, migrated and seeded, and for each size the
 synthetic Essex-like points (bench.synthetic) are bulk-copied into ``referrals`` (COPY into a
 staging table, then one INSERT … SELECT that routes each point to its authority and team).
@@ -62,7 +62,9 @@ PROPERTIES = "id,reference,status,outcome,urgent,team_id,authority_code,attempts
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    local = ROOT / ".data" / "database_url"  # the project's own cluster (make db)
     server = os.environ.get("DATABASE_URL") or os.environ.get("OUTREACH_DATABASE_URL")
+    server = server or (local.read_text(encoding="utf-8").strip() if local.exists() else "")
     if not server:
         print("set DATABASE_URL (make db prints it; or .data/database_url)", file=sys.stderr)
         return 2
