@@ -11,3 +11,7 @@ class InvalidGeometryError(GeoError):
 
 class OutsideCoverageError(GeoError):
     """A point lies outside every area of the index."""
+
+
+class InvalidTileAddressError(GeoError):
+    """A ``z/x/y`` that does not name a map tile."""

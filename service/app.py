@@ -37,12 +37,13 @@ from service.api.exports import ExportsController
 from service.api.health import HealthController
 from service.api.hotspots import HotspotRecomputeController, HotspotsController
 from service.api.open311 import Open311Controller
-from service.api.pages import DocsController, ReportPagesController
+from service.api.pages import DocsController, MapPageController, ReportPagesController
 from service.api.persons import PersonsController
 from service.api.referrals import PublicReferralsController, ReferralDuplicatesController
 from service.api.staff_referrals import StaffReferralsController
 from service.api.stats import StatsController
 from service.api.strict_structs import ExactStructSchemaPlugin
+from service.api.tiles import TilesController
 from service.auth import build_jwt_auth
 from service.db.engine import create_engine, session_factory
 from service.db.kv_store import PostgresStore
@@ -129,6 +130,7 @@ def create_app(settings: Settings) -> Litestar:
             PublicReferralsController,
             AuthController,
             ReportPagesController,
+            MapPageController,
             Open311Controller,
         ],
         request_max_body_size=settings.max_public_body_bytes,
@@ -185,6 +187,7 @@ def create_app(settings: Settings) -> Litestar:
             HotspotRecomputeController,
             StatsController,
             ExportsController,
+            TilesController,
             public,
             create_static_files_router(path="/static", directories=[settings.static_dir]),
         ],

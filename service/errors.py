@@ -26,7 +26,12 @@ from litestar.exceptions import (
 from litestar.plugins.problem_details import ProblemDetailsException
 from sqlalchemy.exc import DBAPIError
 
-from geo.errors import GeoError, InvalidGeometryError, OutsideCoverageError
+from geo.errors import (
+    GeoError,
+    InvalidGeometryError,
+    InvalidTileAddressError,
+    OutsideCoverageError,
+)
 from service import exceptions as svc
 from service.db.engine import constraint_name
 from streetlink import errors as sl
@@ -54,12 +59,14 @@ TABLE: Mapping[type[Exception], Problem] = {
     GeoError: Problem(422, "invalid-geometry", "The geometry could not be used"),
     InvalidGeometryError: Problem(422, "invalid-geometry", "The geometry could not be used"),
     OutsideCoverageError: Problem(404, "outside-greater-essex", "Outside Greater Essex"),
+    InvalidTileAddressError: Problem(400, "invalid-tile", "Not a tile address"),
     svc.ServiceError: Problem(400, "bad-request", "The request could not be processed"),
     svc.NotFoundError: Problem(404, "not-found", "Not found"),
     svc.OutsideGreaterEssexError: Problem(404, "outside-greater-essex", "Outside Greater Essex"),
     svc.ConflictError: Problem(409, "conflict", "Conflicts with stored data"),
     svc.InvalidInputError: Problem(422, "invalid-input", "The input is not valid"),
     svc.OutOfRangeError: Problem(400, "out-of-range", "A value is out of the allowed range"),
+    svc.InvalidQueryError: Problem(400, "invalid-request", "The request is not valid"),
     svc.NotReadyError: Problem(503, "not-ready", "The service is not ready"),
     svc.DatabaseUnavailableError: Problem(
         503, "database-unavailable", "The database is unavailable, try again shortly"

@@ -50,3 +50,11 @@ class AccessDeniedError(ServiceError):
 
 class AuthenticationError(ServiceError):
     """Wrong credentials (deliberately not saying which part was wrong)."""
+
+
+class InvalidQueryError(ServiceError):
+    """Query parameters of the right types that make no sense (together): a 400."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field

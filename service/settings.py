@@ -16,9 +16,7 @@ import msgspec
 
 ENV_PREFIX = "OUTREACH_"
 PACKAGE_DIR = Path(__file__).resolve().parent
-
-
-LIST_SETTINGS = frozenset({"cors_origins", "assignment_hotspot_layers"})
+LIST_SETTINGS = frozenset({"cors_origins", "assignment_hotspot_layers", "tile_point_roles"})
 """Settings given in the environment as comma-separated lists."""
 
 
@@ -93,6 +91,17 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """An OSRM-compatible routing server (``table`` service); empty: straight-line only."""
     osrm_timeout_s: float = 2.0
     """How long a run-sheet waits for the routing server before using straight lines."""
+    tile_max_features: int = 5000
+    """At most this many points per layer in one vector tile (the tile says it was capped)."""
+    tile_max_age_s: int = 60
+    """How long a browser may reuse a tile (``Cache-Control: private``)."""
+    tile_window_days: int = 90
+    """The time window of tiles when the request gives none (days up to now)."""
+    tile_point_roles: tuple[str, ...] = ("worker", "coordinator", "admin")
+    """Roles that may see referrals and contacts as points (in their scope); other roles and
+    points outside a caller's scope are shown as counts in grid cells."""
+    tile_cell_max_zoom: int = 14
+    """Grid cells are never smaller than a tile of this zoom (14: about 1.5 km in Essex)."""
 
     @property
     def asyncpg_dsn(self) -> str:

@@ -1,4 +1,5 @@
-"""Server-rendered pages: the public report form and status page, and the API docs page."""
+"""Server-rendered pages: the public report form and status page, the staff map shell and the
+API docs page."""
 
 from __future__ import annotations
 
@@ -58,3 +59,16 @@ class ReportPagesController(Controller):
         if context is None:
             return Template("not_found.html", status_code=404)
         return Template("status.html", context=context)
+
+
+class MapPageController(Controller):
+    """``/map``: the staff map's shell. It holds no data: the page signs in and fetches tiles
+    with the staff token, so the shell itself can be served to anyone."""
+
+    path = "/map"
+    include_in_schema = False
+    opt = PUBLIC
+
+    @get("/", operation_id="staffMapPage", summary="The staff map", sync_to_thread=False)
+    def map_page(self, runtime: RuntimeDep) -> Template:
+        return Template("map.html", context={"map_style_url": runtime.settings.map_style_url})

@@ -246,6 +246,7 @@ class Referral(Base):
         CheckConstraint("people_count BETWEEN 1 AND 50", name="people_count"),
         Index("ix_referrals_geom_bng", "geom_bng", postgresql_using="gist"),
         Index("ix_referrals_geom", "geom", postgresql_using="gist"),
+        Index("ix_referrals_geom_mercator", "geom_mercator", postgresql_using="gist"),
         Index("ix_referrals_open_seen_at", "seen_at", postgresql_where=text("status <> 'closed'")),
         Index("ix_referrals_team_id_status", "team_id", "status"),
         Index("ix_referrals_seen_at", "seen_at"),
@@ -276,6 +277,10 @@ class Referral(Base):
     geom_bng = mapped_column(
         geometry("POINT", 27700), Computed("ST_Transform(geom, 27700)", persisted=True)
     )
+    geom_mercator = mapped_column(
+        geometry("POINT", 3857), Computed("ST_Transform(geom, 3857)", persisted=True)
+    )
+    """Web Mercator, for vector tiles: no per-point transform when a tile is built."""
     accuracy_m: Mapped[float | None]
     location_quality: Mapped[str] = mapped_column(String(20))
     location_description: Mapped[str | None] = mapped_column(Text)
@@ -478,6 +483,7 @@ class Contact(Base):
         CheckConstraint(_in("engagement", ENGAGEMENT_LEVELS), name="engagement"),
         Index("ix_contacts_geom_bng", "geom_bng", postgresql_using="gist"),
         Index("ix_contacts_geom", "geom", postgresql_using="gist"),
+        Index("ix_contacts_geom_mercator", "geom_mercator", postgresql_using="gist"),
         Index("ix_contacts_team_id_observed_at", "team_id", "observed_at"),
         Index("ix_contacts_person_id_observed_at", "person_id", "observed_at"),
         Index("ix_contacts_referral_id", "referral_id"),
@@ -497,6 +503,10 @@ class Contact(Base):
     geom_bng = mapped_column(
         geometry("POINT", 27700), Computed("ST_Transform(geom, 27700)", persisted=True)
     )
+    geom_mercator = mapped_column(
+        geometry("POINT", 3857), Computed("ST_Transform(geom, 3857)", persisted=True)
+    )
+    """Web Mercator, for vector tiles: no per-point transform when a tile is built."""
     accuracy_m: Mapped[float | None]
     authority_code: Mapped[str | None] = mapped_column(String(9))
     person_id: Mapped[uuid.UUID | None] = mapped_column(

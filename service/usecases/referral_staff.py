@@ -95,4 +95,5 @@ async def referral_detail(
         )
     detail.pop("geom", None)
     detail.pop("geom_bng", None)
+    detail.pop("geom_mercator", None)
     return msgspec.convert(detail, ReferralDetail)

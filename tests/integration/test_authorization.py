@@ -76,6 +76,8 @@ MATRIX = [
     ("GET", "/v1/exports/contacts.csv", None, expect()),
     ("GET", "/v1/exports/snapshot", None, expect(worker_mid=403, worker_south=403)),
     ("GET", "/v1/exports/snapshot.csv", None, expect(worker_mid=403, worker_south=403)),
+    # Tiles answer everyone signed in; what is inside is scoped (tests/integration/test_tiles.py).
+    ("GET", "/v1/tiles/{tile_z}/{tile_x}/{tile_y}", None, expect()),
 ]
 BODIES = {
     "attempt": lambda: {
@@ -135,6 +137,7 @@ def world(client, sql, staff):
         "person2": persons[1],
         "person3": persons[2],
         "person4": persons[3],
+        **{"tile_z": 7, "tile_x": 64, "tile_y": "42.mvt"},  # holds Chelmsford
     }
 
 

@@ -1,0 +1,30 @@
+-- Tile layer "hotspots": active hotspots in the caller's scope with activity in the window,
+-- as their centroids with the counts the map sizes them by (largest first, at most :cap).
+-- Scope: everything when :all; coordinators their authorities; anyone their teams'.
+WITH bounds AS (
+    SELECT ST_TileEnvelope(:z, :x, :y) AS tile,
+           ST_Transform(ST_TileEnvelope(:z, :x, :y, margin => :margin), 4326) AS query
+), picked AS (
+    SELECT h.id, h.layer, h.member_count, h.core_count, h.referral_count, h.contact_count,
+           h.bedded_down_count, h.team_id, h.authority_code,
+           to_char(h.first_activity_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+               AS first_activity_at,
+           to_char(h.last_activity_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+               AS last_activity_at,
+           ST_AsMVTGeom(ST_Transform(h.centroid, 3857), b.tile, :extent, :buffer) AS geom
+      FROM hotspots h
+     CROSS JOIN bounds b
+     WHERE h.centroid && b.query
+       AND h.status = 'active'
+       AND h.last_activity_at >= :since AND h.first_activity_at < :until
+       AND (CAST(:all AS boolean)
+            OR (CAST(:coordinator AS boolean) AND h.authority_code = ANY(:codes))
+            OR h.team_id = ANY(:teams))
+     ORDER BY h.member_count DESC, h.id
+     LIMIT :cap + 1
+)
+SELECT (SELECT ST_AsMVT(f, 'hotspots', :extent, 'geom')
+          FROM (SELECT * FROM picked ORDER BY member_count DESC, id LIMIT :cap) f) AS mvt,
+       least(count(*), :cap) AS features,
+       count(*) > :cap AS capped
+FROM picked

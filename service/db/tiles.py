@@ -1,0 +1,39 @@
+"""Vector tiles from PostGIS: one ``tiles_<layer>.sql`` query per layer, each returning the
+layer's Mapbox Vector Tile bytes (``ST_AsMVT``), its feature count and whether it was capped.
+Layers are separate MVT messages that concatenate into one tile."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.db.engine import sql
+
+EXTENT = 4096
+BUFFER = 64
+
+
+@dataclass(frozen=True, slots=True)
+class LayerTile:
+    name: str
+    mvt: bytes
+    features: int
+    capped: bool
+
+
+async def layer(session: AsyncSession, name: str, params: dict[str, Any]) -> LayerTile:
+    """One layer of one tile; ``params`` carries the tile address, window, scope and caps."""
+    values = {"extent": EXTENT, "buffer": BUFFER, "margin": BUFFER / EXTENT, **params}
+    row = (await session.execute(sql(f"tiles_{name}"), values)).one()
+    return LayerTile(name, bytes(row.mvt or b""), int(row.features), bool(row.capped))
+
+
+async def relax_commit(session: AsyncSession) -> None:
+    """Commit this transaction without waiting for its WAL flush: the tile-read audit row is
+    written on every map pan, and waiting for the disk would dominate a tile's latency. A
+    crash can lose the last moments of such rows (never corrupt them); the audited reads of
+    whole records (a referral, a contact) keep full durability."""
+    await session.execute(text("SET LOCAL synchronous_commit = off"))
