@@ -36,7 +36,7 @@ def upgrade() -> None:
     op.create_index(
         "ix_referrals_team_id_received_at", "referrals", ["team_id", "received_at"], unique=False
     )
-    op.create_index("ix_contacts_observed_at", "contacts", ["observed_at"], unique=False)
+    # (contacts.observed_at is indexed since 0004, for the hotspot window)
     op.create_index(
         "ix_contacts_authority_code_observed_at",
         "contacts",
@@ -47,7 +47,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("ix_contacts_authority_code_observed_at", table_name="contacts")
-    op.drop_index("ix_contacts_observed_at", table_name="contacts")
     op.drop_index("ix_referrals_team_id_received_at", table_name="referrals")
     op.drop_index("ix_referrals_received_at", table_name="referrals")
     op.drop_constraint(op.f("ck_persons_nationality_band"), "persons", type_="check")
