@@ -29,11 +29,3 @@ async def layer(session: AsyncSession, name: str, params: dict[str, Any]) -> Lay
     values = {"extent": EXTENT, "buffer": BUFFER, "margin": BUFFER / EXTENT, **params}
     row = (await session.execute(sql(f"tiles_{name}"), values)).one()
     return LayerTile(name, bytes(row.mvt or b""), int(row.features), bool(row.capped))
-
-
-async def relax_commit(session: AsyncSession) -> None:
-    """Commit this transaction without waiting for its WAL flush: the tile-read audit row is
-    written on every map pan, and waiting for the disk would dominate a tile's latency. A
-    crash can lose the last moments of such rows (never corrupt them); the audited reads of
-    whole records (a referral, a contact) keep full durability."""
-    await session.execute(text("SET LOCAL synchronous_commit = off"))

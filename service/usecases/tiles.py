@@ -189,7 +189,6 @@ async def render_tile(
         parts = [await repo.layer(session, name, params) for name in layer_plan(layers, scope)]
         points = {p.name: p.features for p in parts if p.name in SCOPED_LAYERS and p.features}
         if points:
-            await repo.relax_commit(session)
             await audit.record(
                 session,
                 user_id=user.id,
