@@ -10,7 +10,7 @@ from litestar.params import FromPath, FromQuery, QueryParameter
 
 from service.api.problems import problem_responses
 from service.auth import StaffRequest, require_role
-from service.exceptions import InvalidInputError
+from service.exceptions import InvalidQueryError
 from service.schemas.hotspots import HotspotCollection, HotspotDetail, HotspotLayer, RecomputeOut
 from service.state import RuntimeDep
 from service.usecases import hotspot_views, hotspots
@@ -25,7 +25,7 @@ def parse_bbox(value: str | None) -> tuple[float, float, float, float] | None:
         return None
     w, s, e, n = (float(v) for v in value.split(","))
     if not (-180 <= w < e <= 180 and -90 <= s < n <= 90):
-        raise InvalidInputError(
+        raise InvalidQueryError(
             "bbox must be west,south,east,north with west < east and south < north", field="bbox"
         )
     return (w, s, e, n)

@@ -246,7 +246,8 @@ def test_filters_bbox_authority_team_size_and_window(client, sql, staff):
     [
         ({"bbox": "1,2,3"}, 400),
         ({"bbox": "a,b,c,d"}, 400),
-        ({"bbox": "0.5,51,0.4,52"}, 422),  # well formed, but west is east of east
+        ({"bbox": "0.5,51,0.4,52"}, 400),  # well formed, but west is east of east
+        ({"bbox": "0,0,0,0"}, 400),
         ({"authority": "X"}, 400),
         ({"layer": "everything"}, 400),
         ({"min_size": "0"}, 400),
