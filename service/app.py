@@ -27,12 +27,13 @@ from litestar.stores.memory import MemoryStore
 from litestar.stores.registry import StoreRegistry
 from litestar.template.config import TemplateConfig
 
-from service import errors
+from service import errors, metrics
 from service.api.areas import AreasController
 from service.api.audit import AuditController
 from service.api.auth import AuthController
 from service.api.contacts import ContactReadController, ContactsController
 from service.api.health import HealthController
+from service.api.metrics import MetricsController
 from service.api.open311 import Open311Controller
 from service.api.pages import DocsController, ReportPagesController
 from service.api.persons import PersonsController
@@ -42,6 +43,7 @@ from service.api.strict_structs import ExactStructSchemaPlugin
 from service.auth import build_jwt_auth
 from service.db.engine import create_engine, session_factory
 from service.db.kv_store import PostgresStore
+from service.logs import RequestContext, configure_logging
 from service.settings import PACKAGE_DIR, Settings
 from service.state import Runtime
 from service.usecases import area_sync
@@ -78,9 +80,11 @@ def build_runtime(settings: Settings) -> Runtime:
     )
 
 
-def security_headers(settings: Settings) -> Any:
-    """Headers on every response: no sniffing, no framing, no referrer (status links carry a
-    private token), and a Content-Security-Policy without inline script."""
+def security_headers(settings: Settings) -> list[tuple[str, str]]:
+    """Headers on every response (pages, API, static files, 404s): no sniffing, no framing,
+    no referrer (status links carry a private token), and a Content-Security-Policy without
+    inline script. Added by the outermost ASGI layer (:class:`service.logs.RequestContext`)
+    unless a handler set its own."""
     style_origin = " ".join({_origin(settings.map_style_url)} - {""})
     policy = (
         "default-src 'self'; script-src 'self'; style-src 'self'; "
@@ -88,15 +92,12 @@ def security_headers(settings: Settings) -> Any:
         "worker-src 'self' blob:; child-src blob:; frame-ancestors 'none'; "
         "form-action 'self'; base-uri 'none'; object-src 'none'"
     )
-
-    async def add_headers(response: Any) -> Any:
-        response.headers.setdefault("Content-Security-Policy", policy)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        return response
-
-    return add_headers
+    return [
+        ("Content-Security-Policy", policy),
+        ("X-Content-Type-Options", "nosniff"),
+        ("Referrer-Policy", "no-referrer"),
+        ("X-Frame-Options", "DENY"),
+    ]
 
 
 def _origin(url: str) -> str:
@@ -151,7 +152,7 @@ def create_app(settings: Settings) -> Litestar:
             await runtime.http.aclose()
             await runtime.engine.dispose()
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             HealthController,
             AreasController,
@@ -162,6 +163,7 @@ def create_app(settings: Settings) -> Litestar:
             ContactReadController,
             PersonsController,
             AuditController,
+            MetricsController,
             public,
             create_static_files_router(path="/static", directories=[settings.static_dir]),
         ],
@@ -170,11 +172,11 @@ def create_app(settings: Settings) -> Litestar:
             "jwt_auth": Provide(lambda: jwt_auth, use_cache=True, sync_to_thread=False),
         },
         on_app_init=[jwt_auth.on_app_init],
-        middleware=[rate_limit.middleware],
+        middleware=[metrics.prometheus_config().middleware, rate_limit.middleware],
         stores=StoreRegistry({"rate_limit": rate_limit_store(runtime)}),
         request_max_body_size=settings.max_body_bytes,
         lifespan=[lifespan],
-        state=State({"runtime": runtime}),
+        state=State({"runtime": runtime, "jwt_auth": jwt_auth}),
         plugins=[
             ProblemDetailsPlugin(
                 ProblemDetailsConfig(exception_to_problem_detail_map=errors.exception_map())
@@ -185,14 +187,21 @@ def create_app(settings: Settings) -> Litestar:
         template_config=TemplateConfig(
             directory=PACKAGE_DIR / "web" / "templates", engine=JinjaTemplateEngine
         ),
-        after_request=security_headers(settings),
         cors_config=CORSConfig(allow_origins=list(settings.cors_origins))
         if settings.cors_origins
         else None,
         debug=False,
+        logging_config=None,  # service.logs configures logging for the server (JSON lines)
     )
+    # The outermost layer, around Litestar's router and exception handling, so that 404s for
+    # unknown paths and CORS answers get the request id and security headers too.
+    app.asgi_handler = RequestContext(app.asgi_handler, security_headers(settings))
+    return app
 
 
 def create_app_from_env() -> Litestar:
-    """Factory for uvicorn (``--factory``): settings are read when the server starts."""
-    return create_app(Settings.from_env())
+    """Factory for uvicorn (``--factory``): settings are read when the server starts, and
+    logging is set up for a server (JSON lines on stderr)."""
+    settings = Settings.from_env()
+    configure_logging(settings.log_level, json=settings.log_json)
+    return create_app(settings)

@@ -29,6 +29,7 @@ from sqlalchemy.exc import DBAPIError
 from geo.errors import GeoError, InvalidGeometryError, OutsideCoverageError
 from service import exceptions as svc
 from service.db.engine import constraint_name
+from service.logs import current_request_id
 from streetlink import errors as sl
 
 log = logging.getLogger(__name__)
@@ -104,6 +105,9 @@ def problem_exception(
     extra: dict[str, Any] | None = None,
     headers: dict[str, str] | None = None,
 ) -> ProblemDetailsException:
+    request_id = current_request_id()
+    if request_id:
+        extra = {**(extra or {}), "request_id": request_id}
     return ProblemDetailsException(
         status_code=problem.status,
         type_=problem.type_uri,

@@ -57,6 +57,18 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     map_style_url: str = ""
     """A MapLibre style URL for base maps; empty means a blank background (works offline)."""
     static_dir: str = str(PACKAGE_DIR / "web" / "static")
+    metrics_token: str = ""
+    """Bearer token a Prometheus scraper presents at ``/metrics`` (admins may use their own
+    staff token); empty means admins only."""
+    log_level: str = "INFO"
+    log_json: bool = True
+    """One JSON object a log line (set false for plain text while developing)."""
+    login_failures_per_user: int = 5
+    """Failed sign-ins for one username (from any address) before it is throttled."""
+    login_failures_per_address: int = 20
+    """Failed sign-ins from one address (for any usernames) before it is throttled."""
+    login_failure_window_s: int = 900
+    """How long failed sign-ins are remembered, and the longest a throttle lasts (seconds)."""
 
     @property
     def asyncpg_dsn(self) -> str:

@@ -30,6 +30,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
         max_overflow=settings.db_pool_max_overflow,
         pool_pre_ping=True,
         pool_timeout=settings.db_connect_timeout_s,
+        hide_parameters=True,  # values (personal data) never appear in errors or logs
         connect_args={
             "timeout": settings.db_connect_timeout_s,
             "command_timeout": settings.db_statement_timeout_ms / 1000 + 5,

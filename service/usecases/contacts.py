@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from geo.projections import in_bng_area
+from service import metrics
 from service.auth import StaffUser
 from service.db import changes
 from service.db import contacts as repo
@@ -168,6 +169,7 @@ async def apply_batch(runtime: Runtime, user: StaffUser, batch: ContactBatch) ->
         kind: sum(r.result == kind for r in results)
         for kind in ("created", "duplicate", "conflict", "rejected")
     }
+    metrics.contacts_applied(counts)
     return ContactBatchResult(
         results=results,
         created=counts["created"],

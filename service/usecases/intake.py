@@ -20,6 +20,7 @@ import msgspec
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service import metrics
 from service.db import areas as areas_repo
 from service.db import referrals as repo
 from service.db.engine import constraint_name, jsonb, transaction
@@ -193,12 +194,16 @@ async def submit_normalised(
     for _ in range(REFERENCE_ATTEMPTS):
         try:
             async with transaction(runtime.sessions) as session:
-                return await _store(
+                receipt = await _store(
                     runtime, session, referral, source, key, now, keyed=submission_key is not None
                 )
         except IntegrityError as exc:  # a reference collision: draw another one
             if constraint_name(exc) != "uq_referrals_reference":
                 raise
+        else:
+            if not receipt.replayed:
+                metrics.referral_created(source)
+            return receipt
     raise InvalidInputError("could not allocate a reference, try again")
 
 
