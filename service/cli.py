@@ -82,6 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _serve(args: argparse.Namespace) -> int:
     import os
+    import signal
     import tempfile
 
     import uvicorn
@@ -94,6 +95,9 @@ def _serve(args: argparse.Namespace) -> int:
         # Each worker writes its metrics here and /metrics adds them up (before any import of
         # prometheus_client in the workers, which inherit the environment).
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="outreach-metrics-")
+    # uvicorn finishes the requests in flight on SIGTERM, then raises the signal again: by then
+    # the stop was graceful, so the process exits 0 (as process managers expect).
+    signal.signal(signal.SIGTERM, _exit_cleanly)
     uvicorn.run(
         "service.app:create_app_from_env",
         factory=True,
@@ -106,6 +110,10 @@ def _serve(args: argparse.Namespace) -> int:
         access_log=False,
     )
     return 0
+
+
+def _exit_cleanly(_signum: int, _frame: object) -> None:
+    raise SystemExit(0)
 
 
 def _seed(_: argparse.Namespace) -> int:
