@@ -48,6 +48,7 @@ from service.settings import PACKAGE_DIR, Settings
 from service.state import Runtime
 from service.usecases import area_sync
 from service.usecases.health import migration_head
+from service.usecases.login_throttle import LoginThrottle
 from service.usecases.retention import retention_loop
 
 log = logging.getLogger(__name__)
@@ -109,16 +110,27 @@ def is_public(request: Any) -> bool:
     return bool(request.route_handler.opt.get("public"))
 
 
-def rate_limit_store(runtime: Runtime) -> Any:
+def rate_limit_store(runtime: Runtime, namespace: str = "rate_limit") -> Any:
     if runtime.settings.rate_limit_store == "postgres":
-        return PostgresStore(runtime.sessions, "rate_limit")
+        return PostgresStore(runtime.sessions, namespace)
     return MemoryStore()
+
+
+def login_throttle(runtime: Runtime) -> LoginThrottle:
+    settings = runtime.settings
+    return LoginThrottle(
+        store=rate_limit_store(runtime, "login"),
+        per_user=settings.login_failures_per_user,
+        per_address=settings.login_failures_per_address,
+        window_s=settings.login_failure_window_s,
+    )
 
 
 def create_app(settings: Settings) -> Litestar:
     """The app for these settings; nothing is read from the environment here."""
     runtime = build_runtime(settings)
     jwt_auth = build_jwt_auth(runtime)
+    throttle = login_throttle(runtime)
     public = Router(
         path="/",
         route_handlers=[
@@ -170,6 +182,7 @@ def create_app(settings: Settings) -> Litestar:
         dependencies={
             "runtime": Provide(lambda: runtime, use_cache=True, sync_to_thread=False),
             "jwt_auth": Provide(lambda: jwt_auth, use_cache=True, sync_to_thread=False),
+            "login_throttle": Provide(lambda: throttle, use_cache=True, sync_to_thread=False),
         },
         on_app_init=[jwt_auth.on_app_init],
         middleware=[metrics.prometheus_config().middleware, rate_limit.middleware],

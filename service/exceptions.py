@@ -41,3 +41,11 @@ class AccessDeniedError(ServiceError):
 
 class AuthenticationError(ServiceError):
     """Wrong credentials (deliberately not saying which part was wrong)."""
+
+
+class TooManyAttemptsError(ServiceError):
+    """Too many failed attempts (sign-ins) for a while; ``retry_after_s`` says how long."""
+
+    def __init__(self, message: str, *, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
