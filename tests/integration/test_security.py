@@ -335,9 +335,9 @@ def html_get_routes(app: Any) -> list[str]:
     """Every GET route outside the API's JSON operations (the server-rendered pages)."""
     paths = []
     for route in app.routes:
-        if isinstance(route, HTTPRoute) and "GET" in route.methods:
-            if not route.path.startswith(("/v1", "/open311", "/openapi", "/static", "/metrics")):
-                paths.append(route.path)
+        api = route.path.startswith(("/v1", "/open311", "/openapi", "/static", "/metrics"))
+        if isinstance(route, HTTPRoute) and "GET" in route.methods and not api:
+            paths.append(route.path)
     return paths
 
 
