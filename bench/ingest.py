@@ -79,12 +79,14 @@ def main(argv: list[str] | None = None) -> int:
     ):
         token = _token(base_url)
         common = [f"--seconds={seconds}", f"--concurrency={args.concurrency}"]
-        raw_ref = _phase("raw-referrals", [*common, f"--db={raw_url}"])
-        api_ref = _phase("api-referrals", [*common, f"--url={base_url}"])
-        raw_con = _phase("raw-contacts", [*common, f"--db={raw_url}"])
+        cpu = {"db": _postmaster_pid(url), "app": server_pid(base_url)}
+        raw_ref = _phase("raw-referrals", [*common, f"--db={raw_url}"], cpu)
+        api_ref = _phase("api-referrals", [*common, f"--url={base_url}"], cpu)
+        raw_con = _phase("raw-contacts", [*common, f"--db={raw_url}"], cpu)
         api_con = _phase(
             "api-contacts",
             [*common, f"--url={base_url}", f"--token={token}", f"--batch={args.batch}"],
+            cpu,
         )
         stored = _count_rows(url)
     print()
@@ -209,6 +211,7 @@ def serve(db_url: str, workers: int) -> Iterator[str]:
     cmd += ["--no-access-log", "--log-level", "warning"]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env)
     base = f"http://127.0.0.1:{port}"
+    _SERVERS[base] = proc.pid
     try:
         _wait_ready(base, proc)
         yield base
@@ -218,6 +221,13 @@ def serve(db_url: str, workers: int) -> Iterator[str]:
             proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+_SERVERS: dict[str, int] = {}
+
+
+def server_pid(base: str) -> int:
+    return _SERVERS.get(base, 0)
 
 
 def _wait_ready(base: str, proc: subprocess.Popen[bytes]) -> None:
@@ -260,13 +270,58 @@ def _count_rows(url: str) -> str:
 # --------------------------------------------------------------------------- phases
 
 
-def _phase(driver: str, extra: list[str]) -> dict[str, Any]:
+def _phase(driver: str, extra: list[str], cpu: dict[str, int]) -> dict[str, Any]:
+    """Run one driver process; add the CPU the app and the database spent a request (the
+    machine may be shared, so CPU time is steadier than wall-clock throughput)."""
     cmd = [sys.executable, "-m", "bench.ingest", "--driver", driver, *extra]
+    before = {name: _tree_cpu_s(pid) for name, pid in cpu.items()}
     done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         return {"error": (done.stderr.strip().splitlines() or [f"exit {done.returncode}"])[-1]}
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    for name, pid in cpu.items():
+        spent = _tree_cpu_s(pid) - before[name]
+        result[f"{name}_cpu_ms"] = 1000.0 * spent / max(1, result["all_requests"])
     return result
+
+
+def _proc_stat(pid: int) -> tuple[int, float] | None:
+    """(parent pid, CPU seconds of the process and its reaped children) from /proc."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    ticks = os.sysconf("SC_CLK_TCK")
+    return int(fields[1]), sum(int(f) for f in fields[11:15]) / ticks
+
+
+def _tree_cpu_s(root: int) -> float:
+    """CPU seconds of a process and all its descendants (Linux /proc; 0 elsewhere)."""
+    stats = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and (stat := _proc_stat(int(entry.name))):
+            stats[int(entry.name)] = stat
+    total, todo = 0.0, [root]
+    while todo:
+        pid = todo.pop()
+        if pid in stats:
+            total += stats[pid][1]
+            todo.extend(child for child, (parent, _) in stats.items() if parent == pid)
+    return total
+
+
+def _postmaster_pid(url: str) -> int:
+    """The database server's main process when it runs on this machine (else 0)."""
+
+    async def parent_of_backend() -> int:
+        conn = await asyncpg.connect(url)
+        try:
+            stat = _proc_stat(int(await conn.fetchval("SELECT pg_backend_pid()")))
+        finally:
+            await conn.close()
+        return stat[0] if stat else 0
+
+    return asyncio.run(parent_of_backend())
 
 
 def _report(name: str, r: dict[str, Any], baseline: dict[str, Any] | None = None) -> None:
@@ -277,10 +332,13 @@ def _report(name: str, r: dict[str, Any], baseline: dict[str, Any] | None = None
     if baseline and "rows_per_s" in baseline and baseline["rows_per_s"]:
         ratio = f"; ratio to raw rows/s {r['rows_per_s'] / baseline['rows_per_s']:.3f}"
     errors = f"; {r['errors']} errors {r['statuses']}" if r["errors"] else ""
+    cpu = f"; CPU a request: database {r.get('db_cpu_ms', 0):.2f} ms"
+    if name.startswith("POST"):
+        cpu += f", app {r.get('app_cpu_ms', 0):.2f} ms"
     print(
         f"  {name}: {r['requests_per_s']:.0f} req/s, {r['rows_per_s']:.0f} rows/s, "
         f"p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms "
-        f"({r['requests']} requests in {r['seconds']:.1f} s){errors}{ratio}"
+        f"({r['requests']} requests in {r['seconds']:.1f} s){errors}{ratio}{cpu}"
     )
 
 
@@ -315,12 +373,13 @@ async def _run_for(
     latencies: list[float] = []
     statuses: dict[str, int] = {}
     rows = 0
+    calls = 0
     start = time.perf_counter()
     measure_from = start + WARMUP_S
     stop_at = measure_from + seconds
 
     async def loop(worker: int) -> None:
-        nonlocal rows
+        nonlocal rows, calls
         i = 0
         while (t0 := time.perf_counter()) < stop_at:
             try:
@@ -329,6 +388,7 @@ async def _run_for(
                 status, n = getattr(exc, "status", 0) or type(exc).__name__, 0  # type: ignore[assignment]
             t1 = time.perf_counter()
             i += 1
+            calls += 1
             if t0 >= measure_from and t1 <= stop_at:
                 latencies.append(t1 - t0)
                 rows += n
@@ -346,6 +406,7 @@ async def _run_for(
         "p99_ms": float(np.percentile(lat_ms, 99)) if len(lat_ms) else 0.0,
         "errors": sum(statuses.values()),
         "statuses": statuses,
+        "all_requests": calls,
     }
 
 

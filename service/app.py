@@ -106,7 +106,8 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
 
 
-def is_public(request: Any) -> bool:
+async def is_public(request: Any) -> bool:
+    # async: Litestar would run a sync check in a worker thread on every request
     return bool(request.route_handler.opt.get("public"))
 
 

@@ -27,8 +27,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
     database_url: str
     """PostgreSQL URL (``postgresql://user@host:port/db``); ``DATABASE_URL`` is read too."""
-    db_pool_size: int = 10
-    db_pool_max_overflow: int = 10
+    db_pool_size: int = 20
+    """Connections each process keeps open. Above it requests wait (up to the connect
+    timeout) rather than open short-lived extra connections: a new backend costs the database
+    far more than a referral does (PostGIS and catalogue loading, statements re-prepared)."""
+    db_pool_max_overflow: int = 0
     db_connect_timeout_s: float = 5.0
     db_statement_timeout_ms: int = 15_000
     debug: bool = False

@@ -53,6 +53,16 @@ async def transaction(factory: async_sessionmaker[AsyncSession]) -> AsyncIterato
         yield session
 
 
+@asynccontextmanager
+async def statements(factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    """A session whose statements each commit on their own (autocommit: no BEGIN/COMMIT
+    round trips). Only for work that is one writing statement, atomic by itself, plus reads
+    that need no snapshot shared with it (referral intake)."""
+    async with factory() as session:
+        await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        yield session
+
+
 @cache
 def sql(name: str) -> TextClause:
     """A hand-written query from ``service/db/sql/<name>.sql``."""

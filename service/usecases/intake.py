@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service import metrics
 from service.db import areas as areas_repo
 from service.db import referrals as repo
-from service.db.engine import constraint_name, jsonb, transaction
+from service.db.engine import constraint_name, jsonb, statements
 from service.exceptions import InvalidInputError
 from service.state import Runtime
 from service.usecases.area_sync import ensure_loaded
@@ -193,7 +193,7 @@ async def submit_normalised(
     key = submission_key or secrets.token_urlsafe(32)
     for _ in range(REFERENCE_ATTEMPTS):
         try:
-            async with transaction(runtime.sessions) as session:
+            async with statements(runtime.sessions) as session:  # one atomic write statement
                 receipt = await _store(
                     runtime, session, referral, source, key, now, keyed=submission_key is not None
                 )
