@@ -27,7 +27,7 @@ from litestar.stores.memory import MemoryStore
 from litestar.stores.registry import StoreRegistry
 from litestar.template.config import TemplateConfig
 
-from service import errors
+from service import errors, metrics
 from service.api.areas import AreasController
 from service.api.assignments import AssignmentsController, ShiftPlanController, SwepController
 from service.api.audit import AuditController
@@ -36,6 +36,7 @@ from service.api.contacts import ContactReadController, ContactsController
 from service.api.exports import ExportsController
 from service.api.health import HealthController
 from service.api.hotspots import HotspotRecomputeController, HotspotsController
+from service.api.metrics import MetricsController
 from service.api.open311 import Open311Controller
 from service.api.pages import DocsController, MapPageController, ReportPagesController
 from service.api.persons import PersonsController
@@ -47,11 +48,13 @@ from service.api.tiles import TilesController
 from service.auth import build_jwt_auth
 from service.db.engine import create_engine, session_factory
 from service.db.kv_store import PostgresStore
+from service.logs import RequestContext, configure_logging
 from service.settings import PACKAGE_DIR, Settings
 from service.state import Runtime
 from service.usecases import area_sync, assignment
 from service.usecases.health import migration_head
 from service.usecases.hotspots import recompute_loop
+from service.usecases.login_throttle import LoginThrottle
 from service.usecases.retention import retention_loop
 
 log = logging.getLogger(__name__)
@@ -84,9 +87,11 @@ def build_runtime(settings: Settings) -> Runtime:
     )
 
 
-def security_headers(settings: Settings) -> Any:
-    """Headers on every response: no sniffing, no framing, no referrer (status links carry a
-    private token), and a Content-Security-Policy without inline script."""
+def security_headers(settings: Settings) -> list[tuple[str, str]]:
+    """Headers on every response (pages, API, static files, 404s): no sniffing, no framing,
+    no referrer (status links carry a private token), and a Content-Security-Policy without
+    inline script. Added by the outermost ASGI layer (:class:`service.logs.RequestContext`)
+    unless a handler set its own."""
     style_origin = " ".join({_origin(settings.map_style_url)} - {""})
     policy = (
         "default-src 'self'; script-src 'self'; style-src 'self'; "
@@ -94,15 +99,12 @@ def security_headers(settings: Settings) -> Any:
         "worker-src 'self' blob:; child-src blob:; frame-ancestors 'none'; "
         "form-action 'self'; base-uri 'none'; object-src 'none'"
     )
-
-    async def add_headers(response: Any) -> Any:
-        response.headers.setdefault("Content-Security-Policy", policy)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        return response
-
-    return add_headers
+    return [
+        ("Content-Security-Policy", policy),
+        ("X-Content-Type-Options", "nosniff"),
+        ("Referrer-Policy", "no-referrer"),
+        ("X-Frame-Options", "DENY"),
+    ]
 
 
 def _origin(url: str) -> str:
@@ -110,20 +112,32 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
 
 
-def is_public(request: Any) -> bool:
+async def is_public(request: Any) -> bool:
+    # async: Litestar would run a sync check in a worker thread on every request
     return bool(request.route_handler.opt.get("public"))
 
 
-def rate_limit_store(runtime: Runtime) -> Any:
+def rate_limit_store(runtime: Runtime, namespace: str = "rate_limit") -> Any:
     if runtime.settings.rate_limit_store == "postgres":
-        return PostgresStore(runtime.sessions, "rate_limit")
+        return PostgresStore(runtime.sessions, namespace)
     return MemoryStore()
+
+
+def login_throttle(runtime: Runtime) -> LoginThrottle:
+    settings = runtime.settings
+    return LoginThrottle(
+        store=rate_limit_store(runtime, "login"),
+        per_user=settings.login_failures_per_user,
+        per_address=settings.login_failures_per_address,
+        window_s=settings.login_failure_window_s,
+    )
 
 
 def create_app(settings: Settings) -> Litestar:
     """The app for these settings; nothing is read from the environment here."""
     runtime = build_runtime(settings)
     jwt_auth = build_jwt_auth(runtime)
+    throttle = login_throttle(runtime)
     public = Router(
         path="/",
         route_handlers=[
@@ -169,7 +183,7 @@ def create_app(settings: Settings) -> Litestar:
             await runtime.http.aclose()
             await runtime.engine.dispose()
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             HealthController,
             AreasController,
@@ -188,19 +202,21 @@ def create_app(settings: Settings) -> Litestar:
             StatsController,
             ExportsController,
             TilesController,
+            MetricsController,
             public,
             create_static_files_router(path="/static", directories=[settings.static_dir]),
         ],
         dependencies={
             "runtime": Provide(lambda: runtime, use_cache=True, sync_to_thread=False),
             "jwt_auth": Provide(lambda: jwt_auth, use_cache=True, sync_to_thread=False),
+            "login_throttle": Provide(lambda: throttle, use_cache=True, sync_to_thread=False),
         },
         on_app_init=[jwt_auth.on_app_init],
-        middleware=[rate_limit.middleware],
+        middleware=[metrics.prometheus_config().middleware, rate_limit.middleware],
         stores=StoreRegistry({"rate_limit": rate_limit_store(runtime)}),
         request_max_body_size=settings.max_body_bytes,
         lifespan=[lifespan],
-        state=State({"runtime": runtime}),
+        state=State({"runtime": runtime, "jwt_auth": jwt_auth}),
         plugins=[
             ProblemDetailsPlugin(
                 ProblemDetailsConfig(exception_to_problem_detail_map=errors.exception_map())
@@ -211,14 +227,21 @@ def create_app(settings: Settings) -> Litestar:
         template_config=TemplateConfig(
             directory=PACKAGE_DIR / "web" / "templates", engine=JinjaTemplateEngine
         ),
-        after_request=security_headers(settings),
         cors_config=CORSConfig(allow_origins=list(settings.cors_origins))
         if settings.cors_origins
         else None,
         debug=False,
+        logging_config=None,  # service.logs configures logging for the server (JSON lines)
     )
+    # The outermost layer, around Litestar's router and exception handling, so that 404s for
+    # unknown paths and CORS answers get the request id and security headers too.
+    app.asgi_handler = RequestContext(app.asgi_handler, security_headers(settings))
+    return app
 
 
 def create_app_from_env() -> Litestar:
-    """Factory for uvicorn (``--factory``): settings are read when the server starts."""
-    return create_app(Settings.from_env())
+    """Factory for uvicorn (``--factory``): settings are read when the server starts, and
+    logging is set up for a server (JSON lines on stderr)."""
+    settings = Settings.from_env()
+    configure_logging(settings.log_level, json=settings.log_json)
+    return create_app(settings)

@@ -82,7 +82,7 @@ def build_jwt_auth(runtime: Runtime) -> JWTAuth[StaffUser, Token]:
         token_secret=runtime.settings.jwt_secret,
         default_token_expiration=TOKEN_LIFETIME,
         exclude_opt_key="public",
-        exclude=["/static", "/docs", "/openapi", "/schema"],
+        exclude=["/static", "/docs", "/openapi", "/schema", "^/metrics$"],
         description="A staff token from POST /v1/auth/token",
     )
 

@@ -122,9 +122,23 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    import os
+    import signal
+    import tempfile
+
     import uvicorn
 
-    Settings.from_env()  # fail early, with a clear message, on a bad environment
+    from service.logs import configure_logging
+
+    settings = Settings.from_env()  # fail early, with a clear message, on a bad environment
+    configure_logging(settings.log_level, json=settings.log_json)
+    if args.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # Each worker writes its metrics here and /metrics adds them up (before any import of
+        # prometheus_client in the workers, which inherit the environment).
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="outreach-metrics-")
+    # uvicorn finishes the requests in flight on SIGTERM, then raises the signal again: by then
+    # the stop was graceful, so the process exits 0 (as process managers expect).
+    signal.signal(signal.SIGTERM, _exit_cleanly)
     uvicorn.run(
         "service.app:create_app_from_env",
         factory=True,
@@ -133,8 +147,14 @@ def _serve(args: argparse.Namespace) -> int:
         workers=args.workers,
         proxy_headers=False,
         timeout_graceful_shutdown=20,
+        log_config=None,  # service.logs: JSON lines, one access line a request
+        access_log=False,
     )
     return 0
+
+
+def _exit_cleanly(_signum: int, _frame: object) -> None:
+    raise SystemExit(0)
 
 
 def _seed(_: argparse.Namespace) -> int:

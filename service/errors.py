@@ -34,6 +34,7 @@ from geo.errors import (
 )
 from service import exceptions as svc
 from service.db.engine import constraint_name
+from service.logs import current_request_id
 from streetlink import errors as sl
 
 log = logging.getLogger(__name__)
@@ -73,6 +74,7 @@ TABLE: Mapping[type[Exception], Problem] = {
     ),
     svc.AccessDeniedError: Problem(403, "forbidden", "Not allowed"),
     svc.AuthenticationError: Problem(401, "unauthorized", "Sign-in failed"),
+    svc.TooManyAttemptsError: Problem(429, "rate-limited", "Too many requests, slow down"),
     sl.StreetLinkError: Problem(422, "invalid-referral", "The referral is not valid"),
     sl.ReferralValidationError: Problem(422, "invalid-referral", "The referral is not valid"),
     sl.ImportFormatError: Problem(422, "invalid-import", "The file cannot be imported"),
@@ -113,6 +115,9 @@ def problem_exception(
     extra: dict[str, Any] | None = None,
     headers: dict[str, str] | None = None,
 ) -> ProblemDetailsException:
+    request_id = current_request_id()
+    if request_id:
+        extra = {**(extra or {}), "request_id": request_id}
     return ProblemDetailsException(
         status_code=problem.status,
         type_=problem.type_uri,
@@ -138,7 +143,8 @@ def _field_extra(exc: Exception) -> dict[str, Any] | None:
 
 def from_domain(exc: Exception) -> ProblemDetailsException:
     problem = _lookup(exc)
-    headers = {"Retry-After": str(RETRY_AFTER_S)} if problem.status == 503 else None
+    retry_after = getattr(exc, "retry_after_s", RETRY_AFTER_S)
+    headers = {"Retry-After": str(retry_after)} if problem.status in (429, 503) else None
     detail = str(exc) if problem.show_detail else ""
     return problem_exception(problem, detail, extra=_field_extra(exc), headers=headers)
 

@@ -58,3 +58,11 @@ class InvalidQueryError(ServiceError):
     def __init__(self, message: str, *, field: str | None = None) -> None:
         super().__init__(message)
         self.field = field
+
+
+class TooManyAttemptsError(ServiceError):
+    """Too many failed attempts (sign-ins) for a while; ``retry_after_s`` says how long."""
+
+    def __init__(self, message: str, *, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s

@@ -29,8 +29,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
     database_url: str
     """PostgreSQL URL (``postgresql://user@host:port/db``); ``DATABASE_URL`` is read too."""
-    db_pool_size: int = 10
-    db_pool_max_overflow: int = 10
+    db_pool_size: int = 20
+    """Connections each process keeps open. Above it requests wait (up to the connect
+    timeout) rather than open short-lived extra connections: a new backend costs the database
+    far more than a referral does (PostGIS and catalogue loading, statements re-prepared)."""
+    db_pool_max_overflow: int = 0
     db_connect_timeout_s: float = 5.0
     db_statement_timeout_ms: int = 15_000
     debug: bool = False
@@ -102,6 +105,18 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     points outside a caller's scope are shown as counts in grid cells."""
     tile_cell_max_zoom: int = 14
     """Grid cells are never smaller than a tile of this zoom (14: about 1.5 km in Essex)."""
+    metrics_token: str = ""
+    """Bearer token a Prometheus scraper presents at ``/metrics`` (admins may use their own
+    staff token); empty means admins only."""
+    log_level: str = "INFO"
+    log_json: bool = True
+    """One JSON object a log line (set false for plain text while developing)."""
+    login_failures_per_user: int = 5
+    """Failed sign-ins for one username (from any address) before it is throttled."""
+    login_failures_per_address: int = 20
+    """Failed sign-ins from one address (for any usernames) before it is throttled."""
+    login_failure_window_s: int = 900
+    """How long failed sign-ins are remembered, and the longest a throttle lasts (seconds)."""
 
     @property
     def asyncpg_dsn(self) -> str:

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
-from litestar import Controller, post
+from litestar import Controller, Request, post
+from litestar.di import Dependency
 from litestar.params import JSONBody
 
 from service.api.problems import problem_responses
 from service.auth import PUBLIC, JwtAuthDep
 from service.state import RuntimeDep
 from service.usecases.auth_tokens import issue_token
+from service.usecases.login_throttle import LoginThrottle
+
+LoginThrottleDep = Annotated[LoginThrottle, Dependency(kind="named")]
 
 
 class Credentials(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -39,9 +43,17 @@ class AuthController(Controller):
         responses=problem_responses(401, 429),
     )
     async def token(
-        self, runtime: RuntimeDep, jwt_auth: JwtAuthDep, data: JSONBody[Credentials]
+        self,
+        runtime: RuntimeDep,
+        jwt_auth: JwtAuthDep,
+        login_throttle: LoginThrottleDep,
+        request: Request[Any, Any, Any],
+        data: JSONBody[Credentials],
     ) -> AccessToken:
-        token, expires_in, role = await issue_token(runtime, jwt_auth, data.username, data.password)
+        address = request.client.host if request.client else "unknown"
+        token, expires_in, role = await issue_token(
+            runtime, jwt_auth, login_throttle, (data.username, data.password), address
+        )
         return AccessToken(
             access_token=token,
             token_type="bearer",  # noqa: S106 - the OAuth token type, not a secret

@@ -25,6 +25,8 @@ class ProblemDetails(msgspec.Struct, frozen=True, kw_only=True):
     detail: str | msgspec.UnsetType = msgspec.UNSET
     instance: str | msgspec.UnsetType = msgspec.UNSET
     errors: list[FieldError] | msgspec.UnsetType = msgspec.UNSET
+    request_id: str | msgspec.UnsetType = msgspec.UNSET
+    """The request's id (also in the ``X-Request-ID`` header), to quote when reporting it."""
 
 
 def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:

@@ -24,6 +24,45 @@ async def insert(session: AsyncSession, values: dict[str, Any]) -> bool:
     return inserted.first() is not None
 
 
+async def insert_many(session: AsyncSession, rows: list[dict[str, Any]]) -> set[uuid.UUID]:
+    """Insert contacts (ids unique among ``rows``) with their special-category and change-feed
+    rows in one statement; the ids that were new."""
+    result = await session.execute(sql("contact_insert_batch"), {"items": jsonb(rows)})
+    return {row.id for row in result}
+
+
+async def content_hashes(session: AsyncSession, ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
+    rows = await session.execute(
+        text("SELECT id, content_hash FROM contacts WHERE id = ANY(:ids)"), {"ids": ids}
+    )
+    return {row.id: row.content_hash for row in rows}
+
+
+async def existing_ids(
+    session: AsyncSession, table: str, ids: set[uuid.UUID] | set[int]
+) -> set[Any]:
+    """Which of these ids exist in ``table`` (``persons`` or ``teams``)."""
+    if table not in ("persons", "teams") or not ids:
+        return set()
+    rows = await session.execute(
+        text(f"SELECT id FROM {table} WHERE id = ANY(:ids)"), {"ids": list(ids)}
+    )
+    return {row.id for row in rows}
+
+
+async def referral_scopes(
+    session: AsyncSession, ids: set[uuid.UUID]
+) -> dict[uuid.UUID, dict[str, Any]]:
+    """Authority and team of these referrals (for scope checks), by id."""
+    if not ids:
+        return {}
+    rows = await session.execute(
+        text("SELECT id, authority_code, team_id FROM referrals WHERE id = ANY(:ids)"),
+        {"ids": list(ids)},
+    )
+    return {row.id: dict(row._mapping) for row in rows}
+
+
 async def content_hash(session: AsyncSession, contact_id: uuid.UUID) -> str | None:
     row = (
         await session.execute(

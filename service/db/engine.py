@@ -30,6 +30,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
         max_overflow=settings.db_pool_max_overflow,
         pool_pre_ping=True,
         pool_timeout=settings.db_connect_timeout_s,
+        hide_parameters=True,  # values (personal data) never appear in errors or logs
         connect_args={
             "timeout": settings.db_connect_timeout_s,
             "command_timeout": settings.db_statement_timeout_ms / 1000 + 5,
@@ -49,6 +50,16 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 async def transaction(factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
     """A session in one transaction: committed on success, rolled back on any error."""
     async with factory() as session, session.begin():
+        yield session
+
+
+@asynccontextmanager
+async def statements(factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    """A session whose statements each commit on their own (autocommit: no BEGIN/COMMIT
+    round trips). Only for work that is one writing statement, atomic by itself, plus reads
+    that need no snapshot shared with it (referral intake)."""
+    async with factory() as session:
+        await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
         yield session
 
 

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from geo.projections import in_bng_area
+from service import metrics
 from service.auth import StaffUser
 from service.db import changes
 from service.db import contacts as repo
@@ -156,14 +157,14 @@ def _rejected(item: ContactIn, exc: ServiceError) -> ContactItemResult:
 
 async def apply_batch(runtime: Runtime, user: StaffUser, batch: ContactBatch) -> ContactBatchResult:
     await ensure_loaded(runtime)
-    results: list[ContactItemResult] = []
     async with transaction(runtime.sessions) as session:
-        for item in batch.items:
-            try:
-                async with session.begin_nested():
-                    results.append(await apply_one(runtime, session, user, item))
-            except ServiceError as exc:
-                results.append(_rejected(item, exc))
+        try:
+            async with session.begin_nested():
+                results = await _apply_together(runtime, session, user, batch.items)
+        except IntegrityError:
+            # A person or team named by an item went away between the checks and the write:
+            # apply the items one at a time, each rejected or stored on its own.
+            results = await _apply_one_by_one(runtime, session, user, batch.items)
     created = {r.id for r in results if r.result == "created"}
     for item in batch.items:
         if item.id in created:
@@ -172,9 +173,9 @@ async def apply_batch(runtime: Runtime, user: StaffUser, batch: ContactBatch) ->
         kind: sum(r.result == kind for r in results)
         for kind in ("created", "duplicate", "conflict", "rejected")
     }
-    created = {r.id for r in results if r.result == "created"}
     if any(item.referral_id is not None for item in batch.items if item.id in created):
         runtime.recompute.request("contacts")  # work on referrals was recorded
+    metrics.contacts_applied(counts)
     return ContactBatchResult(
         results=results,
         created=counts["created"],
@@ -182,3 +183,102 @@ async def apply_batch(runtime: Runtime, user: StaffUser, batch: ContactBatch) ->
         conflicts=counts["conflict"],
         rejected=counts["rejected"],
     )
+
+
+async def _apply_one_by_one(
+    runtime: Runtime, session: AsyncSession, user: StaffUser, items: list[ContactIn]
+) -> list[ContactItemResult]:
+    results: list[ContactItemResult] = []
+    for item in items:
+        try:
+            async with session.begin_nested():
+                results.append(await apply_one(runtime, session, user, item))
+        except ServiceError as exc:
+            results.append(_rejected(item, exc))
+    return results
+
+
+async def _apply_together(
+    runtime: Runtime, session: AsyncSession, user: StaffUser, items: list[ContactIn]
+) -> list[ContactItemResult]:
+    """The whole batch in a few statements, with the results ``apply_one`` gives item by item:
+    checks without the database, then the named referrals, persons and teams (one query
+    each), then one insert of every new contact, then the stored hashes of the rest."""
+    results: dict[int, ContactItemResult] = {}
+    pending: dict[int, dict[str, Any]] = {}
+    for i, item in enumerate(items):
+        try:
+            pending[i] = _checked_values(runtime, user, item)
+        except ServiceError as exc:
+            results[i] = _rejected(item, exc)
+    for i, error in (await _reference_errors(session, user, pending)).items():
+        results[i] = _rejected(items[i], error)
+        del pending[i]
+    first_of: dict[uuid.UUID, int] = {}
+    for i, values in pending.items():
+        first_of.setdefault(values["id"], i)
+    rows = [_batch_row(i, pending[i], items[i]) for i in first_of.values()]
+    inserted = await repo.insert_many(session, rows) if rows else set()
+    stored = await repo.content_hashes(session, [c for c in first_of if c not in inserted])
+    for i, values in pending.items():
+        contact_id = values["id"]
+        if contact_id in inserted and first_of[contact_id] == i:
+            results[i] = ContactItemResult(id=contact_id, result="created")
+            continue
+        known = pending[first_of[contact_id]] if contact_id in inserted else None
+        stored_hash = known["content_hash"] if known else stored.get(contact_id)
+        results[i] = _not_new(contact_id, stored_hash == values["content_hash"])
+    return [results[i] for i in range(len(items))]
+
+
+def _checked_values(runtime: Runtime, user: StaffUser, item: ContactIn) -> dict[str, Any]:
+    if not in_bng_area(item.lon, item.lat):
+        raise InvalidInputError("the location is outside Great Britain", field="lat")
+    return _values(runtime, user, item, resolve_team(user, item))
+
+
+async def _reference_errors(
+    session: AsyncSession, user: StaffUser, pending: dict[int, dict[str, Any]]
+) -> dict[int, ServiceError]:
+    """Items naming a referral outside the user's scope, or a person or team that does not
+    exist (what the foreign keys would refuse)."""
+    named = pending.values()
+    referrals = await repo.referral_scopes(
+        session, {v["referral_id"] for v in named if v["referral_id"]}
+    )
+    persons = await repo.existing_ids(
+        session, "persons", {v["person_id"] for v in named if v["person_id"]}
+    )
+    teams = await repo.existing_ids(session, "teams", {v["team_id"] for v in named})
+    errors: dict[int, ServiceError] = {}
+    for i, v in pending.items():
+        scope = referrals.get(v["referral_id"]) if v["referral_id"] else None
+        if v["referral_id"] and not (scope and can_see_referral(user, scope)):
+            errors[i] = NotFoundError("no such referral in your area")
+        elif v["team_id"] not in teams:
+            errors[i] = InvalidInputError("no such team", field="team_id")
+        elif v["person_id"] and v["person_id"] not in persons:
+            errors[i] = InvalidInputError("no such person", field="person_id")
+    return errors
+
+
+def _batch_row(order: int, values: dict[str, Any], item: ContactIn) -> dict[str, Any]:
+    return {
+        **values,
+        "ord": order,
+        "offers_made": sorted(set(item.offers_made)),
+        "offers_accepted": sorted(set(item.offers_accepted)),
+        "support_needs": list(item.support_needs),
+        "health_notes": item.health_notes,
+    }
+
+
+def _not_new(contact_id: uuid.UUID, same_content: bool) -> ContactItemResult:
+    if same_content:
+        return ContactItemResult(id=contact_id, result="duplicate")
+    problem = ItemProblem(
+        status=409,
+        title="Conflicts with stored data",
+        detail="this id was already used for a different contact; nothing was overwritten",
+    )
+    return ContactItemResult(id=contact_id, result="conflict", problem=problem)

@@ -37,6 +37,7 @@ import numpy as np
 from geo.cluster_insert import insert_points
 from geo.clustering import dbscan
 from geo.hotspot_identity import IdentityMatch, match_hotspots
+from service import metrics
 from service.db import hotspots as repo
 from service.db.engine import transaction
 from service.db.hotspots import LAYERS, MemberKey
@@ -214,6 +215,7 @@ async def _recompute_layer(
 ) -> LayerRun:
     settings = runtime.settings
     since, until = _window(runtime, now)
+    t0 = time.perf_counter()
     await repo.lock_layer(session, layer)
     points = await repo.layer_points(session, layer, since=since, until=until)
     result = await anyio.to_thread.run_sync(
@@ -247,6 +249,7 @@ async def _recompute_layer(
     await repo.refresh(session, sorted(set(ids.values())))
     events += [(b, "born", []) for b in sorted(ids[b.label] for b in match.births)]
     events += [(s.hotspot_id, "split", list(s.into)) for s in _real_splits(match, ids)]
+    metrics.clustering_run(time.perf_counter() - t0, layer)
     return LayerRun(
         points=len(points.keys),
         hotspots=len(current),

@@ -1,7 +1,8 @@
 """Public referral intake: normalise, route, store, link possible duplicates, give a receipt.
 
-Everything happens in one transaction, so a referral is either stored whole (with its
-routing, events and duplicate links) or not at all.
+The referral is written with its events, change-feed row and duplicate links by one SQL
+statement (``service/db/sql/referral_intake.sql``), so it is either stored whole or not at
+all, and intake costs two queries: the covering teams, then the write.
 """
 
 from __future__ import annotations
@@ -19,10 +20,10 @@ import msgspec
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service import metrics
 from service.db import areas as areas_repo
-from service.db import changes
 from service.db import referrals as repo
-from service.db.engine import constraint_name, transaction
+from service.db.engine import constraint_name, jsonb, statements
 from service.exceptions import InvalidInputError
 from service.state import Runtime
 from service.usecases.area_sync import ensure_loaded
@@ -192,7 +193,7 @@ async def submit_normalised(
     key = submission_key or secrets.token_urlsafe(32)
     for _ in range(REFERENCE_ATTEMPTS):
         try:
-            async with transaction(runtime.sessions) as session:
+            async with statements(runtime.sessions) as session:  # one atomic write statement
                 receipt = await _store(
                     runtime, session, referral, source, key, now, keyed=submission_key is not None
                 )
@@ -201,6 +202,7 @@ async def submit_normalised(
                 raise
         else:
             if not receipt.replayed:  # new work: cluster it, and assign it soon (background)
+                metrics.referral_created(source)
                 runtime.hotspots.add_referral(receipt.id)
                 runtime.recompute.request("referral_created")
             return receipt
@@ -218,8 +220,6 @@ async def _store(
     keyed: bool,
 ) -> Receipt:
     key_hash = _sha256_hex(key) if keyed else None
-    if key_hash and (existing := await repo.get_by_submission_key(session, key_hash)):
-        return _replayed_receipt(existing, key)
     salt = secrets.token_bytes(16)
     token = status_token(salt, key)
     routing = await route(runtime, session, referral)
@@ -232,24 +232,23 @@ async def _store(
         submission_key=key_hash,
         fingerprint=fingerprint(referral),
         source=source,
+        **_intake_records(referral, routing, source),
+        **_duplicate_search(runtime, now),
     )
-    inserted = await repo.add(session, values)
-    if inserted is None:  # the same key raced us: theirs is the referral
+    inserted = await repo.intake(session, values)
+    if inserted is None:  # this submission key was used before (or raced us): theirs it is
         existing = await repo.get_by_submission_key(session, key_hash or "")
         if existing is None:
             raise InvalidInputError("the submission could not be stored, try again")
         return _replayed_receipt(existing, key)
-    referral_id = inserted["id"]
-    await _record_intake(session, referral_id, referral, routing, source)
-    duplicates = await _link_duplicates(runtime, session, referral_id, referral, values, now)
     return Receipt(
-        id=referral_id,
+        id=inserted["id"],
         reference=reference,
         status_token=token,
         urgent=referral.urgent,
         out_of_area=routing.out_of_area,
         received_at=inserted["received_at"],
-        possible_duplicate=duplicates > 0,
+        possible_duplicate=inserted["duplicates"] > 0,
         replayed=False,
     )
 
@@ -267,96 +266,39 @@ def _replayed_receipt(row: dict[str, Any], key: str) -> Receipt:
     )
 
 
-async def _record_intake(
-    session: AsyncSession,
-    referral_id: uuid.UUID,
-    referral: NormalisedReferral,
-    routing: Routing,
-    source: str,
-) -> None:
-    if referral.referrer and (referral.referrer.email or referral.referrer.phone):
-        await repo.add_contact(
-            session,
-            referral_id,
+def _intake_records(referral: NormalisedReferral, routing: Routing, source: str) -> dict[str, Any]:
+    """Parameters of the rows written with the referral: the referrer's contact details (only
+    when there is a way to reach them), the ``received`` and ``routed`` events and the
+    change-feed row telling the team."""
+    referrer = referral.referrer
+    keep = bool(referrer and (referrer.email or referrer.phone))
+    return {
+        "referrer_keep": keep,
+        "referrer_name": referrer.name if referrer and keep else None,
+        "referrer_email": referrer.email if referrer and keep else None,
+        "referrer_phone": referrer.phone if referrer and keep else None,
+        "referrer_wants_update": bool(referrer and keep and referrer.wants_update),
+        "received_actor": f"public:{source}",
+        "received_data": jsonb({"urgent": referral.urgent}),
+        "routed_data": jsonb(
             {
-                "name": referral.referrer.name,
-                "email": referral.referrer.email,
-                "phone": referral.referrer.phone,
-                "wants_update": referral.referrer.wants_update,
-            },
-        )
-    await repo.add_event(
-        session, referral_id, "received", actor=f"public:{source}", data={"urgent": referral.urgent}
-    )
-    await repo.add_event(
-        session,
-        referral_id,
-        "routed",
-        actor="system",
-        data={
-            "authority_code": routing.authority_code,
-            "team_id": routing.team_id,
-            "boundary_version_id": routing.boundary_version_id,
-            "reason": routing.reason,
-            "out_of_area": routing.out_of_area,
-        },
-    )
-    if routing.team_id is not None:
-        await changes.append(
-            session,
-            team_id=routing.team_id,
-            kind="referral_assigned",
-            entity_id=str(referral_id),
-            data={"urgent": referral.urgent},
-        )
+                "authority_code": routing.authority_code,
+                "team_id": routing.team_id,
+                "boundary_version_id": routing.boundary_version_id,
+                "reason": routing.reason,
+                "out_of_area": routing.out_of_area,
+            }
+        ),
+        "assigned_data": jsonb({"urgent": referral.urgent}),
+    }
 
 
-async def _link_duplicates(
-    runtime: Runtime,
-    session: AsyncSession,
-    referral_id: uuid.UUID,
-    referral: NormalisedReferral,
-    values: dict[str, Any],
-    now: dt.datetime,
-) -> int:
+def _duplicate_search(runtime: Runtime, now: dt.datetime) -> dict[str, Any]:
+    """Where to look for possible duplicates: the same content within the fingerprint window,
+    or open referrals within the (capped) radius and time window."""
     settings = runtime.settings
-    found = 0
-    for other in await repo.same_fingerprint(
-        session,
-        referral_id=referral_id,
-        fingerprint=values["fingerprint"],
-        since=now - FINGERPRINT_WINDOW,
-    ):
-        await repo.link_duplicate(
-            session,
-            referral_id=referral_id,
-            other_id=other,
-            reason="identical_content",
-            distance_m=None,
-            hours_apart=None,
-        )
-        found += 1
-    if referral.lat is not None and referral.lon is not None:
-        for near in await repo.nearby_open(
-            session,
-            referral_id=referral_id,
-            lon=referral.lon,
-            lat=referral.lat,
-            seen_at=referral.seen_at,
-            radius_m=min(settings.duplicate_radius_m, 5000.0),
-            window_h=settings.duplicate_window_hours,
-        ):
-            await repo.link_duplicate(
-                session,
-                referral_id=referral_id,
-                other_id=near["id"],
-                reason="nearby",
-                distance_m=near["distance_m"],
-                hours_apart=float(near["hours_apart"]),
-            )
-            found += 1
-    if found:
-        await repo.add_event(
-            session, referral_id, "duplicate_suggested", actor="system", data={"count": found}
-        )
-    return found
+    return {
+        "fingerprint_since": now - FINGERPRINT_WINDOW,
+        "radius_m": min(settings.duplicate_radius_m, 5000.0),
+        "window_h": settings.duplicate_window_hours,
+    }

@@ -1,0 +1,591 @@
+"""Ingest benchmark: referral and contact-batch intake through the real HTTP stack, against
+the raw asyncpg single-row INSERT rate into the same tables, measured in the same run.
+
+    .venv/bin/python -m bench.ingest                      # 20 s a phase, 2 workers, 32 conns
+    .venv/bin/python -m bench.ingest --quick              # 5 s a phase
+    .venv/bin/python -m bench.ingest --seconds 30 --workers 2 --concurrency 32
+
+What runs: a fresh database (created on the server of ``DATABASE_URL`` or
+``.data/database_url``, migrated and seeded, dropped afterwards); the app under uvicorn with
+``--workers N`` (the production server and factory, one JWT secret for every worker, the
+public rate limit raised for the bench) on a free loopback port; a worker user. Each phase
+runs in its own process (so the load generator never shares an interpreter with what it
+measures), with ``--concurrency`` connections for ``--seconds`` after a short warm-up:
+
+1. raw: asyncpg, one prepared single-row ``INSERT INTO referrals`` per call (autocommit),
+   rows like the ones intake writes (same columns, a point geometry, the generated BNG column
+   and every index), ``--concurrency`` connections: the baseline;
+2. ``POST /v1/referrals`` over loopback with httpx (one referral per request, a different
+   pin near an Essex town each time);
+3. raw single-row ``INSERT INTO contacts`` (the baseline for contacts);
+4. ``POST /v1/contacts:batch`` with ``--batch`` contacts a request, as a signed-in worker.
+
+Printed: requests/s, rows/s, p50/p99 latency, the ratio to the raw insert rate, and whether
+the referral target (>= 0.6 x raw rows/s, p99 < 50 ms) is met.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import hashlib
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import httpx
+import msgspec
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+TARGET_RATIO = 0.6
+TARGET_P99_MS = 50.0
+WARMUP_S = 2.0
+PASSWORD = "bench-password-" + "x" * 16
+WORKER = "bench_worker"
+TEAM = "Mid Essex Outreach"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.driver:
+        result = asyncio.run(DRIVERS[args.driver](args))
+        print(json.dumps(result))
+        return 0
+    seconds = args.seconds or (5.0 if args.quick else 20.0)
+    server = _server_url()
+    print(
+        f"ingest bench: {seconds:.0f} s a phase after {WARMUP_S:.0f} s warm-up, "
+        f"{args.workers} uvicorn workers, {args.concurrency} concurrent connections, "
+        f"contact batches of {args.batch}, cores={os.cpu_count()}"
+    )
+    with (
+        fresh_database(server) as url,
+        clone_database(server, url) as raw_url,
+        serve(url, args.workers) as base_url,
+    ):
+        token = _token(base_url)
+        common = [f"--seconds={seconds}", f"--concurrency={args.concurrency}"]
+        cpu = {"db": _postmaster_pid(url), "app": server_pid(base_url)}
+        raw_ref = _phase("raw-referrals", [*common, f"--db={raw_url}"], cpu)
+        api_ref = _phase("api-referrals", [*common, f"--url={base_url}"], cpu)
+        raw_con = _phase("raw-contacts", [*common, f"--db={raw_url}"], cpu)
+        api_con = _phase(
+            "api-contacts",
+            [*common, f"--url={base_url}", f"--token={token}", f"--batch={args.batch}"],
+            cpu,
+        )
+        stored = _count_rows(url)
+    print()
+    _report("raw INSERT referrals (baseline)", raw_ref)
+    _report("POST /v1/referrals", api_ref, raw_ref)
+    _report("raw INSERT contacts (baseline)", raw_con)
+    _report(f"POST /v1/contacts:batch ({args.batch}/request)", api_con, raw_con)
+    print(f"  rows in the database afterwards: {stored}")
+    _verdict(api_ref, raw_ref)
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m bench.ingest", description=__doc__.split("\n")[0])
+    p.add_argument("--quick", action="store_true", help="5 s a phase")
+    p.add_argument("--seconds", type=float, default=0.0, help="measured seconds a phase")
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 2, help="uvicorn workers")
+    p.add_argument("--concurrency", type=int, default=32, help="concurrent connections")
+    p.add_argument("--batch", type=int, default=50, help="contacts a batch request")
+    p.add_argument("--driver", choices=sorted(DRIVERS), help=argparse.SUPPRESS)
+    p.add_argument("--url", default="", help=argparse.SUPPRESS)
+    p.add_argument("--db", default="", help=argparse.SUPPRESS)
+    p.add_argument("--token", default="", help=argparse.SUPPRESS)
+    return p
+
+
+# --------------------------------------------------------------------------- database + server
+
+
+def _server_url() -> str:
+    url = os.environ.get("DATABASE_URL") or os.environ.get("OUTREACH_DATABASE_URL")
+    local = ROOT / ".data" / "database_url"
+    if not url and local.exists():
+        url = local.read_text().strip()
+    if not url:
+        sys.exit("set DATABASE_URL (or run `make db` for the project-local cluster)")
+    from service.settings import to_plain_postgres_url
+
+    return to_plain_postgres_url(url)
+
+
+def _with_db(url: str, name: str) -> str:
+    return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
+
+
+async def _admin(url: str, statement: str) -> None:
+    conn = await asyncpg.connect(_with_db(url, "postgres"))
+    try:
+        await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+@contextmanager
+def fresh_database(server: str) -> Iterator[str]:
+    """A new database, migrated and seeded, with a worker user; dropped afterwards."""
+    from alembic import command
+    from alembic.config import Config
+
+    from service.settings import Settings
+    from service.usecases.commands import add_user, seed
+
+    name = f"bench_ingest_{os.getpid()}"
+    asyncio.run(_admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    asyncio.run(_admin(server, f'CREATE DATABASE "{name}"'))
+    url = _with_db(server, name)
+    try:
+        config = Config(str(ROOT / "alembic.ini"))
+        config.attributes["database_url"] = url
+        command.upgrade(config, "head")
+        settings = Settings(database_url=url, jwt_secret="bench")
+        asyncio.run(seed(settings))
+        asyncio.run(
+            add_user(
+                settings,
+                username=WORKER,
+                display_name=WORKER,
+                password=PASSWORD,
+                role="worker",
+                teams=[TEAM],
+                authorities=[],
+            )
+        )
+        yield url
+    finally:
+        asyncio.run(_admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@contextmanager
+def clone_database(server: str, url: str) -> Iterator[str]:
+    """A copy of the fresh database for the raw baseline, so that its rows never crowd the
+    tables the API phases write to (duplicate search would find them)."""
+    source = urlsplit(url).path.lstrip("/")
+    name = f"{source}_raw"
+    asyncio.run(_admin(server, f'CREATE DATABASE "{name}" TEMPLATE "{source}"'))
+    try:
+        yield _with_db(server, name)
+    finally:
+        asyncio.run(_admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def serve(db_url: str, workers: int) -> Iterator[str]:
+    """uvicorn with the app factory on a free loopback port; stopped with SIGTERM."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": db_url,
+        "OUTREACH_JWT_SECRET": secrets.token_urlsafe(48),
+        "OUTREACH_PUBLIC_RATE_LIMIT_PER_MINUTE": "100000000",
+        "OUTREACH_RETENTION_INTERVAL_S": "0",
+        "OUTREACH_LOG_LEVEL": "WARNING",
+    }
+    cmd = [sys.executable, "-m", "uvicorn", "service.app:create_app_from_env", "--factory"]
+    cmd += ["--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
+    cmd += ["--no-access-log", "--log-level", "warning"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env)
+    base = f"http://127.0.0.1:{port}"
+    _SERVERS[base] = proc.pid
+    try:
+        _wait_ready(base, proc)
+        yield base
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+_SERVERS: dict[str, int] = {}
+
+
+def server_pid(base: str) -> int:
+    return _SERVERS.get(base, 0)
+
+
+def _wait_ready(base: str, proc: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            sys.exit(f"the server exited with {proc.returncode}")
+        try:
+            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    sys.exit("the server did not become ready in 60 s")
+
+
+def _token(base: str) -> str:
+    response = httpx.post(
+        f"{base}/v1/auth/token", json={"username": WORKER, "password": PASSWORD}, timeout=10
+    )
+    response.raise_for_status()
+    return str(response.json()["access_token"])
+
+
+def _count_rows(url: str) -> str:
+    async def go() -> str:
+        conn = await asyncpg.connect(url)
+        try:
+            counts = [
+                f"{t} {await conn.fetchval(f'SELECT count(*) FROM {t}')}"
+                for t in ("referrals", "referral_events", "contacts", "changes")
+            ]
+        finally:
+            await conn.close()
+        return ", ".join(counts)
+
+    return asyncio.run(go())
+
+
+# --------------------------------------------------------------------------- phases
+
+
+def _phase(driver: str, extra: list[str], cpu: dict[str, int]) -> dict[str, Any]:
+    """Run one driver process; add the CPU the app and the database spent a request (the
+    machine may be shared, so CPU time is steadier than wall-clock throughput)."""
+    cmd = [sys.executable, "-m", "bench.ingest", "--driver", driver, *extra]
+    before = {name: _tree_cpu_s(pid) for name, pid in cpu.items()}
+    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        return {"error": (done.stderr.strip().splitlines() or [f"exit {done.returncode}"])[-1]}
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    for name, pid in cpu.items():
+        spent = _tree_cpu_s(pid) - before[name]
+        result[f"{name}_cpu_ms"] = 1000.0 * spent / max(1, result["all_requests"])
+    return result
+
+
+def _proc_stat(pid: int) -> tuple[int, float] | None:
+    """(parent pid, CPU seconds of the process and its reaped children) from /proc."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    ticks = os.sysconf("SC_CLK_TCK")
+    return int(fields[1]), sum(int(f) for f in fields[11:15]) / ticks
+
+
+def _tree_cpu_s(root: int) -> float:
+    """CPU seconds of a process and all its descendants (Linux /proc; 0 elsewhere)."""
+    stats = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and (stat := _proc_stat(int(entry.name))):
+            stats[int(entry.name)] = stat
+    total, todo = 0.0, [root]
+    while todo:
+        pid = todo.pop()
+        if pid in stats:
+            total += stats[pid][1]
+            todo.extend(child for child, (parent, _) in stats.items() if parent == pid)
+    return total
+
+
+def _postmaster_pid(url: str) -> int:
+    """The database server's main process when it runs on this machine (else 0)."""
+
+    async def parent_of_backend() -> int:
+        conn = await asyncpg.connect(url)
+        try:
+            stat = _proc_stat(int(await conn.fetchval("SELECT pg_backend_pid()")))
+        finally:
+            await conn.close()
+        return stat[0] if stat else 0
+
+    return asyncio.run(parent_of_backend())
+
+
+def _report(name: str, r: dict[str, Any], baseline: dict[str, Any] | None = None) -> None:
+    if "error" in r:
+        print(f"  {name}: failed: {r['error']}")
+        return
+    ratio = ""
+    if baseline and "rows_per_s" in baseline and baseline["rows_per_s"]:
+        ratio = f"; ratio to raw rows/s {r['rows_per_s'] / baseline['rows_per_s']:.3f}"
+    errors = f"; {r['errors']} errors {r['statuses']}" if r["errors"] else ""
+    cpu = f"; CPU a request: database {r.get('db_cpu_ms', 0):.2f} ms"
+    if name.startswith("POST"):
+        cpu += f", app {r.get('app_cpu_ms', 0):.2f} ms"
+    print(
+        f"  {name}: {r['requests_per_s']:.0f} req/s, {r['rows_per_s']:.0f} rows/s, "
+        f"p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms "
+        f"({r['requests']} requests in {r['seconds']:.1f} s){errors}{ratio}{cpu}"
+    )
+
+
+def _verdict(api: dict[str, Any], raw: dict[str, Any]) -> None:
+    if "error" in api or "error" in raw or not raw["rows_per_s"]:
+        print("target: not measured")
+        return
+    ratio = api["rows_per_s"] / raw["rows_per_s"]
+    met = ratio >= TARGET_RATIO and api["p99_ms"] < TARGET_P99_MS and not api["errors"]
+    print(
+        f"target (referrals >= {TARGET_RATIO} x raw insert rate, p99 < {TARGET_P99_MS:.0f} ms): "
+        f"ratio {ratio:.3f}, p99 {api['p99_ms']:.1f} ms -> {'MET' if met else 'NOT MET'}"
+    )
+
+
+# --------------------------------------------------------------------------- load drivers
+
+
+def _pins(n: int, seed: int) -> list[tuple[float, float]]:
+    """Referral pins around Essex towns (lon, lat), from the shared synthetic generator."""
+    from bench.synthetic import essex_points
+    from geo.projections import bng_to_wgs84
+
+    xy = essex_points(n, seed=seed, rural_fraction=0.05).xy_bng
+    return [bng_to_wgs84(float(e), float(nn)) for e, nn in xy]
+
+
+async def _run_for(
+    seconds: float, concurrency: int, call: Callable[[int, int], Awaitable[int]]
+) -> dict[str, Any]:
+    """Call ``call(worker, i)`` in ``concurrency`` loops: warm up, then measure ``seconds``."""
+    latencies: list[float] = []
+    statuses: dict[str, int] = {}
+    rows = 0
+    calls = 0
+    start = time.perf_counter()
+    measure_from = start + WARMUP_S
+    stop_at = measure_from + seconds
+
+    async def loop(worker: int) -> None:
+        nonlocal rows, calls
+        i = 0
+        while (t0 := time.perf_counter()) < stop_at:
+            try:
+                status, n = 200, await call(worker, i)
+            except Exception as exc:  # counted, not fatal: the bench reports errors
+                status, n = getattr(exc, "status", 0) or type(exc).__name__, 0  # type: ignore[assignment]
+            t1 = time.perf_counter()
+            i += 1
+            calls += 1
+            if t0 >= measure_from and t1 <= stop_at:
+                latencies.append(t1 - t0)
+                rows += n
+                if status != 200:
+                    statuses[str(status)] = statuses.get(str(status), 0) + 1
+
+    await asyncio.gather(*(loop(w) for w in range(concurrency)))
+    lat_ms = np.array(latencies) * 1000.0
+    return {
+        "seconds": seconds,
+        "requests": len(latencies),
+        "requests_per_s": len(latencies) / seconds,
+        "rows_per_s": rows / seconds,
+        "p50_ms": float(np.percentile(lat_ms, 50)) if len(lat_ms) else 0.0,
+        "p99_ms": float(np.percentile(lat_ms, 99)) if len(lat_ms) else 0.0,
+        "errors": sum(statuses.values()),
+        "statuses": statuses,
+        "all_requests": calls,
+    }
+
+
+class HTTPStatusError(Exception):
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
+
+
+def _alert(lon: float, lat: float, seen: str, i: int) -> bytes:
+    return msgspec.json.encode(
+        {
+            "lat": lat,
+            "lon": lon,
+            "accuracy_m": 25,
+            "seen_at": seen,
+            "location_description": f"Doorway number {i} by the station",
+            "gender": "male",
+            "age_band": "36_45",
+            "site_type": "doorway",
+            "appearance": f"Grey beard, green sleeping bag {i}",
+        }
+    )
+
+
+async def api_referrals(args: argparse.Namespace) -> dict[str, Any]:
+    seen = (dt.datetime.now(dt.UTC) - dt.timedelta(hours=2)).isoformat()
+    pins = _pins(20_000, seed=1)
+    headers = {"content-type": "application/json"}
+    limits = httpx.Limits(
+        max_connections=args.concurrency, max_keepalive_connections=args.concurrency
+    )
+    async with httpx.AsyncClient(base_url=args.url, limits=limits, timeout=30) as client:
+
+        async def call(worker: int, i: int) -> int:
+            n = worker * 1_000_003 + i
+            lon, lat = pins[n % len(pins)]
+            response = await client.post(
+                "/v1/referrals", content=_alert(lon, lat, seen, n), headers=headers
+            )
+            if response.status_code != 201:
+                raise HTTPStatusError(response.status_code)
+            return 1
+
+        return await _run_for(args.seconds, args.concurrency, call)
+
+
+def _contact(lon: float, lat: float, observed: str) -> dict[str, Any]:
+    return {
+        "id": str(uuid.uuid4()),
+        "observed_at": observed,
+        "lat": lat,
+        "lon": lon,
+        "accuracy_m": 8,
+        "bedded_down": True,
+        "contact_type": "street_outreach",
+        "engagement": "engaged",
+        "offers_made": ["swep_bed", "health"],
+        "offers_accepted": ["swep_bed"],
+        "outcome": "accepted SWEP bed",
+        "notes": "Talked for 10 minutes",
+    }
+
+
+async def api_contacts(args: argparse.Namespace) -> dict[str, Any]:
+    observed = (dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)).isoformat()
+    pins = _pins(20_000, seed=2)
+    headers = {"content-type": "application/json", "authorization": f"Bearer {args.token}"}
+    limits = httpx.Limits(
+        max_connections=args.concurrency, max_keepalive_connections=args.concurrency
+    )
+    async with httpx.AsyncClient(base_url=args.url, limits=limits, timeout=60) as client:
+
+        async def call(worker: int, i: int) -> int:
+            start = (worker * 7919 + i * args.batch) % len(pins)
+            items = [_contact(*pins[(start + k) % len(pins)], observed) for k in range(args.batch)]
+            body = msgspec.json.encode({"items": items})
+            response = await client.post("/v1/contacts:batch", content=body, headers=headers)
+            if response.status_code != 200:
+                raise HTTPStatusError(response.status_code)
+            return int(response.json()["created"])
+
+        return await _run_for(args.seconds, args.concurrency, call)
+
+
+RAW_REFERRAL = """
+INSERT INTO referrals (
+    reference, status_token_hash, submission_key, fingerprint, source, seen_at, seen_exact,
+    seen_time_band, geom, accuracy_m, location_quality, location_description, gender, age_band,
+    appearance, site_type, people_count, immediate_danger, appears_under_18, self_referral,
+    urgent, status, authority_code, boundary_version_id, team_id, routing_reason, out_of_area,
+    next_shift_due_at, outcome_due_at, token_salt, received_at, updated_at
+) VALUES (
+    $1, $2, NULL, $3, 'api', $4, true, 'night', ST_SetSRID(ST_MakePoint($5, $6), 4326), 25,
+    'pin', $7, 'male', '36_45', $8, 'doorway', 1, false, false, false, false, 'assigned',
+    'E07000070', $9, $10, 'in Chelmsford (E07000070); Mid Essex Outreach covers it', false,
+    now() + interval '8 hours', now() + interval '14 days', $11, now(), now()
+)
+"""
+
+
+async def _connections(dsn: str, n: int) -> list[asyncpg.Connection]:
+    return list(await asyncio.gather(*(asyncpg.connect(dsn) for _ in range(n))))
+
+
+async def raw_referrals(args: argparse.Namespace) -> dict[str, Any]:
+    pins = _pins(20_000, seed=1)
+    conns = await _connections(args.db, args.concurrency)
+    try:
+        team = await conns[0].fetchval("SELECT id FROM teams WHERE name = $1", TEAM)
+        version = await conns[0].fetchval("SELECT id FROM boundary_versions WHERE is_current")
+        statements = [await c.prepare(RAW_REFERRAL) for c in conns]
+        seen = dt.datetime.now(dt.UTC) - dt.timedelta(hours=2)
+        prefix = secrets.token_hex(2).upper()
+
+        async def call(worker: int, i: int) -> int:
+            n = worker * 1_000_003 + i
+            lon, lat = pins[n % len(pins)]
+            await statements[worker].fetch(
+                f"R{prefix}{worker:02d}{i:09d}",
+                hashlib.sha256(str(n).encode()).digest(),
+                secrets.token_hex(32),
+                seen,
+                lon,
+                lat,
+                f"Doorway number {n} by the station",
+                f"Grey beard, green sleeping bag {n}",
+                version,
+                team,
+                secrets.token_bytes(16),
+            )
+            return 1
+
+        return await _run_for(args.seconds, args.concurrency, call)
+    finally:
+        await asyncio.gather(*(c.close() for c in conns))
+
+
+RAW_CONTACT = """
+INSERT INTO contacts (
+    id, content_hash, team_id, worker_id, observed_at, geom, accuracy_m, authority_code,
+    bedded_down, contact_type, engagement, offers_made, offers_accepted, outcome,
+    safeguarding_concern, notes
+) VALUES (
+    $1, $2, $3, $4, $5, ST_SetSRID(ST_MakePoint($6, $7), 4326), 8, 'E07000070', true,
+    'street_outreach', 'engaged', '["health", "swep_bed"]', '["swep_bed"]', 'accepted SWEP bed',
+    false, 'Talked for 10 minutes'
+)
+"""
+
+
+async def raw_contacts(args: argparse.Namespace) -> dict[str, Any]:
+    pins = _pins(20_000, seed=2)
+    conns = await _connections(args.db, args.concurrency)
+    try:
+        team = await conns[0].fetchval("SELECT id FROM teams WHERE name = $1", TEAM)
+        worker_id = await conns[0].fetchval("SELECT id FROM users WHERE username = $1", WORKER)
+        statements = [await c.prepare(RAW_CONTACT) for c in conns]
+        observed = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
+
+        async def call(worker: int, i: int) -> int:
+            lon, lat = pins[(worker * 7919 + i) % len(pins)]
+            await statements[worker].fetch(
+                uuid.uuid4(), secrets.token_hex(32), team, worker_id, observed, lon, lat
+            )
+            return 1
+
+        return await _run_for(args.seconds, args.concurrency, call)
+    finally:
+        await asyncio.gather(*(c.close() for c in conns))
+
+
+DRIVERS: dict[str, Callable[[argparse.Namespace], Awaitable[dict[str, Any]]]] = {
+    "api-referrals": api_referrals,
+    "api-contacts": api_contacts,
+    "raw-referrals": raw_referrals,
+    "raw-contacts": raw_contacts,
+}
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,70 @@
+"""``/metrics`` for Prometheus: only for a scraper holding the scrape token, or an admin."""
+
+from __future__ import annotations
+
+import hmac
+import os
+from typing import Any
+
+from litestar import Controller, MediaType, Response, get
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.handlers.base import BaseRouteHandler
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    generate_latest,
+    multiprocess,
+)
+
+from service.auth import load_user
+from service.state import Runtime
+
+
+def _bearer(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
+    scheme, _, value = connection.headers.get("authorization", "").partition(" ")
+    return value.strip() if scheme.lower() == "bearer" else ""
+
+
+async def scraper_or_admin(
+    connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
+) -> None:
+    """The scrape token (``OUTREACH_METRICS_TOKEN``), or a valid admin's staff token."""
+    runtime: Runtime = connection.app.state.runtime
+    presented = _bearer(connection)
+    if not presented:
+        raise NotAuthorizedException("a bearer token is needed")
+    expected = runtime.settings.metrics_token
+    if expected and hmac.compare_digest(presented.encode(), expected.encode()):
+        return
+    jwt_auth = connection.app.state.jwt_auth
+    token = jwt_auth.token_cls.decode(presented, jwt_auth.token_secret, jwt_auth.algorithm)
+    user = await load_user(runtime, int(token.sub))
+    if user is None:
+        raise NotAuthorizedException("sign in first")
+    if not user.is_admin:
+        raise PermissionDeniedException("metrics are for admins")
+
+
+def _registry() -> CollectorRegistry:
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return registry
+    return REGISTRY
+
+
+class MetricsController(Controller):
+    include_in_schema = False
+
+    @get(
+        "/metrics",
+        operation_id="metrics",
+        summary="Prometheus metrics",
+        guards=[scraper_or_admin],
+        media_type=MediaType.TEXT,
+        sync_to_thread=False,
+    )
+    def metrics(self) -> Response[bytes]:
+        return Response(generate_latest(_registry()), headers={"content-type": CONTENT_TYPE_LATEST})
