@@ -7,7 +7,6 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
 import msgspec
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -98,53 +97,36 @@ async def add_user(
             raise
 
 
-async def retention(settings: Settings) -> RetentionReport:
-    from service.app import build_runtime
-
-    runtime = build_runtime(settings)
-    try:
-        return await run_retention(runtime)
-    finally:
-        await runtime.http.aclose()
-        await runtime.engine.dispose()
-
-
-async def recompute_hotspots(settings: Settings) -> RecomputeReport:
-    from service.app import build_runtime
-
-    runtime = build_runtime(settings)
-    try:
-        return await hotspots.recompute(runtime, trigger="command", wait=True)
-    finally:
-        await runtime.http.aclose()
-        await runtime.engine.dispose()
-
-
-async def assign_now(settings: Settings) -> AssignmentRun:
-    """One assignment run (e.g. after a CSV import, or from cron when no app is serving)."""
-    from service.app import build_runtime
-    from service.usecases.assignment import run
-
-    runtime = build_runtime(settings)
-    try:
-        return await run(runtime, trigger="command")
-    finally:
-        await runtime.http.aclose()
-        await runtime.engine.dispose()
-
-
 @asynccontextmanager
 async def cli_runtime(settings: Settings) -> AsyncIterator[Runtime]:
-    """A runtime for one command (no app): engine, sessions and an HTTP client."""
-    engine = create_engine(settings)
-    runtime = Runtime(
-        settings=settings, engine=engine, sessions=session_factory(engine), http=httpx.AsyncClient()
-    )
+    """The app's runtime for one command (no app): engine, sessions and an HTTP client,
+    closed at the end."""
+    from service.app import build_runtime  # the one place a Runtime is put together
+
+    runtime = build_runtime(settings)
     try:
         yield runtime
     finally:
         await runtime.http.aclose()
-        await engine.dispose()
+        await runtime.engine.dispose()
+
+
+async def retention(settings: Settings) -> RetentionReport:
+    async with cli_runtime(settings) as runtime:
+        return await run_retention(runtime)
+
+
+async def recompute_hotspots(settings: Settings) -> RecomputeReport:
+    async with cli_runtime(settings) as runtime:
+        return await hotspots.recompute(runtime, trigger="command", wait=True)
+
+
+async def assign_now(settings: Settings) -> AssignmentRun:
+    """One assignment run (e.g. after a CSV import, or from cron when no app is serving)."""
+    from service.usecases.assignment import run
+
+    async with cli_runtime(settings) as runtime:
+        return await run(runtime, trigger="command")
 
 
 async def export(

@@ -13,8 +13,7 @@ import datetime as dt
 import hashlib
 import sys
 import time
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
@@ -87,19 +86,6 @@ def rejection(error: RowError) -> str:
     return f"line {error.line}: " + (f"{where}: {error.reason}" if where else error.reason)
 
 
-@asynccontextmanager
-async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
-    """The app's runtime without the app: the intake needs its engine and area index."""
-    from service.app import build_runtime  # the one place a Runtime is put together
-
-    runtime = build_runtime(settings)
-    try:
-        yield runtime
-    finally:
-        await runtime.http.aclose()
-        await runtime.engine.dispose()
-
-
 async def import_rows(
     settings: Settings,
     result: ImportResult,
@@ -110,7 +96,9 @@ async def import_rows(
     """Submit the good rows one by one, in file order, counting into ``report``."""
     report.rows = len(result.rows) + len(result.errors)
     report.rejected.extend(rejection(error) for error in result.errors)
-    async with open_runtime(settings) as runtime:
+    from service.usecases.commands import cli_runtime
+
+    async with cli_runtime(settings) as runtime:
         for done, referral in enumerate(result.rows, start=1):
             await _submit(runtime, referral, report, done)
             if progress is not None:
