@@ -7,7 +7,6 @@ record, but not these fields (need to know)."""
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 import msgspec
 
@@ -18,16 +17,13 @@ from service.db.engine import transaction
 from service.exceptions import NotFoundError
 from service.schemas.contacts import ContactOut
 from service.state import Runtime
+from service.usecases.scope import in_team_or_authority
 
 SENSITIVE_ROLES = frozenset({"worker", "coordinator"})
 
 
-def can_see_contact(user: StaffUser, row: dict[str, Any]) -> bool:
-    if user.is_admin:
-        return True
-    if user.role == "coordinator" and row["authority_code"] in user.authority_codes:
-        return True
-    return row["team_id"] in user.team_ids
+can_see_contact = in_team_or_authority
+"""A contact is seen by its team's workers and the coordinators of its authority."""
 
 
 async def read_contact(

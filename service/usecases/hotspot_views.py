@@ -1,9 +1,10 @@
 """Reading hotspots: the GeoJSON list with filters and one hotspot with its members.
 
-Staff only (there is no public map). Workers see their teams' hotspots, coordinators their
-authorities', admins all. A hotspot's members are shown one by one only where the caller
-may see that referral or contact; the others are counted. Every read is audited: the list
-as one row (with the filters and how many came back), a hotspot with its members as one.
+Staff only (there is no public map). Anyone sees their teams' hotspots, coordinators those in
+their authorities, admins all: the same rule in the list, one hotspot and the map tiles. A
+hotspot's members are shown one by one only where the caller may see that referral or
+contact; the others are counted. Every read is audited: the list as one row (with the
+filters and how many came back), a hotspot with its members as one.
 """
 
 from __future__ import annotations
@@ -28,7 +29,11 @@ from service.schemas.hotspots import (
 )
 from service.state import Runtime
 from service.usecases.contact_views import can_see_contact
-from service.usecases.scope import can_see_referral
+from service.usecases.scope import (
+    can_see_referral,
+    in_team_or_authority,
+    team_or_authority_params,
+)
 
 
 class HotspotFilter(msgspec.Struct, frozen=True, kw_only=True):
@@ -40,23 +45,6 @@ class HotspotFilter(msgspec.Struct, frozen=True, kw_only=True):
     min_size: int = 1
     include_retired: bool = False
     limit: int = 500
-
-
-def can_see_hotspot(user: StaffUser, row: dict[str, Any]) -> bool:
-    if user.is_admin:
-        return True
-    if user.role == "coordinator" and row["authority_code"] in user.authority_codes:
-        return True
-    return row["team_id"] is not None and row["team_id"] in user.team_ids
-
-
-def _scope_params(user: StaffUser) -> dict[str, Any]:
-    coordinator = user.role == "coordinator"
-    return {
-        "all_scope": user.is_admin,
-        "team_ids": [] if coordinator else sorted(user.team_ids),
-        "authority_codes": sorted(user.authority_codes) if coordinator else [],
-    }
 
 
 def _feature(row: dict[str, Any]) -> HotspotFeature:
@@ -90,7 +78,7 @@ async def list_hotspots(
         "bbox_e": e,
         "bbox_n": n,
         "limit": flt.limit,
-        **_scope_params(user),
+        **team_or_authority_params(user),
     }
     async with transaction(runtime.sessions) as session:
         rows = await repo.list_hotspots(session, params)
@@ -122,7 +110,7 @@ async def read_hotspot(
 ) -> HotspotDetail:
     async with transaction(runtime.sessions) as session:
         row = await repo.get(session, hotspot_id)
-        if row is None or not can_see_hotspot(user, row):
+        if row is None or not in_team_or_authority(user, row):
             raise NotFoundError("no such hotspot in your area")
         members = await repo.members(session, hotspot_id)
         shown = [m for m in members if _visible(user, m)]

@@ -3,6 +3,7 @@ ids, merges, the rolling window, layers, filters, scope and audit."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import uuid
 
@@ -11,7 +12,8 @@ import pytest
 
 from geo.clustering import dbscan
 from geo.projections import bng_to_wgs84, wgs84_to_bng
-from tests.conftest import assert_problem, wait_for
+from service.usecases.commands import add_user
+from tests.conftest import PASSWORD, assert_problem, in_thread, wait_for
 from tests.integration.test_contacts import contact
 from tests.integration.test_referrals import alert
 
@@ -288,6 +290,34 @@ def test_scope_members_and_audit(client, sql, staff):
         ("worker_mid", "list", "hotspots"),
         ("worker_mid", "read", "hotspot"),
     ]
+
+
+def test_list_and_detail_apply_one_scope_rule(client, sql, staff, settings):
+    """A Southend coordinator who also works in the Mid Essex team sees that team's hotspot
+    in the list as well as on its own, as on the map tiles."""
+    for dx in (0, 80, 160):
+        report(client, sql, CHELMSFORD, dx)
+    settled(sql, 3)
+    [hotspot] = active(sql)
+    in_thread(
+        asyncio.run,
+        add_user(
+            settings,
+            username="coord_both",
+            display_name="coord_both",
+            password=PASSWORD,
+            role="coordinator",
+            teams=["Mid Essex Outreach"],
+            authorities=["E06000033"],
+        ),
+    )
+    token = client.post(
+        "/v1/auth/token", json={"username": "coord_both", "password": PASSWORD}
+    ).json()["access_token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    listed = client.get("/v1/hotspots", headers=headers).json()["features"]
+    assert [f["id"] for f in listed] == [hotspot["id"]]
+    assert client.get(f"/v1/hotspots/{hotspot['id']}", headers=headers).status_code == 200
 
 
 def test_members_of_other_teams_are_counted_not_shown(client, sql, staff):

@@ -12,8 +12,8 @@ WHERE h.status = ANY(CAST(:statuses AS text[]))
   AND (CAST(:active_since AS timestamptz) IS NULL OR h.last_activity_at >= :active_since)
   AND (CAST(:bbox_w AS double precision) IS NULL
        OR h.centroid && ST_MakeEnvelope(:bbox_w, :bbox_s, :bbox_e, :bbox_n, 4326))
-  AND (:all_scope
-       OR h.team_id = ANY(CAST(:team_ids AS integer[]))
-       OR h.authority_code = ANY(CAST(:authority_codes AS text[])))
+  AND (CAST(:all AS boolean)
+       OR h.team_id = ANY(CAST(:teams AS integer[]))
+       OR h.authority_code = ANY(CAST(:codes AS text[])))
 ORDER BY h.member_count DESC, h.id
 LIMIT :limit
