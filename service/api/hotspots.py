@@ -110,5 +110,4 @@ class HotspotRecomputeController(Controller):
         responses=problem_responses(401, 403),
     )
     async def recompute(self, runtime: RuntimeDep, request: StaffRequest) -> RecomputeOut:
-        report = await hotspots.recompute(runtime, trigger="manual", wait=True)
-        return msgspec.convert(msgspec.to_builtins(report), RecomputeOut)
+        return await hotspots.recompute(runtime, trigger="manual", wait=True)

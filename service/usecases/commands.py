@@ -14,11 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.auth import StaffUser
 from service.db.engine import constraint_name, create_engine, session_factory, transaction
 from service.schemas.assignments import AssignmentRun
+from service.schemas.hotspots import RecomputeOut
 from service.settings import Settings
 from service.state import Runtime
 from service.usecases import exports, hotspots
 from service.usecases.areas import GREATER_ESSEX_CODES, SeedReport, import_boundaries, seed_defaults
-from service.usecases.hotspots import RecomputeReport
 from service.usecases.retention import RetentionReport, run_retention
 
 
@@ -116,7 +116,7 @@ async def retention(settings: Settings) -> RetentionReport:
         return await run_retention(runtime)
 
 
-async def recompute_hotspots(settings: Settings) -> RecomputeReport:
+async def recompute_hotspots(settings: Settings) -> RecomputeOut:
     async with cli_runtime(settings) as runtime:
         return await hotspots.recompute(runtime, trigger="command", wait=True)
 

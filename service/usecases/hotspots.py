@@ -41,6 +41,7 @@ from service import metrics
 from service.db import hotspots as repo
 from service.db.engine import transaction
 from service.db.hotspots import LAYERS, MemberKey
+from service.schemas.hotspots import LayerRunOut, RecomputeOut
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -50,23 +51,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 #: Neighbourhoods larger than this are clustered in a worker thread, off the event loop.
 THREAD_THRESHOLD = 2_000
-
-
-class LayerRun(msgspec.Struct, frozen=True, kw_only=True):
-    points: int
-    hotspots: int
-    born: int
-    retired: int
-    splits: int
-    merges: int
-
-
-class RecomputeReport(msgspec.Struct, frozen=True, kw_only=True):
-    ran: bool
-    reason: str = ""
-    run_id: int | None = None
-    duration_ms: float = 0.0
-    layers: dict[str, LayerRun] = msgspec.field(default_factory=dict)
 
 
 def layers_of_contact(bedded_down: bool) -> tuple[str, ...]:
@@ -161,7 +145,7 @@ async def _targets(
 
 async def recompute(
     runtime: Runtime, *, trigger: str, wait: bool = True, now: dt.datetime | None = None
-) -> RecomputeReport:
+) -> RecomputeOut:
     """Re-cluster every layer's window; carry ids over; record the run.
 
     With ``wait`` (on demand) it queues behind a recompute running elsewhere; without it
@@ -169,10 +153,16 @@ async def recompute(
     """
     async with transaction(runtime.sessions) as session:
         if not await repo.try_lock_recompute(session, wait=wait):
-            return RecomputeReport(ran=False, reason="another process is recomputing")
+            return RecomputeOut(
+                ran=False,
+                reason="another process is recomputing",
+                run_id=None,
+                duration_ms=0.0,
+                layers={},
+            )
         now = now or dt.datetime.now(dt.UTC)
         started, t0 = dt.datetime.now(dt.UTC), time.perf_counter()
-        layers: dict[str, LayerRun] = {}
+        layers: dict[str, LayerRunOut] = {}
         events: list[tuple[int, str, list[int]]] = []
         for layer in LAYERS:
             layers[layer] = await _recompute_layer(runtime, session, layer, now, events)
@@ -194,7 +184,7 @@ async def recompute(
         await repo.add_events(session, events, run_id)
     log.info("hotspot recompute %s: %.1f ms", trigger, duration_ms)
     runtime.recompute.request("hotspot_recompute")  # hotspots are work items: reassign
-    return RecomputeReport(ran=True, run_id=run_id, duration_ms=duration_ms, layers=layers)
+    return RecomputeOut(ran=True, reason="", run_id=run_id, duration_ms=duration_ms, layers=layers)
 
 
 def _parameters(runtime: Runtime) -> dict[str, float]:
@@ -212,7 +202,7 @@ async def _recompute_layer(
     layer: str,
     now: dt.datetime,
     events: list[tuple[int, str, list[int]]],
-) -> LayerRun:
+) -> LayerRunOut:
     settings = runtime.settings
     since, until = _window(runtime, now)
     t0 = time.perf_counter()
@@ -230,7 +220,8 @@ async def _recompute_layer(
     previous = await repo.memberships(session, layer)
     provisional = count(-1, -1)
     match = match_hotspots(previous, current, new_id=lambda: next(provisional))
-    ids = await _real_ids(session, layer, match)
+    real = await _real_ids(session, layer, match)
+    ids = {label: real.get(h, h) for label, h in match.ids.items()}
     await repo.clear_members(session, layer)
     await repo.upsert_members(
         session,
@@ -248,9 +239,9 @@ async def _recompute_layer(
     await repo.retire(session, gone, successors, None)
     await repo.refresh(session, sorted(set(ids.values())))
     events += [(b, "born", []) for b in sorted(ids[b.label] for b in match.births)]
-    events += [(s.hotspot_id, "split", list(s.into)) for s in _real_splits(match, ids)]
+    events += [(s.hotspot_id, "split", [real.get(h, h) for h in s.into]) for s in match.splits]
     metrics.clustering_run(time.perf_counter() - t0, layer)
-    return LayerRun(
+    return LayerRunOut(
         points=len(points.keys),
         hotspots=len(current),
         born=len(match.births),
@@ -263,21 +254,9 @@ async def _recompute_layer(
 async def _real_ids(
     session: AsyncSession, layer: str, match: IdentityMatch[int, int]
 ) -> dict[int, int]:
-    """Label -> hotspot id, with the provisional (negative) ids of births made real."""
+    """The provisional (negative) ids of births -> the ids of their new hotspot rows."""
     births = sorted(h for h in match.ids.values() if h < 0)
-    real = dict(zip(births, await repo.new_hotspots(session, layer, len(births)), strict=True))
-    return {label: real.get(h, h) for label, h in match.ids.items()}
-
-
-@dataclass(frozen=True, slots=True)
-class _Split:
-    hotspot_id: int
-    into: tuple[int, ...]
-
-
-def _real_splits(match: IdentityMatch[int, int], ids: dict[int, int]) -> list[_Split]:
-    real = {h: ids[label] for label, h in match.ids.items()}
-    return [_Split(s.hotspot_id, tuple(real.get(h, h) for h in s.into)) for s in match.splits]
+    return dict(zip(births, await repo.new_hotspots(session, layer, len(births)), strict=True))
 
 
 # --------------------------------------------------------------------------- background work
@@ -295,14 +274,12 @@ class HotspotUpdater:
     pending: dict[str, list[MemberKey]] = field(default_factory=dict)
     wakeup: asyncio.Event = field(default_factory=asyncio.Event)
     running: bool = False
-    idle: asyncio.Event = field(default_factory=asyncio.Event)
 
     def add(self, layers: Iterable[str], key: MemberKey) -> None:
         if not self.running:
             return  # no task in this process (a CLI command): the recompute will catch up
         for layer in layers:
             self.pending.setdefault(layer, []).append(key)
-        self.idle.clear()
         self.wakeup.set()
 
     def add_referral(self, referral_id: uuid.UUID) -> None:
@@ -313,7 +290,6 @@ class HotspotUpdater:
 
     async def run(self, runtime: Runtime) -> None:
         self.running = True
-        self.idle.set()
         try:
             while True:
                 await self.wakeup.wait()
@@ -321,8 +297,6 @@ class HotspotUpdater:
                 batch, self.pending = self.pending, {}
                 for layer, keys in batch.items():
                     await self._apply(runtime, layer, keys)
-                if not self.pending:
-                    self.idle.set()
         finally:
             self.running = False
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import uuid
 
 import numpy as np
@@ -365,3 +366,24 @@ def test_old_points_sent_late_stay_out_of_the_window(client, sql, staff):
         items.append(contact(lon=lon, lat=lat, observed_at=old))
     client.post("/v1/contacts:batch", json={"items": items}, headers=staff["worker_mid"])
     assert not wait_for(lambda: members(sql, "all_contacts"), timeout_s=1)
+
+
+def test_a_split_keeps_the_id_on_the_bigger_part_and_records_the_new_one(client, sql, staff):
+    for dx in (0, 60, 120, 180, 400, 480, 560):
+        report(client, sql, CHELMSFORD, dx)
+    bridge = report(client, sql, CHELMSFORD, 290)
+    settled(sql, 8)
+    [whole] = active(sql)
+    sql(
+        "UPDATE referrals SET seen_at = now() - interval '40 days' WHERE id = $1", uuid.UUID(bridge)
+    )
+    run = client.post("/v1/hotspots:recompute", headers=staff["coord_mid"]).json()
+    assert run["layers"]["public_reports"]["splits"] == 1
+    left, right = sorted(active(sql), key=lambda r: -r["member_count"])
+    assert (left["id"], left["member_count"], right["member_count"]) == (whole["id"], 4, 3)
+    [split] = sql(
+        "SELECT related, run_id FROM hotspot_events WHERE kind = 'split' AND hotspot_id = $1",
+        whole["id"],
+    )
+    assert json.loads(split["related"]) == [whole["id"], right["id"]]
+    assert split["run_id"] == run["run_id"]
