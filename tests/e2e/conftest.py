@@ -4,7 +4,6 @@ Chromium (Debian's ``chromium`` package; ``make test`` installs it when run as r
 from __future__ import annotations
 
 import shutil
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -14,6 +13,7 @@ import pytest
 import uvicorn
 
 from service.app import create_app
+from tests.liveserver import free_port
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMIUM_ARGS = [
@@ -27,12 +27,6 @@ CHROMIUM_ARGS = [
     "--use-gl=swiftshader",
     "--enable-unsafe-swiftshader",
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture

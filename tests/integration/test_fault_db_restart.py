@@ -32,7 +32,14 @@ import pytest
 from alembic import command
 
 from service.usecases.commands import add_user, seed
-from tests.conftest import PASSWORD, alembic_config, in_thread, make_settings, run_sql
+from tests.conftest import (
+    PASSWORD,
+    alembic_config,
+    in_thread,
+    make_settings,
+    run_sql,
+    wait_for,
+)
 from tests.integration.test_contacts import contact
 from tests.integration.test_referrals import alert
 from tests.liveserver import LiveServer, free_port
@@ -187,15 +194,6 @@ def post_contacts(base: str, token: str, ledger: Ledger, stop: threading.Event) 
             time.sleep(0.02)
 
 
-def wait_until(predicate, timeout_s: float) -> bool:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
-
-
 def test_database_stop_under_load_loses_no_acknowledged_write(cluster):
     ledger, stop = Ledger(), threading.Event()
     with LiveServer(cluster.url, db_connect_timeout_s=2) as server:
@@ -212,14 +210,18 @@ def test_database_stop_under_load_loses_no_acknowledged_write(cluster):
         for thread in threads:
             thread.start()
         try:
-            assert wait_until(lambda: len(ledger.referrals) >= 10, 20), "no steady load"
+            assert wait_for(lambda: len(ledger.referrals) >= 10, 20, interval_s=0.1), (
+                "no steady load"
+            )
             down_at = time.monotonic()
             cluster.stop("immediate")
             time.sleep(DOWN_S)
             cluster.start()
             up_at = time.monotonic()
-            recovered = wait_until(
-                lambda: any(at > up_at and s < 300 for at, s, _ in ledger.answers), 20
+            recovered = wait_for(
+                lambda: any(at > up_at and s < 300 for at, s, _ in ledger.answers),
+                20,
+                interval_s=0.1,
             )
             time.sleep(2)  # some more load after recovery
         finally:

@@ -5,10 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import os
-import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -20,8 +16,9 @@ from litestar.testing import TestClient
 
 from service.app import create_app
 from service.db.hotspots import RECOMPUTE_LOCK
-from tests.conftest import ROOT, in_thread, make_settings, wait_for
+from tests.conftest import in_thread, make_settings, wait_for
 from tests.integration.test_hotspots import CHELMSFORD, report
+from tests.liveserver import LiveServer
 
 
 class HeldLock:
@@ -90,12 +87,6 @@ def test_the_periodic_recompute_skips_while_another_process_holds_the_lock(db_ur
         assert first["trigger"] == "periodic"
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def _fill(db_url: str, sql) -> int:  # type: ignore[no-untyped-def]
     """Many referrals around Chelmsford (copies of one, spread over 3 km): slow recomputes."""
     columns = [
@@ -120,51 +111,14 @@ def _fill(db_url: str, sql) -> int:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def two_processes(db_url: str) -> Iterator[list[subprocess.Popen[bytes]]]:
-    env = {
-        **os.environ,
-        "OUTREACH_DATABASE_URL": db_url,
-        "OUTREACH_JWT_SECRET": "two-processes-" + "x" * 32,
-        "OUTREACH_HOTSPOT_RECOMPUTE_INTERVAL_S": "1",
-        "OUTREACH_RETENTION_INTERVAL_S": "0",
-    }
-    ports = [_free_port(), _free_port()]
-    procs = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "service.app:create_app_from_env",
-                "--factory",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--log-level",
-                "warning",
-            ],
-            cwd=ROOT,
-            env=env,
-        )
-        for port in ports
-    ]
+def two_processes(db_url: str) -> Iterator[list[LiveServer]]:
+    """Two app processes (``outreach serve``) against one database, recomputing every second."""
+    servers = [LiveServer(db_url, hotspot_recompute_interval_s=1) for _ in range(2)]
     try:
-        for port in ports:
-            assert wait_for(lambda p=port: _ready(p), timeout_s=30), "app did not start"
-        yield procs
+        yield [server.wait_ready() for server in servers]
     finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            proc.wait(20)
-
-
-def _ready(port: int) -> bool:
-    try:
-        return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
+        for server in servers:
+            server.close()
 
 
 def test_two_app_processes_never_recompute_at_the_same_time(client, sql, db_url, request):
@@ -172,8 +126,8 @@ def test_two_app_processes_never_recompute_at_the_same_time(client, sql, db_url,
     _fill(db_url, sql)
     procs = request.getfixturevalue("two_processes")
     assert wait_for(lambda: len(runs(sql)) >= 4, timeout_s=60), runs(sql)
-    for proc in procs:
-        assert proc.poll() is None
+    for server in procs:
+        assert server.process.poll() is None
     done = runs(sql)
     durations = [(r["finished_at"] - r["started_at"]).total_seconds() for r in done]
     assert max(durations) > 0.2, "runs too short to overlap: the test would prove nothing"

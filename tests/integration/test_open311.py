@@ -8,7 +8,6 @@ loopback port and talks to it with a third-party GeoReport v2 client (``georepor
 from __future__ import annotations
 
 import datetime as dt
-import socket
 import threading
 import time
 import uuid
@@ -27,6 +26,7 @@ from service.schemas.open311 import RequestForm
 from service.usecases import open311_views
 from service.usecases.public_status import OUTCOME_TEXT
 from streetlink.guidance import URGENT_GUIDANCE_999
+from tests.liveserver import free_port
 
 BASE = "/open311/v2"
 FORM = {"content-type": "application/x-www-form-urlencoded"}
@@ -464,16 +464,10 @@ def test_rate_limited_open311_requests_get_429_in_open311_shape(db_url):
 # --- a real third-party GeoReport v2 client over real HTTP -------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
 def live_url(settings) -> Iterator[str]:
     """The app under uvicorn on a free loopback port, against this test's database."""
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
     )
