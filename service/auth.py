@@ -16,6 +16,7 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.security.jwt import JWTAuth, Token
 from sqlalchemy import text
 
+from service.access import StaffUser
 from service.db.engine import transaction
 from service.state import Runtime
 
@@ -24,20 +25,6 @@ TOKEN_LIFETIME = dt.timedelta(hours=10)
 _hasher = PasswordHasher()
 # Verifying against a real hash keeps the time of "no such user" like a wrong password.
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
-
-
-class StaffUser(msgspec.Struct, frozen=True, kw_only=True):
-    """The signed-in member of staff and what they may see."""
-
-    id: int
-    username: str
-    role: str
-    team_ids: tuple[int, ...] = ()
-    authority_codes: tuple[str, ...] = ()
-
-    @property
-    def is_admin(self) -> bool:
-        return self.role == "admin"
 
 
 def hash_password(password: str) -> str:

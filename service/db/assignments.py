@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import text
@@ -150,11 +150,13 @@ async def list_assignments(session: AsyncSession, params: dict[str, Any]) -> lis
 
 
 async def shift_visits(
-    session: AsyncSession, *, team_id: int, shift_start: dt.datetime
+    session: AsyncSession, *, team_id: int, shift_start: dt.datetime, scope: Mapping[str, Any]
 ) -> list[dict[str, Any]]:
+    """The team's visits on that shift that the scope (``service.access.params``) may see."""
     return _dicts(
         await session.execute(
-            sql("assignment_shift_visits"), {"team_id": team_id, "shift_start": shift_start}
+            sql("assignment_shift_visits"),
+            {**scope, "team_id": team_id, "shift_start": shift_start},
         )
     )
 

@@ -8,7 +8,7 @@ already handed out. Readers then page by ``seq``: no gaps under concurrent write
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import text
@@ -54,20 +54,23 @@ async def number_committed(session: AsyncSession) -> None:
 
 
 async def page(
-    session: AsyncSession, *, after_seq: int, team_ids: Sequence[int] | None, limit: int
+    session: AsyncSession, *, after_seq: int, scope: Mapping[str, Any], limit: int
 ) -> list[dict[str, Any]]:
-    """Changes numbered after ``after_seq`` for these teams (``None``: every team)."""
+    """Changes numbered after ``after_seq`` that the scope (``service.access.params``) may
+    see: an entry is seen where the changed referral or contact lies, or by the team whose
+    feed it is (the entry's ``team_id``)."""
     rows = await session.execute(
         text(
-            "SELECT seq, kind, entity_id, team_id, at, data FROM changes "
-            "WHERE seq > :after AND (CAST(:all AS boolean) OR team_id = ANY(:teams)) "
-            "ORDER BY seq LIMIT :limit"
+            "SELECT ch.seq, ch.kind, ch.entity_id, ch.team_id, ch.at, ch.data FROM changes ch "
+            "LEFT JOIN referrals r ON r.id = CASE WHEN ch.kind LIKE 'referral%' "
+            "                                THEN CAST(ch.entity_id AS uuid) END "
+            "LEFT JOIN contacts k ON k.id = CASE WHEN ch.kind LIKE 'contact%' "
+            "                                THEN CAST(ch.entity_id AS uuid) END "
+            "WHERE ch.seq > :after "
+            "AND staff_may_see(:scope_all, :scope_coordinator, :scope_teams, :scope_codes, "
+            "                  COALESCE(r.authority_code, k.authority_code), ch.team_id) "
+            "ORDER BY ch.seq LIMIT :limit"
         ),
-        {
-            "after": after_seq,
-            "all": team_ids is None,
-            "teams": list(team_ids or []),
-            "limit": limit,
-        },
+        {**scope, "after": after_seq, "limit": limit},
     )
     return [dict(r) for r in rows.mappings()]

@@ -2,41 +2,21 @@
 (so a large export never sits in memory), their exact row count in the same snapshot, and
 the snapshot-style return. The SQL is in ``sql/export_*.sql``.
 
-Scope parameters (``scope_all``, ``scope_teams``, ``scope_codes``, ``scope_unrouted``) come
-from :class:`ExportScope`; filters are ``start``/``end`` (end exclusive), ``authority`` and
-``team_id``.
+Scope parameters come from ``service.access.params`` (the snapshot, a figure, reads
+``scope_all`` and ``scope_codes`` from ``service.access.exact_figures``); filters are
+``start``/``end`` (end exclusive), ``authority`` and ``team_id``.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import TextClause, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from service.db.engine import sql
-
-
-@dataclass(frozen=True, slots=True)
-class ExportScope:
-    """Which rows a caller may export: all, or those of these teams or authorities (and,
-    for coordinators, referrals routed to no authority, which they triage)."""
-
-    everything: bool = False
-    team_ids: tuple[int, ...] = ()
-    authority_codes: tuple[str, ...] = ()
-    unrouted: bool = False
-
-    def params(self) -> dict[str, Any]:
-        return {
-            "scope_all": self.everything,
-            "scope_teams": list(self.team_ids),
-            "scope_codes": list(self.authority_codes),
-            "scope_unrouted": self.unrouted,
-        }
 
 
 def query(name: str) -> TextClause:

@@ -1,6 +1,6 @@
 """Repository for pseudonymised person records, their merges and their contact history.
 
-Every query that finds persons for a member of staff takes a :class:`Scope` and applies
+Every query that finds persons for a member of staff takes the scope parameters and applies
 :data:`SCOPE_SQL`, so an out-of-scope record is indistinguishable from a missing one.
 Contacts are never rewritten by a merge: a person's history is the contacts of its *family*
 (the record itself and every record merged into it, transitively).
@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import text
@@ -25,13 +24,15 @@ EDITABLE = ("known_as", "age_band", "gender", "consent_status", "nationality_ban
 MAX_MERGE_DEPTH = 50
 
 SCOPE_SQL = """(
-    :scope_all
-    OR p.team_id = ANY(:scope_teams)
-    OR EXISTS (SELECT 1 FROM team_areas ta
-                WHERE ta.team_id = p.team_id AND ta.authority_code = ANY(:scope_authorities))
+    CAST(:scope_all AS boolean)
+    OR p.team_id = ANY(CAST(:person_teams AS integer[]))
     OR EXISTS (SELECT 1 FROM contacts sc
-                WHERE sc.person_id = p.id AND sc.authority_code = ANY(:scope_authorities))
+                WHERE sc.person_id = p.id
+                  AND staff_may_see(:scope_all, :scope_coordinator, :scope_teams, :scope_codes,
+                                    sc.authority_code, sc.team_id))
 )"""
+"""A person in the caller's scope (``service.access.may_see_person``), reading
+``service.access.person_params``."""
 
 FAMILY_CTE = f"""family(id, depth) AS (
     SELECT CAST(:person_id AS uuid), 0
@@ -40,23 +41,6 @@ FAMILY_CTE = f"""family(id, depth) AS (
       JOIN family ON child.merged_into = family.id
      WHERE family.depth < {MAX_MERGE_DEPTH}
 )"""
-
-
-@dataclass(frozen=True, slots=True)
-class Scope:
-    """Which persons a query may return: all, or those of these teams, or those linked to
-    these authorities (by the owning team's coverage or by a contact recorded there)."""
-
-    all_persons: bool = False
-    team_ids: tuple[int, ...] = ()
-    authority_codes: tuple[str, ...] = ()
-
-    def params(self) -> dict[str, Any]:
-        return {
-            "scope_all": self.all_persons,
-            "scope_teams": list(self.team_ids),
-            "scope_authorities": list(self.authority_codes),
-        }
 
 
 def _one(row: Any) -> dict[str, Any] | None:
@@ -85,14 +69,18 @@ async def insert(session: AsyncSession, values: Mapping[str, Any]) -> dict[str, 
 
 
 async def get(
-    session: AsyncSession, person_id: uuid.UUID, scope: Scope, *, for_update: bool = False
+    session: AsyncSession,
+    person_id: uuid.UUID,
+    scope: Mapping[str, Any],
+    *,
+    for_update: bool = False,
 ) -> dict[str, Any] | None:
     lock = " FOR UPDATE OF p" if for_update else ""
     row = (
         (
             await session.execute(
                 text(f"SELECT {COLUMNS} FROM persons p WHERE p.id = :id AND {SCOPE_SQL}{lock}"),
-                {"id": person_id, **scope.params()},
+                {"id": person_id, **scope},
             )
         )
         .mappings()
@@ -102,7 +90,7 @@ async def get(
 
 
 async def lock_pair(
-    session: AsyncSession, ids: Sequence[uuid.UUID], scope: Scope
+    session: AsyncSession, ids: Sequence[uuid.UUID], scope: Mapping[str, Any]
 ) -> dict[uuid.UUID, dict[str, Any]]:
     """Lock these persons (in id order, so two merges cannot deadlock); only those in scope."""
     rows = await session.execute(
@@ -110,7 +98,7 @@ async def lock_pair(
             f"SELECT {COLUMNS} FROM persons p WHERE p.id = ANY(:ids) AND {SCOPE_SQL} "
             "ORDER BY p.id FOR UPDATE OF p"
         ),
-        {"ids": list(ids), **scope.params()},
+        {"ids": list(ids), **scope},
     )
     return {r["id"]: dict(r) for r in rows.mappings()}
 
@@ -137,7 +125,7 @@ async def update(
 
 async def list_page(
     session: AsyncSession,
-    scope: Scope,
+    scope: Mapping[str, Any],
     *,
     limit: int,
     after: tuple[dt.datetime, uuid.UUID] | None,
@@ -155,7 +143,7 @@ async def list_page(
             "ORDER BY p.created_at DESC, p.id DESC LIMIT :limit"
         ),
         {
-            **scope.params(),
+            **scope,
             "team_id": team_id,
             "include_merged": include_merged,
             "after_at": after[0] if after else None,
@@ -264,7 +252,7 @@ SELECT {COLUMNS}, near_root.distance_m
 async def duplicate_candidates(
     session: AsyncSession,
     person_id: uuid.UUID,
-    scope: Scope,
+    scope: Mapping[str, Any],
     *,
     radius_m: float,
     initial: str,
@@ -280,7 +268,7 @@ async def duplicate_candidates(
             "radius_m": radius_m,
             "initial": initial,
             "cap": cap,
-            **scope.params(),
+            **scope,
         },
     )
     return [dict(r) for r in rows.mappings()]
@@ -289,18 +277,6 @@ async def duplicate_candidates(
 async def team_exists(session: AsyncSession, team_id: int) -> bool:
     found = await session.execute(
         text("SELECT 1 FROM teams WHERE id = :id AND active"), {"id": team_id}
-    )
-    return found.first() is not None
-
-
-async def team_covers_any(
-    session: AsyncSession, team_id: int, authority_codes: Sequence[str]
-) -> bool:
-    found = await session.execute(
-        text(
-            "SELECT 1 FROM team_areas WHERE team_id = :id AND authority_code = ANY(:codes) LIMIT 1"
-        ),
-        {"id": team_id, "codes": list(authority_codes)},
     )
     return found.first() is not None
 

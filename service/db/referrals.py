@@ -66,3 +66,62 @@ async def add_event(
         ),
         {"id": referral_id, "kind": kind, "actor": actor, "data": jsonb(data or {})},
     )
+
+
+LIST_SQL = text(
+    "SELECT id, reference, status, outcome, urgent, authority_code, team_id, received_at, "
+    "seen_at, site_type, location_quality, attempts, next_shift_due_at, outcome_due_at, "
+    "COALESCE(status <> 'closed' AND (now() > outcome_due_at OR (attempts = 0 AND now() > "
+    " next_shift_due_at)), false) AS sla_breached "
+    "FROM referrals "
+    "WHERE staff_may_see(:scope_all, :scope_coordinator, :scope_teams, :scope_codes, "
+    "                    authority_code, team_id) "
+    "AND (CAST(:status AS text) IS NULL OR status = :status) "
+    "AND (CAST(:team_id AS integer) IS NULL OR team_id = :team_id) "
+    "ORDER BY urgent DESC, received_at DESC LIMIT :limit OFFSET :offset"
+)
+
+
+async def list_for_staff(
+    session: AsyncSession, scope: dict[str, Any], filters: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Referrals the scope (``service.access.params``) may see, most urgent and newest first;
+    ``sla_breached`` is false, not unknown, while a referral has no due times (no location)."""
+    rows = await session.execute(LIST_SQL, {**scope, **filters})
+    return [dict(r) for r in rows.mappings()]
+
+
+async def get_whole(session: AsyncSession, referral_id: uuid.UUID) -> dict[str, Any] | None:
+    """Every column of one referral with its position as ``lat``/``lon``."""
+    row = (
+        (
+            await session.execute(
+                text(
+                    "SELECT *, ST_Y(geom) AS lat, ST_X(geom) AS lon FROM referrals WHERE id = :id"
+                ),
+                {"id": referral_id},
+            )
+        )
+        .mappings()
+        .first()
+    )
+    return dict(row) if row else None
+
+
+async def get_referrer_contact(
+    session: AsyncSession, referral_id: uuid.UUID
+) -> dict[str, Any] | None:
+    row = (
+        (
+            await session.execute(
+                text(
+                    "SELECT name, email, phone, wants_update FROM referrer_contacts "
+                    "WHERE referral_id = :id"
+                ),
+                {"id": referral_id},
+            )
+        )
+        .mappings()
+        .first()
+    )
+    return dict(row) if row else None

@@ -37,7 +37,8 @@ from geo.assignment import (
     assign,
     shifts_from_pattern,
 )
-from service.auth import StaffUser
+from service import access
+from service.access import StaffUser
 from service.db import assignments as repo
 from service.db import audit, changes
 from service.db import referrals as referrals_repo
@@ -385,15 +386,6 @@ def request_recompute(runtime: Runtime, trigger: str) -> None:
 # --- reading --------------------------------------------------------------------------------
 
 
-def _scope(user: StaffUser) -> dict[str, Any]:
-    coordinator = user.role == "coordinator"
-    return {
-        "all": user.is_admin,
-        "teams": [] if coordinator else list(user.team_ids),
-        "codes": list(user.authority_codes) if coordinator else [],
-    }
-
-
 def assignment_out(row: dict[str, Any]) -> AssignmentOut:
     override = None
     if row["override_team_id"] is not None:
@@ -447,7 +439,7 @@ async def _query(
 ) -> list[AssignmentOut]:
     kind, item_id = split_item(item) if item else (item_kind, None)
     params = {
-        **_scope(user),
+        **access.params(access.scope_of(user)),
         "team_id": team_id,
         "item_kind": kind,
         "rules": rules,

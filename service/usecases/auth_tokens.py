@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from litestar.security.jwt import JWTAuth, Token
 
-from service.auth import StaffUser, verify_password
+from service.access import StaffUser
+from service.auth import verify_password
 from service.db import users as users_repo
 from service.db.engine import transaction
 from service.exceptions import AuthenticationError

@@ -11,7 +11,7 @@ import msgspec
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.auth import StaffUser
+from service.access import StaffUser
 from service.db.engine import constraint_name, create_engine, session_factory, transaction
 from service.schemas.assignments import AssignmentRun
 from service.schemas.hotspots import RecomputeOut

@@ -10,20 +10,14 @@ import uuid
 
 import msgspec
 
-from service.auth import StaffUser
+from service import access
+from service.access import StaffUser
 from service.db import audit
 from service.db import contacts as repo
 from service.db.engine import transaction
 from service.exceptions import NotFoundError
 from service.schemas.contacts import ContactOut
 from service.state import Runtime
-from service.usecases.scope import in_team_or_authority
-
-SENSITIVE_ROLES = frozenset({"worker", "coordinator"})
-
-
-can_see_contact = in_team_or_authority
-"""A contact is seen by its team's workers and the coordinators of its authority."""
 
 
 async def read_contact(
@@ -31,9 +25,9 @@ async def read_contact(
 ) -> ContactOut:
     async with transaction(runtime.sessions) as session:
         row = await repo.get(session, contact_id)
-        if row is None or not can_see_contact(user, row):
+        if row is None or not access.sees(user, row):
             raise NotFoundError("no such contact in your area")
-        sensitive = user.role in SENSITIVE_ROLES
+        sensitive = user.role in access.SPECIAL_CATEGORY_ROLES
         if sensitive:
             row |= await repo.get_sensitive(session, contact_id)
         await audit.record(

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from geo.projections import in_bng_area
 from service import metrics
-from service.auth import StaffUser
+from service.access import StaffUser, sees
 from service.db import changes
 from service.db import contacts as repo
 from service.db.engine import constraint_name, transaction
@@ -34,7 +34,6 @@ from service.schemas.contacts import (
 )
 from service.state import Runtime
 from service.usecases.area_sync import ensure_loaded
-from service.usecases.scope import can_see_referral
 
 STATUS_OF = {NotFoundError: 404, AccessDeniedError: 403, InvalidInputError: 422}
 # Foreign keys a client can name: an unknown id becomes a rejected item (admins name any team).
@@ -71,7 +70,7 @@ async def _check_referral(session: AsyncSession, user: StaffUser, referral_id: u
         .mappings()
         .first()
     )
-    if row is None or not can_see_referral(user, dict(row)):
+    if row is None or not sees(user, dict(row)):
         raise NotFoundError("no such referral in your area")
 
 
@@ -253,7 +252,7 @@ async def _reference_errors(
     errors: dict[int, ServiceError] = {}
     for i, v in pending.items():
         scope = referrals.get(v["referral_id"]) if v["referral_id"] else None
-        if v["referral_id"] and not (scope and can_see_referral(user, scope)):
+        if v["referral_id"] and not (scope and sees(user, scope)):
             errors[i] = NotFoundError("no such referral in your area")
         elif v["team_id"] not in teams:
             errors[i] = InvalidInputError("no such team", field="team_id")

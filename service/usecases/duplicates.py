@@ -9,14 +9,13 @@ from typing import Any, Literal
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.auth import StaffUser
+from service.access import StaffUser, sees
 from service.db import audit
 from service.db import referrals as repo
 from service.db.engine import transaction
 from service.exceptions import ConflictError, InvalidInputError, NotFoundError
 from service.schemas.referrals import DuplicateDecision
 from service.state import Runtime
-from service.usecases.scope import can_see_referral
 
 LOCK_SQL = text(
     "SELECT id, authority_code, team_id, status, outcome FROM referrals "
@@ -29,7 +28,7 @@ async def _load_pair(
 ) -> dict[uuid.UUID, dict[str, Any]]:
     rows = (await session.execute(LOCK_SQL, {"ids": [referral_id, other_id]})).mappings()
     found = {r["id"]: dict(r) for r in rows}
-    if len(found) != 2 or not all(can_see_referral(user, r) for r in found.values()):
+    if len(found) != 2 or not all(sees(user, r) for r in found.values()):
         raise NotFoundError("no such pair of referrals in your area")
     return found
 

@@ -28,7 +28,8 @@ from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from service.auth import StaffUser
+from service import access
+from service.access import StaffUser
 from service.db import audit
 from service.db import exports as repo
 from service.db import stats as stats_repo
@@ -38,7 +39,6 @@ from service.exceptions import AccessDeniedError
 from service.schemas import stats as wire
 from service.state import Runtime
 from service.usecases import disclosure
-from service.usecases.contact_views import SENSITIVE_ROLES
 from service.usecases.stats import check_filter, make_period
 from streetlink.foreign import escape_spreadsheet_text
 
@@ -127,29 +127,7 @@ def cli_user() -> StaffUser:
     return StaffUser(id=0, username=f"cli:{getpass.getuser()}"[:100], role="admin")
 
 
-# --- scope and cells ------------------------------------------------------------------------
-
-
-def referral_scope(user: StaffUser) -> repo.ExportScope:
-    """As ``scope.can_see_referral``.
-
-    >>> referral_scope(StaffUser(id=1, username="c", role="coordinator",
-    ...                          team_ids=(3,), authority_codes=("E07000070",)))
-    ExportScope(everything=False, team_ids=(), authority_codes=('E07000070',), unrouted=True)
-    """
-    if user.is_admin:
-        return repo.ExportScope(everything=True)
-    if user.role == "coordinator":
-        return repo.ExportScope(authority_codes=user.authority_codes, unrouted=True)
-    return repo.ExportScope(team_ids=user.team_ids)
-
-
-def contact_scope(user: StaffUser) -> repo.ExportScope:
-    """As ``contact_views.can_see_contact``."""
-    if user.is_admin:
-        return repo.ExportScope(everything=True)
-    codes = user.authority_codes if user.role == "coordinator" else ()
-    return repo.ExportScope(team_ids=user.team_ids, authority_codes=codes)
+# --- cells ------------------------------------------------------------------------
 
 
 def cell(value: Any) -> str:
@@ -265,7 +243,7 @@ async def referrals_csv(
     route: str,
     progress: Progress | None = None,
 ) -> CsvExport:
-    params = await _checked_params(runtime, filters) | referral_scope(user).params()
+    params = await _checked_params(runtime, filters) | access.params(access.scope_of(user))
     job = _Job("referrals", REFERRAL_COLUMNS, params, _describe(filters))
     return CsvExport(
         _filename("referrals"), _stream(runtime, user, job, route=route, progress=progress)
@@ -281,9 +259,9 @@ async def contacts_csv(
     route: str,
     progress: Progress | None = None,
 ) -> CsvExport:
-    if special_category and user.role not in SENSITIVE_ROLES:
+    if special_category and user.role not in access.SPECIAL_CATEGORY_ROLES:
         raise AccessDeniedError("special-category fields are only for the staff who act on them")
-    params = await _checked_params(runtime, filters) | contact_scope(user).params()
+    params = await _checked_params(runtime, filters) | access.params(access.scope_of(user))
     params["special_category"] = special_category
     columns = CONTACT_COLUMNS + (SPECIAL_CATEGORY_COLUMNS if special_category else ())
     detail = _describe(filters) | {"special_category": special_category}
@@ -352,8 +330,10 @@ async def snapshot(
     """The return for the caller's authorities (nationality for administrators only)."""
     nationality = user.is_admin if with_nationality is None else with_nationality and user.is_admin
     period = make_period(filters.from_date, filters.to_date)
-    scope = repo.ExportScope(everything=user.is_admin, authority_codes=user.authority_codes)
-    params = scope.params() | {
+    exact = access.exact_figures(user, public=False, covers={})
+    params = {
+        "scope_all": exact.everything,
+        "scope_codes": sorted(exact.authority_codes),
         "start": period.start,
         "end": period.end,
         "authority": filters.authority,
@@ -366,8 +346,7 @@ async def snapshot(
     areas = [
         _area(a["code"], a["name"], cells.get(a["code"], {}), with_nationality=nationality)
         for a in authorities
-        if (user.is_admin or a["code"] in user.authority_codes)
-        and filters.authority in (None, a["code"])
+        if exact.authority(a["code"]) and filters.authority in (None, a["code"])
     ]
     await _audit(
         runtime,

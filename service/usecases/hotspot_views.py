@@ -14,7 +14,8 @@ from typing import Any
 
 import msgspec
 
-from service.auth import StaffUser
+from service import access
+from service.access import StaffUser
 from service.db import audit
 from service.db import hotspots as repo
 from service.db.engine import transaction
@@ -28,12 +29,6 @@ from service.schemas.hotspots import (
     HotspotMemberOut,
 )
 from service.state import Runtime
-from service.usecases.contact_views import can_see_contact
-from service.usecases.scope import (
-    can_see_referral,
-    in_team_or_authority,
-    team_or_authority_params,
-)
 
 
 class HotspotFilter(msgspec.Struct, frozen=True, kw_only=True):
@@ -78,7 +73,7 @@ async def list_hotspots(
         "bbox_e": e,
         "bbox_n": n,
         "limit": flt.limit,
-        **team_or_authority_params(user),
+        **access.params(access.scope_of(user)),
     }
     async with transaction(runtime.sessions) as session:
         rows = await repo.list_hotspots(session, params)
@@ -101,19 +96,15 @@ def _member(row: dict[str, Any]) -> HotspotMemberOut:
     return msgspec.convert({**row, "href": href}, HotspotMemberOut, from_attributes=True)
 
 
-def _visible(user: StaffUser, row: dict[str, Any]) -> bool:
-    return can_see_referral(user, row) if row["kind"] == "referral" else can_see_contact(user, row)
-
-
 async def read_hotspot(
     runtime: Runtime, user: StaffUser, hotspot_id: int, *, route: str
 ) -> HotspotDetail:
     async with transaction(runtime.sessions) as session:
         row = await repo.get(session, hotspot_id)
-        if row is None or not in_team_or_authority(user, row):
+        if row is None or not access.sees(user, row):
             raise NotFoundError("no such hotspot in your area")
         members = await repo.members(session, hotspot_id)
-        shown = [m for m in members if _visible(user, m)]
+        shown = [m for m in members if access.sees(user, m)]
         history = await repo.events(session, hotspot_id)
         await audit.record(
             session,

@@ -9,7 +9,7 @@ from typing import TypeVar
 import msgspec
 from sqlalchemy import text
 
-from service.auth import StaffUser
+from service.access import StaffUser
 from service.db.engine import transaction
 from service.exceptions import ConflictError
 from service.state import Runtime

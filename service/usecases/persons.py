@@ -4,11 +4,11 @@ possible duplicates and reversible merges.
 Who sees which person (the scope, applied in SQL by :data:`service.db.persons.SCOPE_SQL`):
 
 * admins see every person;
-* workers see the persons owned by their teams;
-* coordinators see the persons owned by a team that covers one of their authorities, and the
-  persons with a contact recorded in one of their authorities (so someone who moved into
-  their area is visible even while another team owns the record); and, like anyone, the
-  persons of teams they belong to.
+* anyone sees the persons owned by their teams, and those with a contact they may see (so
+  someone who moved into a coordinator's area is visible even while another team owns the
+  record);
+* coordinators also see the persons owned by a team that works only inside their
+  authorities (``service.access.may_see_person``).
 
 A person outside the scope answers 404, exactly like a missing one. Every read of a person
 by staff writes an ``audit_log`` row: ``read`` for a single record, ``list`` for each record
@@ -34,9 +34,11 @@ from typing import Any
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.auth import StaffUser
+from service import access
+from service.access import StaffUser
 from service.db import audit
 from service.db import persons as repo
+from service.db import teams as teams_repo
 from service.db.engine import transaction
 from service.exceptions import (
     AccessDeniedError,
@@ -65,28 +67,16 @@ NOT_FOUND = "no such person in your scope"
 # --- scope ----------------------------------------------------------------------------------
 
 
-def person_scope(user: StaffUser) -> repo.Scope:
-    """The persons this member of staff may see (see the module docstring).
-
-    >>> person_scope(StaffUser(id=1, username="a", role="admin")).all_persons
-    True
-    >>> person_scope(StaffUser(id=2, username="w", role="worker", team_ids=(4,),
-    ...                        authority_codes=("E07000070",)))
-    Scope(all_persons=False, team_ids=(4,), authority_codes=())
-    """
-    if user.is_admin:
-        return repo.Scope(all_persons=True)
-    if user.role == "coordinator":
-        return repo.Scope(team_ids=user.team_ids, authority_codes=user.authority_codes)
-    return repo.Scope(team_ids=user.team_ids)
+async def person_scope(session: AsyncSession, user: StaffUser) -> dict[str, Any]:
+    """The scope parameters of person queries (``service.access.person_params``)."""
+    scope = access.scope_of(user)
+    covers = await teams_repo.coverage(session) if scope.coordinator else {}
+    return access.person_params(scope, covers)
 
 
 async def _may_own(session: AsyncSession, user: StaffUser, team_id: int) -> bool:
-    if team_id in user.team_ids or user.is_admin:
-        return True
-    if user.role == "coordinator":
-        return await repo.team_covers_any(session, team_id, user.authority_codes)
-    return False
+    """Records may be given only to a team whose persons the user then still sees."""
+    return user.is_admin or team_id in (await person_scope(session, user))["person_teams"]
 
 
 async def _owning_team(session: AsyncSession, user: StaffUser, team_id: int | None) -> int:
@@ -199,7 +189,9 @@ async def _audit(
 async def _get(
     session: AsyncSession, user: StaffUser, person_id: uuid.UUID, *, for_update: bool = False
 ) -> dict[str, Any]:
-    row = await repo.get(session, person_id, person_scope(user), for_update=for_update)
+    row = await repo.get(
+        session, person_id, await person_scope(session, user), for_update=for_update
+    )
     if row is None:
         raise NotFoundError(NOT_FOUND)
     return row
@@ -282,7 +274,7 @@ async def list_persons(
     async with transaction(runtime.sessions) as session:
         rows = await repo.list_page(
             session,
-            person_scope(user),
+            await person_scope(session, user),
             limit=limit + 1,
             after=after,
             team_id=team_id,
@@ -428,7 +420,7 @@ async def possible_duplicates(
         rows = await repo.duplicate_candidates(
             session,
             person_id,
-            person_scope(user),
+            await person_scope(session, user),
             radius_m=DUPLICATE_RADIUS_M,
             initial=normalise_name(subject["known_as"])[:1],
             cap=DUPLICATE_CANDIDATE_CAP,
@@ -450,7 +442,7 @@ async def possible_duplicates(
 async def _lock_pair(
     session: AsyncSession, user: StaffUser, person_id: uuid.UUID, other_id: uuid.UUID
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    pair = await repo.lock_pair(session, [person_id, other_id], person_scope(user))
+    pair = await repo.lock_pair(session, [person_id, other_id], await person_scope(session, user))
     if len(pair) != 2:
         raise NotFoundError("no such pair of persons in your scope")
     return pair[person_id], pair[other_id]

@@ -3,33 +3,17 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 import msgspec
-from sqlalchemy import text
 
-from service.auth import StaffUser
+from service import access
+from service.access import StaffUser
 from service.db import audit
+from service.db import referrals as repo
 from service.db.engine import transaction
 from service.exceptions import NotFoundError
 from service.schemas.referrals import ReferralDetail, ReferralSummary, ReferrerContactOut
 from service.state import Runtime
-from service.usecases.scope import can_see_referral
-
-LIST_SQL = text(
-    "SELECT id, reference, status, outcome, urgent, authority_code, team_id, received_at, "
-    "seen_at, site_type, location_quality, attempts, next_shift_due_at, outcome_due_at, "
-    "(status <> 'closed' AND (now() > outcome_due_at OR (attempts = 0 AND now() > "
-    " next_shift_due_at))) AS sla_breached "
-    "FROM referrals WHERE (CAST(:all AS boolean) "
-    "   OR team_id = ANY(:teams) OR authority_code = ANY(:codes) "
-    "   OR (CAST(:coordinator AS boolean) AND authority_code IS NULL)) "
-    "AND (CAST(:status AS text) IS NULL OR status = :status) "
-    "AND (CAST(:team_id AS integer) IS NULL OR team_id = :team_id) "
-    "ORDER BY urgent DESC, received_at DESC LIMIT :limit OFFSET :offset"
-)
-DETAIL_SQL = text("SELECT *, ST_Y(geom) AS lat, ST_X(geom) AS lon FROM referrals WHERE id = :id")
-REFERRER_ROLES = frozenset({"coordinator", "admin"})
 
 
 async def list_referrals(
@@ -41,20 +25,10 @@ async def list_referrals(
     limit: int,
     offset: int,
 ) -> list[ReferralSummary]:
-    coordinator = user.role == "coordinator"
-    params: dict[str, Any] = {
-        "all": user.is_admin,
-        "teams": list(user.team_ids) if not coordinator else [],
-        "codes": list(user.authority_codes) if coordinator else [],
-        "coordinator": coordinator,
-        "status": status,
-        "team_id": team_id,
-        "limit": limit,
-        "offset": offset,
-    }
+    filters = {"status": status, "team_id": team_id, "limit": limit, "offset": offset}
     async with transaction(runtime.sessions) as session:
-        rows = (await session.execute(LIST_SQL, params)).mappings().all()
-    return msgspec.convert([dict(r) for r in rows], list[ReferralSummary])
+        rows = await repo.list_for_staff(session, access.params(access.scope_of(user)), filters)
+    return msgspec.convert(rows, list[ReferralSummary])
 
 
 async def referral_detail(
@@ -62,24 +36,11 @@ async def referral_detail(
 ) -> ReferralDetail:
     """The whole referral; reading it is audited. Referrer contact only for coordinators."""
     async with transaction(runtime.sessions) as session:
-        row = (await session.execute(DETAIL_SQL, {"id": referral_id})).mappings().first()
-        if row is None or not can_see_referral(user, dict(row)):
+        detail = await repo.get_whole(session, referral_id)
+        if detail is None or not access.sees(user, detail):
             raise NotFoundError("no such referral in your area")
-        detail = dict(row)
-        if user.role in REFERRER_ROLES:
-            contact = (
-                (
-                    await session.execute(
-                        text(
-                            "SELECT name, email, phone, wants_update FROM referrer_contacts "
-                            "WHERE referral_id = :id"
-                        ),
-                        {"id": referral_id},
-                    )
-                )
-                .mappings()
-                .first()
-            )
+        if user.role in access.REFERRER_CONTACT_ROLES:
+            contact = await repo.get_referrer_contact(session, referral_id)
             detail["referrer"] = (
                 msgspec.convert(dict(contact), ReferrerContactOut) if contact else None
             )

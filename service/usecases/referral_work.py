@@ -9,14 +9,13 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.auth import StaffUser
+from service.access import StaffUser, sees
 from service.db import changes
 from service.db import referrals as repo
 from service.db.engine import sql, transaction
 from service.exceptions import ConflictError, NotFoundError
 from service.schemas.referrals import AttemptIn, OutcomeIn, ReferralState
 from service.state import Runtime
-from service.usecases.scope import can_see_referral
 
 STATE_SQL = text(
     "SELECT r.id, r.reference, r.status, r.outcome, r.attempts, r.closed_at, r.team_id, "
@@ -31,7 +30,7 @@ async def _locked(session: AsyncSession, user: StaffUser, referral_id: uuid.UUID
         text("SELECT 1 FROM referrals WHERE id = :id FOR UPDATE"), {"id": referral_id}
     )
     row = (await session.execute(STATE_SQL, {"id": referral_id})).mappings().first()
-    if row is None or not can_see_referral(user, dict(row)):
+    if row is None or not sees(user, dict(row)):
         raise NotFoundError("no such referral in your area")
     return dict(row)
 

@@ -15,7 +15,8 @@ from typing import Any
 import anyio.to_thread
 
 from geo.routing import DropReason, RoutePlan, Stop, plan_shift_route
-from service.auth import StaffUser
+from service import access
+from service.access import StaffUser
 from service.db import assignments as repo
 from service.db import audit
 from service.db.engine import transaction
@@ -38,15 +39,6 @@ DROP_TEXT = {
     DropReason.UNREACHABLE_IN_SHIFT: "too far to reach, visit and return within the shift",
     DropReason.SHIFT_FULL: "does not fit in the shift after the higher-priority visits",
 }
-
-
-def can_see_team(user: StaffUser, team: dict[str, Any]) -> bool:
-    """Admins; the team's workers; coordinators of an authority the team covers."""
-    if user.is_admin:
-        return True
-    if user.role == "coordinator":
-        return bool(set(team["covers"]) & set(user.authority_codes))
-    return team["id"] in user.team_ids
 
 
 def _check_date(settings: Settings, day: dt.date) -> None:
@@ -110,10 +102,16 @@ async def _read(
     runtime: Runtime, user: StaffUser, team_id: int, day: dt.date, route: str
 ) -> tuple[dict[str, Any], list[dict[str, Any]], dt.datetime | None]:
     async with transaction(runtime.sessions) as session:
+        scope = access.scope_of(user)
         team = await repo.team(session, team_id)
-        if team is None or not can_see_team(user, team):
+        if team is None or not access.may_read_team(scope, team_id, team["covers"]):
             raise NotFoundError("no such team in your area")
-        rows = await repo.shift_visits(session, team_id=team_id, shift_start=shift_on(team, day)[0])
+        rows = await repo.shift_visits(
+            session,
+            team_id=team_id,
+            shift_start=shift_on(team, day)[0],
+            scope=access.params(scope),
+        )
         latest = await repo.latest_run(session)
         for row in rows:
             if row["referral_id"] is not None:
@@ -174,7 +172,10 @@ def _dropped(plan: RoutePlan, rows: dict[str, dict[str, Any]]) -> list[DroppedSt
 async def shift_plan(
     runtime: Runtime, user: StaffUser, team_id: int, day: dt.date | None, *, route: str
 ) -> ShiftPlan:
-    """The run-sheet of ``team_id`` for its shift starting on ``day`` (default: today, London)."""
+    """The run-sheet of ``team_id`` for its shift starting on ``day`` (default: today, London).
+
+    A coordinator of one of the team's areas who is not on the team sees the visits in their
+    own area only, planned as a route of their own (``service.access``)."""
     settings = runtime.settings
     day = day or local_today()
     _check_date(settings, day)

@@ -20,7 +20,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from service.auth import StaffUser
+from service import access
+from service.access import StaffUser
 from service.db import stats as repo
 from service.db import teams as teams_repo
 from service.db.engine import transaction
@@ -68,48 +69,6 @@ def make_period(from_date: dt.date | None, to_date: dt.date | None) -> wire.Peri
 
 def _london_midnight(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(0), LONDON).astimezone(dt.UTC)
-
-
-@dataclass(frozen=True, slots=True)
-class Exactness:
-    """Which rows this caller sees exactly."""
-
-    everything: bool = False
-    authority_codes: frozenset[str] = frozenset()
-    team_ids: frozenset[int] = frozenset()
-
-    def authority(self, code: str) -> bool:
-        return self.everything or code in self.authority_codes
-
-    def team(self, team_id: int) -> bool:
-        return self.everything or team_id in self.team_ids
-
-
-def exactness(
-    user: StaffUser, audience: wire.Audience, covers: Mapping[int, Sequence[str]]
-) -> Exactness:
-    """See the module docstring.
-
-    >>> covers = {1: ["A", "B"], 2: ["B", "C"], 3: []}
-    >>> coord = StaffUser(id=1, username="c", role="coordinator", authority_codes=("A", "B"))
-    >>> e = exactness(coord, "staff", covers)
-    >>> sorted(e.authority_codes), sorted(e.team_ids)
-    (['A', 'B'], [1])
-    >>> worker = StaffUser(id=2, username="w", role="worker", team_ids=(2,))
-    >>> e = exactness(worker, "staff", covers)
-    >>> sorted(e.authority_codes), sorted(e.team_ids)
-    ([], [2])
-    >>> exactness(StaffUser(id=3, username="a", role="admin"), "public", covers).everything
-    False
-    """
-    if audience == "public":
-        return Exactness()
-    if user.is_admin:
-        return Exactness(everything=True)
-    codes = frozenset(user.authority_codes) if user.role == "coordinator" else frozenset()
-    teams = set(user.team_ids)
-    teams |= {team for team, areas in covers.items() if areas and set(areas) <= codes}
-    return Exactness(authority_codes=codes, team_ids=frozenset(teams))
 
 
 @dataclass(slots=True)
@@ -297,7 +256,9 @@ async def report(
             end=period.end,
         )
     _count_cohorts(tally, seen, facts, period)
-    exact = exactness(user, audience, {t["id"]: t["covers"] for t in teams})
+    exact = access.exact_figures(
+        user, public=audience == "public", covers={t["id"]: t["covers"] for t in teams}
+    )
     area_rows, team_rows = _rows_wanted(
         authorities, teams, tally, authority=authority, team_id=team_id
     )

@@ -1,4 +1,4 @@
-"""``GET /v1/sync``: what changed for the caller's teams since their cursor."""
+"""``GET /v1/sync``: what changed since the caller's cursor, in their scope."""
 
 from __future__ import annotations
 
@@ -6,10 +6,9 @@ import base64
 import binascii
 
 import msgspec
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.auth import StaffUser
+from service import access
+from service.access import StaffUser
 from service.db import changes
 from service.db.engine import transaction
 from service.exceptions import InvalidInputError
@@ -35,25 +34,13 @@ def decode_cursor(cursor: str | None) -> int:
     raise InvalidInputError("not a cursor from this service", field="since")
 
 
-async def teams_in_scope(session: AsyncSession, user: StaffUser) -> list[int] | None:
-    """``None`` means every team (admin)."""
-    if user.is_admin:
-        return None
-    if user.role == "coordinator":
-        rows = await session.execute(
-            text("SELECT DISTINCT team_id FROM team_areas WHERE authority_code = ANY(:codes)"),
-            {"codes": list(user.authority_codes)},
-        )
-        return sorted({*user.team_ids, *(r.team_id for r in rows)})
-    return list(user.team_ids)
-
-
 async def sync(runtime: Runtime, user: StaffUser, since: str | None, limit: int) -> SyncPage:
     after = decode_cursor(since)
     async with transaction(runtime.sessions) as session:
         await changes.number_committed(session)
-        teams = await teams_in_scope(session, user)
-        rows = await changes.page(session, after_seq=after, team_ids=teams, limit=limit + 1)
+        rows = await changes.page(
+            session, after_seq=after, scope=access.params(access.scope_of(user)), limit=limit + 1
+        )
     has_more = len(rows) > limit
     rows = rows[:limit]
     last = rows[-1]["seq"] if rows else after

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from geo.tiles import TileAddress, cell_zoom, parse_tile_address, tile_size_m
-from service.auth import StaffUser
+from service import access
+from service.access import StaffUser
 from service.db import audit
 from service.db import tiles as repo
 from service.db.engine import transaction
@@ -110,14 +111,10 @@ def _utc(value: dt.datetime) -> dt.datetime:
 
 
 def scope_params(user: StaffUser, settings: Settings) -> dict[str, Any]:
-    """Who the caller may see as points (the SQL reads these, see ``tiles_referrals.sql``)."""
+    """Who the caller may see as points (``service.access``; roles outside
+    ``tile_point_roles`` see none, only the grid counts)."""
     allowed = user.role in settings.tile_point_roles
-    return {
-        "all": allowed and user.is_admin,
-        "coordinator": allowed and user.role == "coordinator",
-        "teams": list(user.team_ids) if allowed else [],
-        "codes": list(user.authority_codes) if allowed else [],
-    }
+    return access.params(access.scope_of(user) if allowed else access.NOBODY)
 
 
 def cell_params(tile: TileAddress, settings: Settings) -> dict[str, Any]:
@@ -143,12 +140,12 @@ def cell_params(tile: TileAddress, settings: Settings) -> dict[str, Any]:
 def layer_plan(layers: tuple[str, ...], scope: dict[str, Any]) -> list[str]:
     """The SQL layers to run: points only when the caller can see some, cells only when
     some points are hidden from them (never for an admin allowed to see points)."""
-    sees_points = bool(scope["all"] or scope["coordinator"] or scope["teams"])
+    sees_points = bool(scope["scope_all"] or scope["scope_coordinator"] or scope["scope_teams"])
     plan: list[str] = []
     for name in layers:
         if name not in SCOPED_LAYERS or sees_points:
             plan.append(name)
-        if name in CELL_LAYERS and not scope["all"]:
+        if name in CELL_LAYERS and not scope["scope_all"]:
             plan.append(CELL_LAYERS[name])
     return plan
 

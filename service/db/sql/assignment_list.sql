@@ -1,4 +1,4 @@
--- Current assignments in the caller's scope, highest priority first, with the active override.
+-- Current assignments in the caller's scope (service/access.py), highest priority first, with the active override.
 SELECT a.item_kind, a.item_id, a.work_kind, a.authority_code, a.team_id, t.name AS team_name,
        a.shift_start, a.shift_end, a.shift_index, a.rule, a.rank, a.urgent, a.swep, a.due_at,
        a.serve_at, a.within_sla, a.reasons, a.computed_at, a.run_id, r.reference,
@@ -11,7 +11,8 @@ LEFT JOIN referrals r
        ON r.id = CASE WHEN a.item_kind = 'referral' THEN CAST(a.item_id AS uuid) END
 LEFT JOIN assignment_overrides o
        ON o.item_kind = a.item_kind AND o.item_id = a.item_id AND o.released_at IS NULL
-WHERE (CAST(:all AS boolean) OR a.team_id = ANY(:teams) OR a.authority_code = ANY(:codes))
+WHERE staff_may_see(:scope_all, :scope_coordinator, :scope_teams, :scope_codes,
+                    a.authority_code, a.team_id)
   AND (CAST(:team_id AS integer) IS NULL OR a.team_id = :team_id)
   AND (CAST(:item_kind AS text) IS NULL OR a.item_kind = :item_kind)
   AND (CAST(:rules AS text[]) IS NULL OR a.rule = ANY(CAST(:rules AS text[])))

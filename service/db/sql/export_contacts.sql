@@ -1,4 +1,4 @@
--- Contacts for a CSV export: the caller's scope (their teams; a coordinator's authorities),
+-- Contacts for a CSV export: the caller's scope (service/access.py),
 -- the period by observed_at in [:start, :end), optional authority and team; oldest first.
 -- People appear by pseudonym only. Special-category fields only when :special_category.
 SELECT c.id, c.observed_at, c.received_at, c.team_id, c.worker_id, c.authority_code,
@@ -13,9 +13,8 @@ SELECT c.id, c.observed_at, c.received_at, c.team_id, c.worker_id, c.authority_c
   LEFT JOIN persons p ON p.id = c.person_id
   LEFT JOIN referrals r ON r.id = c.referral_id
   LEFT JOIN contact_sensitive s ON CAST(:special_category AS boolean) AND s.contact_id = c.id
- WHERE (CAST(:scope_all AS boolean)
-        OR c.team_id = ANY(CAST(:scope_teams AS integer[]))
-        OR c.authority_code = ANY(CAST(:scope_codes AS varchar[])))
+ WHERE staff_may_see(:scope_all, :scope_coordinator, :scope_teams, :scope_codes,
+                     c.authority_code, c.team_id)
    AND c.observed_at >= :start AND c.observed_at < :end
    AND (CAST(:authority AS text) IS NULL OR c.authority_code = :authority)
    AND (CAST(:team_id AS integer) IS NULL OR c.team_id = :team_id)

@@ -1,4 +1,4 @@
--- Referrals for a CSV export: the caller's scope (as the staff list), the period by
+-- Referrals for a CSV export: the caller's scope (service/access.py), the period by
 -- received_at in [:start, :end), optional authority and team; oldest first. Never the
 -- referrer's contact details.
 SELECT r.reference, r.received_at, r.seen_at, r.seen_time_band, r.status, r.outcome,
@@ -10,10 +10,8 @@ SELECT r.reference, r.received_at, r.seen_at, r.seen_time_band, r.status, r.outc
        r.immediate_danger, r.appears_under_18, r.self_referral, r.attempts,
        r.next_shift_due_at, r.outcome_due_at
   FROM referrals r
- WHERE (CAST(:scope_all AS boolean)
-        OR r.team_id = ANY(CAST(:scope_teams AS integer[]))
-        OR r.authority_code = ANY(CAST(:scope_codes AS varchar[]))
-        OR (CAST(:scope_unrouted AS boolean) AND r.authority_code IS NULL))
+ WHERE staff_may_see(:scope_all, :scope_coordinator, :scope_teams, :scope_codes,
+                     r.authority_code, r.team_id)
    AND r.received_at >= :start AND r.received_at < :end
    AND (CAST(:authority AS text) IS NULL OR r.authority_code = :authority)
    AND (CAST(:team_id AS integer) IS NULL OR r.team_id = :team_id)

@@ -1,4 +1,4 @@
--- Hotspots as GeoJSON-ready rows, filtered; scope filters come from the caller's role.
+-- Hotspots as GeoJSON-ready rows, filtered, in the caller's scope (service/access.py).
 SELECT h.id, h.layer, h.status, h.member_count, h.core_count, h.referral_count,
        h.contact_count, h.bedded_down_count, h.first_activity_at, h.last_activity_at,
        h.authority_code, h.team_id, h.successor_id,
@@ -12,8 +12,7 @@ WHERE h.status = ANY(CAST(:statuses AS text[]))
   AND (CAST(:active_since AS timestamptz) IS NULL OR h.last_activity_at >= :active_since)
   AND (CAST(:bbox_w AS double precision) IS NULL
        OR h.centroid && ST_MakeEnvelope(:bbox_w, :bbox_s, :bbox_e, :bbox_n, 4326))
-  AND (CAST(:all AS boolean)
-       OR h.team_id = ANY(CAST(:teams AS integer[]))
-       OR h.authority_code = ANY(CAST(:codes AS text[])))
+  AND staff_may_see(:scope_all, :scope_coordinator, :scope_teams, :scope_codes,
+                    h.authority_code, h.team_id)
 ORDER BY h.member_count DESC, h.id
 LIMIT :limit

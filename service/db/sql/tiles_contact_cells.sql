@@ -16,11 +16,8 @@ WITH bounds AS (
               FROM contacts r CROSS JOIN bounds b
              WHERE r.geom_mercator && b.region
                AND r.observed_at >= :since AND r.observed_at < :until
-               AND NOT COALESCE(
-                   CAST(:all AS boolean)
-                   OR (CAST(:coordinator AS boolean) AND r.authority_code = ANY(:codes))
-                   OR r.team_id = ANY(:teams),
-                   false)) s
+               AND staff_may_see(:scope_all, :scope_coordinator, :scope_teams, :scope_codes,
+                         r.authority_code, r.team_id) IS NOT TRUE) s
      CROSS JOIN bounds b
      GROUP BY 1, 2
 )

@@ -2,8 +2,7 @@
 -- points (no notes, no special-category data: a click reads the contact, which is audited).
 -- Points come from the stored Web Mercator copy (geom_mercator, GiST-indexed): no
 -- per-point transform. At most :cap features; one more is fetched to tell whether the layer was capped.
--- Scope (as service.usecases.contact_views.can_see_contact): everything when :all;
--- coordinators their authorities; anyone their teams' contacts.
+-- Scope: service/access.py (staff_may_see).
 WITH bounds AS (
     SELECT ST_TileEnvelope(:z, :x, :y) AS tile,
            ST_TileEnvelope(:z, :x, :y, margin => :margin) AS query
@@ -16,9 +15,8 @@ WITH bounds AS (
      CROSS JOIN bounds b
      WHERE c.geom_mercator && b.query
        AND c.observed_at >= :since AND c.observed_at < :until
-       AND (CAST(:all AS boolean)
-            OR (CAST(:coordinator AS boolean) AND c.authority_code = ANY(:codes))
-            OR c.team_id = ANY(:teams))
+       AND staff_may_see(:scope_all, :scope_coordinator, :scope_teams, :scope_codes,
+                         c.authority_code, c.team_id)
      LIMIT :cap + 1
 )
 SELECT (SELECT ST_AsMVT(f, 'contacts', :extent, 'geom')

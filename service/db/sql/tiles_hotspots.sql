@@ -1,6 +1,6 @@
 -- Tile layer "hotspots": active hotspots in the caller's scope with activity in the window,
 -- as their centroids with the counts the map sizes them by (largest first, at most :cap).
--- Scope: everything when :all; coordinators their authorities; anyone their teams'.
+-- Scope: service/access.py (staff_may_see).
 WITH bounds AS (
     SELECT ST_TileEnvelope(:z, :x, :y) AS tile,
            ST_Transform(ST_TileEnvelope(:z, :x, :y, margin => :margin), 4326) AS query
@@ -17,9 +17,8 @@ WITH bounds AS (
      WHERE h.centroid && b.query
        AND h.status = 'active'
        AND h.last_activity_at >= :since AND h.first_activity_at < :until
-       AND (CAST(:all AS boolean)
-            OR (CAST(:coordinator AS boolean) AND h.authority_code = ANY(:codes))
-            OR h.team_id = ANY(:teams))
+       AND staff_may_see(:scope_all, :scope_coordinator, :scope_teams, :scope_codes,
+                         h.authority_code, h.team_id)
      ORDER BY h.member_count DESC, h.id
      LIMIT :cap + 1
 )

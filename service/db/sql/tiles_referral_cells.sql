@@ -16,12 +16,8 @@ WITH bounds AS (
               FROM referrals r CROSS JOIN bounds b
              WHERE r.geom_mercator && b.region
                AND r.received_at >= :since AND r.received_at < :until
-               AND NOT COALESCE(
-                   CAST(:all AS boolean)
-                   OR (CAST(:coordinator AS boolean)
-                       AND (r.authority_code IS NULL OR r.authority_code = ANY(:codes)))
-                   OR (NOT CAST(:coordinator AS boolean) AND r.team_id = ANY(:teams)),
-                   false)) s
+               AND staff_may_see(:scope_all, :scope_coordinator, :scope_teams, :scope_codes,
+                         r.authority_code, r.team_id) IS NOT TRUE) s
      CROSS JOIN bounds b
      GROUP BY 1, 2
 )

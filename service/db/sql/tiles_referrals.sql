@@ -2,8 +2,7 @@
 -- with their status (no description: a click reads the referral, which is audited).
 -- Points come from the stored Web Mercator copy (geom_mercator, GiST-indexed): no
 -- per-point transform. At most :cap features; one more is fetched to tell whether the layer was capped.
--- Scope (as service.usecases.scope.can_see_referral): everything when :all; coordinators
--- their authorities and unrouted referrals; other roles their teams' referrals.
+-- Scope: service/access.py (staff_may_see).
 WITH bounds AS (
     SELECT ST_TileEnvelope(:z, :x, :y) AS tile,
            ST_TileEnvelope(:z, :x, :y, margin => :margin) AS query
@@ -16,10 +15,8 @@ WITH bounds AS (
      CROSS JOIN bounds b
      WHERE r.geom_mercator && b.query
        AND r.received_at >= :since AND r.received_at < :until
-       AND (CAST(:all AS boolean)
-            OR (CAST(:coordinator AS boolean)
-                AND (r.authority_code IS NULL OR r.authority_code = ANY(:codes)))
-            OR (NOT CAST(:coordinator AS boolean) AND r.team_id = ANY(:teams)))
+       AND staff_may_see(:scope_all, :scope_coordinator, :scope_teams, :scope_codes,
+                         r.authority_code, r.team_id)
      LIMIT :cap + 1
 )
 SELECT (SELECT ST_AsMVT(f, 'referrals', :extent, 'geom')
