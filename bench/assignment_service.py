@@ -31,14 +31,14 @@ from alembic import command
 from alembic.config import Config
 
 from geo.assignment import assign
-from service.app import build_runtime
 from service.auth import StaffUser
 from service.db import assignments as repo
 from service.db.engine import transaction
+from service.runtime import Runtime, build_runtime
 from service.settings import Settings, to_plain_postgres_url
-from service.state import Runtime
-from service.usecases import assignment, shift_plan
-from service.usecases.commands import add_user, seed
+from service.usecases.assignments import runs as assignment
+from service.usecases.assignments import shift_plan
+from service.usecases.operations.cli_jobs import add_user, seed
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_MS = 200.0

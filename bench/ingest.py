@@ -147,7 +147,7 @@ def fresh_database(server: str) -> Iterator[str]:
     from alembic.config import Config
 
     from service.settings import Settings
-    from service.usecases.commands import add_user, seed
+    from service.usecases.operations.cli_jobs import add_user, seed
 
     name = f"bench_ingest_{os.getpid()}"
     asyncio.run(_admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

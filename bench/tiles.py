@@ -120,7 +120,7 @@ def _prepare_database(server: str, url: str) -> None:
     from alembic.config import Config
 
     from service.settings import Settings
-    from service.usecases.commands import add_user, seed
+    from service.usecases.operations.cli_jobs import add_user, seed
 
     t0 = time.perf_counter()
     admin_db = _database(server, "postgres")

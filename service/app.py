@@ -8,10 +8,10 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
 from litestar import Litestar, Router
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
@@ -46,16 +46,15 @@ from service.api.stats import StatsController
 from service.api.strict_structs import ExactStructSchemaPlugin
 from service.api.tiles import TilesController
 from service.auth import build_jwt_auth
-from service.db.engine import create_engine, session_factory
 from service.db.kv_store import PostgresStore
 from service.logs import RequestContext, configure_logging
+from service.runtime import Runtime, build_runtime
 from service.settings import PACKAGE_DIR, Settings
-from service.state import Runtime
-from service.usecases import area_sync, assignment
-from service.usecases.health import migration_head
-from service.usecases.hotspots import recompute_loop
-from service.usecases.login_throttle import LoginThrottle
-from service.usecases.retention import retention_loop
+from service.usecases.areas import sync as area_sync
+from service.usecases.assignments import runs as assignment
+from service.usecases.hotspots import clustering as hotspots
+from service.usecases.operations.retention import retention_loop
+from service.usecases.staff.login_throttle import LoginThrottle
 
 log = logging.getLogger(__name__)
 API_VERSION = "0.1.0"
@@ -73,17 +72,6 @@ def openapi_config() -> OpenAPIConfig:
         render_plugins=[JsonRenderPlugin(path="/openapi.json")],
         components=Components(),
         use_handler_docstrings=False,
-    )
-
-
-def build_runtime(settings: Settings) -> Runtime:
-    engine = create_engine(settings)
-    return Runtime(
-        settings=settings,
-        engine=engine,
-        sessions=session_factory(engine),
-        http=httpx.AsyncClient(timeout=httpx.Timeout(10.0)),
-        migration_head=migration_head(),
     )
 
 
@@ -160,21 +148,26 @@ def create_app(settings: Settings) -> Litestar:
         await area_sync.initial_load(runtime)
         tasks = [
             asyncio.create_task(area_sync.keep_areas_fresh(runtime), name="area-sync"),
-            asyncio.create_task(runtime.hotspots.run(runtime), name="hotspot-updates"),
+            asyncio.create_task(
+                runtime.hotspots.run(partial(hotspots.apply_update, runtime)),
+                name="hotspot-updates",
+            ),
         ]
         if settings.hotspot_recompute_interval_s > 0:
-            tasks.append(asyncio.create_task(recompute_loop(runtime), name="hotspot-recompute"))
+            tasks.append(
+                asyncio.create_task(hotspots.recompute_loop(runtime), name="hotspot-recompute")
+            )
         if settings.retention_interval_s > 0:
             tasks.append(asyncio.create_task(retention_loop(runtime), name="retention"))
         if settings.assignment_auto_recompute:
-            runtime.recompute.start(
+            runtime.assignment_runs.start(
                 lambda trigger: assignment.run(runtime, trigger=trigger),
                 debounce_s=settings.assignment_debounce_s,
             )
         try:
             yield
         finally:
-            await runtime.recompute.stop()
+            await runtime.assignment_runs.stop()
             for task in tasks:
                 task.cancel()
             for task in tasks:

@@ -18,7 +18,7 @@ from sqlalchemy import text
 
 from service.access import StaffUser
 from service.db.engine import transaction
-from service.state import Runtime
+from service.runtime import Runtime
 
 PUBLIC = {"public": True}
 TOKEN_LIFETIME = dt.timedelta(hours=10)

@@ -158,7 +158,7 @@ def _exit_cleanly(_signum: int, _frame: object) -> None:
 
 
 def _seed(_: argparse.Namespace) -> int:
-    from service.usecases.commands import seed
+    from service.usecases.operations.cli_jobs import seed
 
     report = asyncio.run(seed(Settings.from_env()))
     version = report.boundary_version
@@ -171,7 +171,7 @@ def _seed(_: argparse.Namespace) -> int:
 def _areas(args: argparse.Namespace) -> int:
     from geo.errors import GeoError
     from service.exceptions import ServiceError
-    from service.usecases.commands import import_areas
+    from service.usecases.operations.cli_jobs import import_areas
 
     try:
         collection = json.loads(args.file.read_text(encoding="utf-8"))
@@ -198,7 +198,7 @@ def _referrals(args: argparse.Namespace) -> int:
 
     from sqlalchemy.exc import SQLAlchemyError
 
-    from service.usecases import referral_import as ri
+    from service.usecases.referrals import csv_import as ri
     from streetlink.errors import ImportFormatError
 
     settings = Settings.from_env()
@@ -228,7 +228,7 @@ def _users(args: argparse.Namespace) -> int:
     import secrets
 
     from service.exceptions import ServiceError
-    from service.usecases.commands import add_user
+    from service.usecases.operations.cli_jobs import add_user
 
     if args.password_stdin:
         password = sys.stdin.readline().rstrip("\n")
@@ -260,7 +260,7 @@ def _users(args: argparse.Namespace) -> int:
 
 
 def _retention(_: argparse.Namespace) -> int:
-    from service.usecases.commands import retention
+    from service.usecases.operations.cli_jobs import retention
 
     report = asyncio.run(retention(Settings.from_env()))
     if not report.ran:
@@ -276,7 +276,7 @@ def _retention(_: argparse.Namespace) -> int:
 
 
 def _hotspots(_: argparse.Namespace) -> int:
-    from service.usecases.commands import recompute_hotspots
+    from service.usecases.operations.cli_jobs import recompute_hotspots
 
     report = asyncio.run(recompute_hotspots(Settings.from_env()))
     for layer, run in report.layers.items():
@@ -289,7 +289,7 @@ def _hotspots(_: argparse.Namespace) -> int:
 
 
 def _assignments(_: argparse.Namespace) -> int:
-    from service.usecases.commands import assign_now
+    from service.usecases.operations.cli_jobs import assign_now
 
     run = asyncio.run(assign_now(Settings.from_env()))
     print(
@@ -304,9 +304,9 @@ def _export(args: argparse.Namespace) -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
     from service.exceptions import ServiceError
-    from service.usecases.commands import export
-    from service.usecases.exports import ExportFilter
-    from service.usecases.referral_import import ProgressLine
+    from service.usecases.figures.exports import ExportFilter
+    from service.usecases.operations.cli_jobs import export
+    from service.usecases.referrals.csv_import import ProgressLine
 
     lines: list[ProgressLine] = []
 

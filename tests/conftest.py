@@ -25,7 +25,7 @@ from litestar.testing import TestClient
 
 from service.app import create_app
 from service.settings import Settings, to_plain_postgres_url
-from service.usecases.commands import add_user, seed
+from service.usecases.operations.cli_jobs import add_user, seed
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = ROOT.parent / "shared" / "reference"

@@ -7,11 +7,11 @@ from typing import Annotated
 from litestar import Controller, get
 from litestar.params import QueryParameter
 
-from service.api.problems import problem_responses
 from service.auth import PUBLIC
+from service.runtime import RuntimeDep
 from service.schemas.areas import AreaCollection, AreaLookup, Team
-from service.state import RuntimeDep
-from service.usecases import area_views
+from service.schemas.problems import problem_responses
+from service.usecases.areas import views as area_views
 
 
 class AreasController(Controller):

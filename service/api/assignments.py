@@ -9,8 +9,8 @@ from typing import Annotated
 from litestar import Controller, delete, get, post, put
 from litestar.params import JSONBody, PathParameter, QueryParameter
 
-from service.api.problems import problem_responses
 from service.auth import StaffRequest, require_role
+from service.runtime import RuntimeDep
 from service.schemas.assignments import (
     ITEM_PATTERN,
     AssignmentOut,
@@ -23,8 +23,9 @@ from service.schemas.assignments import (
     SwepIn,
     SwepState,
 )
-from service.state import RuntimeDep
-from service.usecases import assignment, shift_plan
+from service.schemas.problems import problem_responses
+from service.usecases.assignments import runs as assignment
+from service.usecases.assignments import shift_plan
 
 Item = Annotated[
     str,

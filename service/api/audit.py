@@ -8,12 +8,12 @@ from typing import Annotated
 from litestar import Controller, get
 from litestar.params import QueryParameter
 
-from service.api.problems import problem_responses
 from service.auth import require_role
+from service.runtime import RuntimeDep
 from service.schemas.audit import AuditPage, AuditQuery
 from service.schemas.persons import PRINTABLE
-from service.state import RuntimeDep
-from service.usecases import audit_views
+from service.schemas.problems import problem_responses
+from service.usecases.staff import audit as audit_views
 
 CURSOR = r"^[A-Za-z0-9_-]*$"
 """Cursors are base64url without padding."""

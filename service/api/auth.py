@@ -9,11 +9,11 @@ from litestar import Controller, Request, post
 from litestar.di import Dependency
 from litestar.params import JSONBody
 
-from service.api.problems import problem_responses
 from service.auth import PUBLIC, JwtAuthDep
-from service.state import RuntimeDep
-from service.usecases.auth_tokens import issue_token
-from service.usecases.login_throttle import LoginThrottle
+from service.runtime import RuntimeDep
+from service.schemas.problems import problem_responses
+from service.usecases.staff.login_throttle import LoginThrottle
+from service.usecases.staff.tokens import issue_token
 
 LoginThrottleDep = Annotated[LoginThrottle, Dependency(kind="named")]
 

@@ -8,11 +8,14 @@ from typing import Annotated
 from litestar import Controller, get, post
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 
-from service.api.problems import problem_responses
 from service.auth import StaffRequest, require_role
+from service.runtime import RuntimeDep
 from service.schemas.contacts import ContactBatch, ContactBatchResult, ContactOut, SyncPage
-from service.state import RuntimeDep
-from service.usecases import contact_views, contacts, idempotency, sync
+from service.schemas.problems import problem_responses
+from service.usecases import idempotency
+from service.usecases.contacts import batch as contacts
+from service.usecases.contacts import sync
+from service.usecases.contacts import views as contact_views
 
 IdempotencyKey = Annotated[
     str | None,

@@ -8,13 +8,13 @@ from litestar import Controller, Response, get
 from litestar.params import QueryParameter
 from litestar.response import Stream
 
-from service.api.problems import problem_responses
 from service.api.stats import AuthorityFilter, FromDate, TeamFilter, ToDate
 from service.auth import StaffRequest, require_role
+from service.runtime import RuntimeDep
+from service.schemas.problems import problem_responses
 from service.schemas.stats import SnapshotReturn
-from service.state import RuntimeDep
-from service.usecases import exports
-from service.usecases.exports import CsvExport, ExportFilter
+from service.usecases.figures import exports
+from service.usecases.figures.exports import CsvExport, ExportFilter
 
 CSV = "text/csv"
 NO_STORE = {"Cache-Control": "no-store"}

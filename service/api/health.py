@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from litestar import Controller, get
 
-from service.api.problems import problem_responses
 from service.auth import PUBLIC
+from service.runtime import RuntimeDep
 from service.schemas.areas import Health, Readiness
-from service.state import RuntimeDep
-from service.usecases.health import readiness
+from service.schemas.problems import problem_responses
+from service.usecases.operations.health import readiness
 
 
 class HealthController(Controller):

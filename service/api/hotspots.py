@@ -8,13 +8,14 @@ import msgspec
 from litestar import Controller, get, post
 from litestar.params import FromPath, FromQuery, QueryParameter
 
-from service.api.problems import problem_responses
 from service.auth import StaffRequest, require_role
 from service.exceptions import InvalidQueryError
+from service.runtime import RuntimeDep
 from service.schemas.hotspots import HotspotCollection, HotspotDetail, HotspotLayer, RecomputeOut
-from service.state import RuntimeDep
-from service.usecases import hotspot_views, hotspots
-from service.usecases.hotspot_views import HotspotFilter
+from service.schemas.problems import problem_responses
+from service.usecases.hotspots import clustering as hotspots
+from service.usecases.hotspots import views as hotspot_views
+from service.usecases.hotspots.views import HotspotFilter
 
 BBOX_PATTERN = r"^-?\d+(\.\d+)?,-?\d+(\.\d+)?,-?\d+(\.\d+)?,-?\d+(\.\d+)?$"
 

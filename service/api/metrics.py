@@ -19,7 +19,7 @@ from prometheus_client import (
 )
 
 from service.auth import load_user
-from service.state import Runtime
+from service.runtime import Runtime
 
 
 def _bearer(connection: ASGIConnection[Any, Any, Any, Any]) -> str:

@@ -27,6 +27,7 @@ from service import errors
 from service.api.referrals import IdempotencyKey
 from service.auth import PUBLIC
 from service.exceptions import InvalidInputError, NotFoundError
+from service.runtime import RuntimeDep
 from service.schemas.open311 import (
     Open311Error,
     RequestCreated,
@@ -35,9 +36,8 @@ from service.schemas.open311 import (
     ServiceDefinition,
     ServiceRequest,
 )
-from service.state import RuntimeDep
-from service.usecases import open311_views
-from service.usecases.open311_views import RequestFilter
+from service.usecases.referrals import open311 as open311_views
+from service.usecases.referrals.open311 import RequestFilter
 
 JSON_SUFFIX = ".json"
 NO_SUCH_RESOURCE = "no such Open311 resource"

@@ -12,8 +12,8 @@ from litestar.params import Body, FromPath, QueryParameter
 from litestar.response import Redirect, Template
 
 from service.auth import PUBLIC
-from service.state import RuntimeDep
-from service.usecases import report_form
+from service.runtime import RuntimeDep
+from service.usecases.referrals import report_form
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "web" / "templates"
 FormBody = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]

@@ -8,8 +8,8 @@ from typing import Annotated
 from litestar import Controller, delete, get, patch, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from service.api.problems import problem_responses
 from service.auth import StaffRequest, require_role
+from service.runtime import RuntimeDep
 from service.schemas.persons import (
     PersonCreate,
     PersonDetail,
@@ -18,8 +18,8 @@ from service.schemas.persons import (
     PersonPatch,
     PossibleDuplicates,
 )
-from service.state import RuntimeDep
-from service.usecases import persons
+from service.schemas.problems import problem_responses
+from service.usecases.persons import records as persons
 
 MERGE_PATH = "/{person_id:uuid}/merge-into/{other_id:uuid}"
 CURSOR = r"^[A-Za-z0-9_-]*$"

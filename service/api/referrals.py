@@ -15,17 +15,19 @@ from litestar.params import (
     QueryParameter,
 )
 
-from service.api.problems import problem_responses
 from service.auth import PUBLIC, StaffRequest, require_role
+from service.runtime import RuntimeDep
+from service.schemas.problems import problem_responses
 from service.schemas.referrals import (
     DuplicateDecision,
     PublicStatus,
     ReferralReceipt,
     ReferralSummary,
 )
-from service.state import RuntimeDep
-from service.usecases import duplicates, referral_staff, referral_views
-from service.usecases.public_status import public_status
+from service.usecases.referrals import duplicates
+from service.usecases.referrals import staff_views as referral_staff
+from service.usecases.referrals import submission as referral_views
+from service.usecases.referrals.public_status import public_status
 from streetlink.schema import StreetLinkAlert
 
 Status = Literal["received", "assigned", "attempted", "closed"]

@@ -7,16 +7,17 @@ import uuid
 from litestar import Controller, get, post
 from litestar.params import FromPath, JSONBody
 
-from service.api.problems import problem_responses
 from service.auth import StaffRequest, require_role
+from service.runtime import RuntimeDep
+from service.schemas.problems import problem_responses
 from service.schemas.referrals import (
     AttemptIn,
     OutcomeIn,
     ReferralDetail,
     ReferralState,
 )
-from service.state import RuntimeDep
-from service.usecases import referral_staff, referral_work
+from service.usecases.referrals import staff_views as referral_staff
+from service.usecases.referrals import work as referral_work
 
 
 class StaffReferralsController(Controller):

@@ -8,11 +8,11 @@ from typing import Annotated
 from litestar import Controller, get
 from litestar.params import QueryParameter
 
-from service.api.problems import problem_responses
 from service.auth import StaffRequest, require_role
+from service.runtime import RuntimeDep
+from service.schemas.problems import problem_responses
 from service.schemas.stats import Audience, StatsReport
-from service.state import RuntimeDep
-from service.usecases import stats
+from service.usecases.figures import stats
 
 AUTHORITY_CODE = r"^[EWSN]\d{8}$"
 """An ONS/GSS code such as E07000070."""

@@ -10,11 +10,11 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import HeaderParameter, PathParameter, QueryParameter
 
 from geo.tiles import ROW_PATTERN, WHOLE_PATTERN
-from service.api.problems import problem_responses
 from service.auth import StaffRequest, require_role
-from service.state import RuntimeDep
-from service.usecases import tiles
-from service.usecases.tiles import MAX_ZOOM, MEDIA_TYPE, Tile, TileQuery
+from service.runtime import RuntimeDep
+from service.schemas.problems import problem_responses
+from service.usecases.tiles import render as tiles
+from service.usecases.tiles.render import MAX_ZOOM, MEDIA_TYPE, Tile, TileQuery
 
 Zoom = Annotated[
     str, PathParameter(pattern=WHOLE_PATTERN, max_length=2, description=f"Zoom, 0 to {MAX_ZOOM}")

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
-from service.api.problems import FieldError
+from service.schemas.problems import FieldError
 
 Offer = Literal[
     "swep_bed",

@@ -12,7 +12,7 @@ from sqlalchemy import text
 from service.access import StaffUser
 from service.db.engine import transaction
 from service.exceptions import ConflictError
-from service.state import Runtime
+from service.runtime import Runtime
 
 T = TypeVar("T")
 

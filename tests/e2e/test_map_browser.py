@@ -8,7 +8,7 @@ import asyncio
 import httpx
 import pytest
 
-from service.usecases.commands import add_user
+from service.usecases.operations.cli_jobs import add_user
 from tests.conftest import PASSWORD, in_thread
 from tests.e2e.pixels import colour_variance, decode_png
 from tests.integration.test_referrals import alert

@@ -30,7 +30,7 @@ from litestar.testing import TestClient
 from service import access
 from service.access import Scope, StaffUser
 from service.app import create_app
-from service.usecases.commands import add_user
+from service.usecases.operations.cli_jobs import add_user
 from tests.conftest import (
     PASSWORD,
     STAFF,

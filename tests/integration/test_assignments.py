@@ -12,8 +12,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from litestar.testing import TestClient
 
-from service.app import build_runtime, create_app
-from service.usecases import assignment
+from service.app import create_app
+from service.runtime import build_runtime
+from service.usecases.assignments import runs as assignment
 from tests.conftest import assert_problem, in_thread, make_settings
 from tests.integration.test_health import wait_for
 from tests.integration.test_referrals import alert
@@ -417,7 +418,7 @@ def test_work_arriving_is_assigned_in_one_debounced_background_run(quick_client,
 
 def test_a_failing_background_run_never_fails_the_referral(quick_client, sql):
     sql("ALTER TABLE assignment_runs ADD CONSTRAINT ck_test_refuse CHECK (false) NOT VALID")
-    recompute = quick_client.app.state.runtime.recompute
+    recompute = quick_client.app.state.runtime.assignment_runs
     referral(quick_client, sql)
     assert wait_for(lambda: recompute.failed >= 1)
     assert sql("SELECT count(*) AS n FROM referrals")[0]["n"] == 1

@@ -16,7 +16,7 @@ import pytest
 
 from service.app import create_app
 from service.cli import main as cli
-from service.usecases import exports
+from service.usecases.figures import exports
 from tests.conftest import assert_problem, in_thread
 from tests.integration.figures_data import END, FROM, START, TO, seed_world
 

@@ -31,7 +31,7 @@ import httpx
 import pytest
 from alembic import command
 
-from service.usecases.commands import add_user, seed
+from service.usecases.operations.cli_jobs import add_user, seed
 from tests.conftest import (
     PASSWORD,
     alembic_config,

@@ -30,7 +30,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from service.settings import Settings
-from service.usecases.commands import add_user
+from service.usecases.operations.cli_jobs import add_user
 from tests.conftest import PASSWORD, ROOT, in_thread
 
 BASE_URL = "http://testserver.local"  # Litestar's TestClient default

@@ -9,7 +9,7 @@ import pytest
 from litestar.testing import TestClient
 
 from service.app import create_app
-from service.usecases.health import migration_head
+from service.db.revisions import migration_head
 from tests.conftest import assert_problem, make_settings, wait_for
 from tests.dbproxy import DatabaseProxy
 

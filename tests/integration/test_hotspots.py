@@ -13,7 +13,7 @@ import pytest
 
 from geo.clustering import dbscan
 from geo.projections import bng_to_wgs84, wgs84_to_bng
-from service.usecases.commands import add_user
+from service.usecases.operations.cli_jobs import add_user
 from tests.conftest import PASSWORD, assert_problem, in_thread, wait_for
 from tests.integration.test_contacts import contact
 from tests.integration.test_referrals import alert

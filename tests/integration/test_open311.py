@@ -23,8 +23,8 @@ from georeport import GeoReport
 from geo.projections import bng_to_wgs84, wgs84_to_bng
 from service.app import create_app
 from service.schemas.open311 import RequestForm
-from service.usecases import open311_views
-from service.usecases.public_status import OUTCOME_TEXT
+from service.usecases.referrals import open311 as open311_views
+from service.usecases.referrals.public_status import OUTCOME_TEXT
 from streetlink.guidance import URGENT_GUIDANCE_999
 from tests.liveserver import free_port
 

@@ -13,7 +13,7 @@ import httpx
 from litestar.testing import TestClient
 
 from service.app import create_app
-from service.usecases.commands import add_user
+from service.usecases.operations.cli_jobs import add_user
 from tests.conftest import PASSWORD, assert_problem, in_thread, make_settings
 from tests.integration.test_contacts import contact
 from tests.integration.test_referrals import alert

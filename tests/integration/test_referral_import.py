@@ -9,7 +9,7 @@ import io
 import pytest
 
 from service.cli import main
-from service.usecases import referral_import
+from service.usecases.referrals import csv_import as referral_import
 
 HEADER = [
     "Alert ID",

@@ -6,8 +6,8 @@ import asyncio
 import datetime as dt
 import uuid
 
-from service.app import build_runtime
-from service.usecases.retention import run_retention
+from service.runtime import build_runtime
+from service.usecases.operations.retention import run_retention
 from tests.conftest import in_thread
 from tests.integration.test_contacts import contact
 from tests.integration.test_referrals import alert

@@ -9,7 +9,7 @@ from collections import defaultdict
 
 import pytest
 
-from service.usecases import cohorts
+from service.usecases.persons import cohorts
 from tests.conftest import assert_problem
 from tests.integration.figures_data import END, FROM, PLACES, START, TO, seed_world
 

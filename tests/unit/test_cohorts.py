@@ -8,8 +8,10 @@ import doctest
 
 import pytest
 
-from service.usecases import audit_views, cohorts, persons
-from service.usecases.cohorts import CohortRule, ContactFact, cohort, months_before
+from service.usecases.persons import cohorts
+from service.usecases.persons import records as persons
+from service.usecases.persons.cohorts import CohortRule, ContactFact, cohort, months_before
+from service.usecases.staff import audit as audit_views
 
 NOW = dt.datetime(2025, 6, 30, 7, 0, tzinfo=dt.UTC)
 DAY = dt.timedelta(days=1)

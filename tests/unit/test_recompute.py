@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 
-from service.usecases.recompute import RecomputeScheduler
+from service.usecases.assignments.scheduler import RunScheduler
 
 
 def test_requests_before_start_are_ignored() -> None:
     async def go() -> None:
-        scheduler = RecomputeScheduler()
+        scheduler = RunScheduler()
         scheduler.request("referral_created")  # the CLI: no app, no background task
         await asyncio.sleep(0.01)
         assert (scheduler.completed, scheduler.failed) == (0, 0)
@@ -27,7 +27,7 @@ def test_a_burst_is_one_run_and_requests_during_a_run_make_one_more() -> None:
             if len(runs) == 1:
                 await release.wait()
 
-        scheduler = RecomputeScheduler()
+        scheduler = RunScheduler()
         scheduler.start(run, debounce_s=0.05)
         for trigger in ("a", "b", "a"):
             scheduler.request(trigger)
@@ -52,7 +52,7 @@ def test_a_failing_run_is_counted_and_the_next_request_runs_again() -> None:
             if calls == 1:
                 raise ConnectionError("database away")
 
-        scheduler = RecomputeScheduler()
+        scheduler = RunScheduler()
         scheduler.start(run, debounce_s=0.0)
         scheduler.request("x")
         await asyncio.sleep(0.05)
@@ -72,7 +72,7 @@ def test_stop_lets_a_run_under_way_finish_and_drops_pending_ones() -> None:
             await asyncio.sleep(0.05)
             done.append(trigger)
 
-        scheduler = RecomputeScheduler()
+        scheduler = RunScheduler()
         scheduler.start(run, debounce_s=0.0)
         scheduler.request("first")
         await asyncio.sleep(0.01)  # under way

@@ -1,0 +1,284 @@
+"""Hotspots: keeping each layer's density clusters current, incrementally and in full.
+
+* **Incremental** (:func:`insert_new_points`): when referrals or contacts are stored, their
+  layer's neighbourhood (every point within ``2 * eps`` of a new one) is read with its stored
+  membership and :func:`geo.cluster_insert.insert_points` says what changes: new cores, births,
+  merges (the biggest hotspot keeps its id, the others retire with it as successor), border
+  points. Only that neighbourhood is read or written.
+* **Full recompute** (:func:`recompute`): every ``hotspot_recompute_interval_s`` and on
+  demand, each layer's window is clustered afresh with :func:`geo.clustering.dbscan` (in a
+  thread) and ids are carried over with :func:`geo.hotspot_identity.match_hotspots`; this is
+  what lets points leave the rolling window. One recompute runs at a time across all app
+  processes (a PostgreSQL advisory lock); a periodic one skips when another process holds it
+  or ran recently.
+
+Both paths write a layer under that layer's advisory lock, so they never interleave.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import os
+import socket
+import time
+from collections.abc import Sequence
+from functools import partial
+from itertools import count
+from typing import TYPE_CHECKING
+
+import anyio
+import msgspec
+import numpy as np
+
+from geo.cluster_insert import insert_points
+from geo.clustering import dbscan
+from geo.hotspot_identity import IdentityMatch, match_hotspots
+from service import metrics
+from service.db import hotspots as repo
+from service.db.engine import transaction
+from service.db.hotspots import LAYERS, MemberKey
+from service.schemas.hotspots import LayerRunOut, RecomputeOut
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from service.runtime import Runtime
+
+log = logging.getLogger(__name__)
+#: Neighbourhoods larger than this are clustered in a worker thread, off the event loop.
+THREAD_THRESHOLD = 2_000
+
+
+def _window(runtime: Runtime, now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+    return now - dt.timedelta(days=runtime.settings.hotspot_window_days), now
+
+
+def _process_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"[:100]
+
+
+# --------------------------------------------------------------------------- incremental
+
+
+async def insert_new_points(
+    runtime: Runtime,
+    layer: str,
+    new: Sequence[MemberKey],
+    *,
+    now: dt.datetime | None = None,
+) -> int:
+    """Fold newly stored points of one layer into its hotspots; returns the hotspots touched."""
+    if not new:
+        return 0
+    settings = runtime.settings
+    since, until = _window(runtime, now or dt.datetime.now(dt.UTC))
+    async with transaction(runtime.sessions) as session:
+        await repo.lock_layer(session, layer)
+        hood = await repo.neighbourhood(
+            session, layer, new, reach_m=2 * settings.hotspot_eps_m, since=since, until=until
+        )
+        fresh = set(new)
+        is_new = np.array([key in fresh for key in hood.keys], dtype=np.bool_)
+        if not is_new.any():
+            return 0
+        compute = partial(
+            insert_points,
+            hood.xy_bng,
+            stored_hotspot=hood.hotspot,
+            stored_core=hood.core,
+            new=is_new,
+            eps_m=settings.hotspot_eps_m,
+            min_samples=settings.hotspot_min_samples,
+        )
+        big = len(hood.keys) > THREAD_THRESHOLD
+        up = await anyio.to_thread.run_sync(compute) if big else compute()
+        targets = await _targets(session, layer, up.merged_hotspots)
+        members = [
+            (key, targets[int(c)], bool(core))
+            for key, c, core in zip(hood.keys, up.component, up.core, strict=True)
+            if c >= 0
+        ]
+        members += [
+            (key, int(h), False)
+            for key, h in zip(hood.keys, up.joins_hotspot, strict=True)
+            if h >= 0
+        ]
+        await repo.upsert_members(session, layer, members)
+        touched = {h for _, h, _ in members}
+        await repo.refresh(session, sorted(touched))
+        return len(touched)
+
+
+async def _targets(
+    session: AsyncSession, layer: str, merged: dict[int, tuple[int, ...]]
+) -> dict[int, int]:
+    """The hotspot id each changed cluster keeps: the biggest of those it joins (ties: the
+    lowest id), or a new one; the others retire with it as their successor."""
+    born = [i for i, ids in merged.items() if not ids]
+    fresh = await repo.new_hotspots(session, layer, len(born))
+    targets = dict(zip(born, fresh, strict=True))
+    await repo.add_events(session, [(h, "born", []) for h in fresh], None)
+    for i, ids in merged.items():
+        if not ids:
+            continue
+        sizes = await repo.member_counts(session, ids) if len(ids) > 1 else {ids[0]: 0}
+        keep = min(ids, key=lambda h: (-sizes.get(h, 0), h))
+        targets[i] = keep
+        others = [h for h in ids if h != keep]
+        if others:
+            await repo.repoint_members(session, layer, keep, others)
+            await repo.retire(session, others, dict.fromkeys(others, keep), None)
+    return targets
+
+
+# --------------------------------------------------------------------------- full recompute
+
+
+async def recompute(
+    runtime: Runtime, *, trigger: str, wait: bool = True, now: dt.datetime | None = None
+) -> RecomputeOut:
+    """Re-cluster every layer's window; carry ids over; record the run.
+
+    With ``wait`` (on demand) it queues behind a recompute running elsewhere; without it
+    (periodic) it gives up at once when another process holds the lock.
+    """
+    async with transaction(runtime.sessions) as session:
+        if not await repo.try_lock_recompute(session, wait=wait):
+            return RecomputeOut(
+                ran=False,
+                reason="another process is recomputing",
+                run_id=None,
+                duration_ms=0.0,
+                layers={},
+            )
+        now = now or dt.datetime.now(dt.UTC)
+        started, t0 = dt.datetime.now(dt.UTC), time.perf_counter()
+        layers: dict[str, LayerRunOut] = {}
+        events: list[tuple[int, str, list[int]]] = []
+        for layer in LAYERS:
+            layers[layer] = await _recompute_layer(runtime, session, layer, now, events)
+        duration_ms = (time.perf_counter() - t0) * 1000
+        run_id = await repo.add_run(
+            session,
+            {
+                "trigger": trigger,
+                "started_at": started,
+                "finished_at": dt.datetime.now(dt.UTC),
+                "duration_ms": duration_ms,
+                "process": _process_name(),
+                "points": sum(r.points for r in layers.values()),
+                "hotspots": sum(r.hotspots for r in layers.values()),
+                "parameters": _parameters(runtime),
+                "layers": {k: msgspec.structs.asdict(v) for k, v in layers.items()},
+            },
+        )
+        await repo.add_events(session, events, run_id)
+    log.info("hotspot recompute %s: %.1f ms", trigger, duration_ms)
+    runtime.assignment_runs.request("hotspot_recompute")  # hotspots are work items: reassign
+    return RecomputeOut(ran=True, reason="", run_id=run_id, duration_ms=duration_ms, layers=layers)
+
+
+def _parameters(runtime: Runtime) -> dict[str, float]:
+    s = runtime.settings
+    return {
+        "eps_m": s.hotspot_eps_m,
+        "min_samples": s.hotspot_min_samples,
+        "window_days": s.hotspot_window_days,
+    }
+
+
+async def _recompute_layer(
+    runtime: Runtime,
+    session: AsyncSession,
+    layer: str,
+    now: dt.datetime,
+    events: list[tuple[int, str, list[int]]],
+) -> LayerRunOut:
+    settings = runtime.settings
+    since, until = _window(runtime, now)
+    t0 = time.perf_counter()
+    await repo.lock_layer(session, layer)
+    points = await repo.layer_points(session, layer, since=since, until=until)
+    result = await anyio.to_thread.run_sync(
+        lambda: dbscan(
+            points.xy_bng, eps_m=settings.hotspot_eps_m, min_samples=settings.hotspot_min_samples
+        )
+    )
+    current: dict[int, set[MemberKey]] = {}
+    for key, label in zip(points.keys, result.labels.tolist(), strict=True):
+        if label >= 0:
+            current.setdefault(label, set()).add(key)
+    previous = await repo.memberships(session, layer)
+    provisional = count(-1, -1)
+    match = match_hotspots(previous, current, new_id=lambda: next(provisional))
+    real = await _real_ids(session, layer, match)
+    ids = {label: real.get(h, h) for label, h in match.ids.items()}
+    await repo.clear_members(session, layer)
+    await repo.upsert_members(
+        session,
+        layer,
+        [
+            (key, ids[label], bool(core))
+            for key, label, core in zip(
+                points.keys, result.labels.tolist(), result.core.tolist(), strict=True
+            )
+            if label >= 0
+        ],
+    )
+    gone = sorted(set(previous) - set(ids.values()))
+    successors = {h: m.hotspot_id for m in match.merges for h in m.from_ids if h != m.hotspot_id}
+    await repo.retire(session, gone, successors, None)
+    await repo.refresh(session, sorted(set(ids.values())))
+    events += [(b, "born", []) for b in sorted(ids[b.label] for b in match.births)]
+    events += [(s.hotspot_id, "split", [real.get(h, h) for h in s.into]) for s in match.splits]
+    metrics.clustering_run(time.perf_counter() - t0, layer)
+    return LayerRunOut(
+        points=len(points.keys),
+        hotspots=len(current),
+        born=len(match.births),
+        retired=len(gone),
+        splits=len(match.splits),
+        merges=len(match.merges),
+    )
+
+
+async def _real_ids(
+    session: AsyncSession, layer: str, match: IdentityMatch[int, int]
+) -> dict[int, int]:
+    """The provisional (negative) ids of births -> the ids of their new hotspot rows."""
+    births = sorted(h for h in match.ids.values() if h < 0)
+    return dict(zip(births, await repo.new_hotspots(session, layer, len(births)), strict=True))
+
+
+# --------------------------------------------------------------------------- background work
+
+
+async def apply_update(runtime: Runtime, layer: str, keys: list[MemberKey]) -> None:
+    """Fold newly stored points into their layer (the updater's work, see :mod:`.queue`)."""
+    try:
+        touched = await insert_new_points(runtime, layer, keys)
+    except Exception:  # logged; the periodic recompute repairs it
+        log.exception("hotspot update of %d point(s) in %s failed", len(keys), layer)
+        return
+    if touched and layer in runtime.settings.assignment_hotspot_layers:
+        runtime.assignment_runs.request("hotspot_update")  # work items changed: reassign
+
+
+async def recompute_loop(runtime: Runtime) -> None:
+    """Recompute when due: every ``hotspot_recompute_interval_s`` across all processes."""
+    interval = runtime.settings.hotspot_recompute_interval_s
+    while True:
+        try:
+            if await _due(runtime, interval):
+                await recompute(runtime, trigger="periodic", wait=False)
+        except Exception:  # logged; the periodic recompute repairs it
+            log.exception("periodic hotspot recompute failed")
+        await asyncio.sleep(interval / 4)
+
+
+async def _due(runtime: Runtime, interval_s: float) -> bool:
+    async with transaction(runtime.sessions) as session:
+        last = await repo.last_run_finished(session)
+    return last is None or (dt.datetime.now(dt.UTC) - last).total_seconds() >= interval_s

@@ -1,0 +1,304 @@
+"""Public referral intake: normalise, route, store, link possible duplicates, give a receipt.
+
+The referral is written with its events, change-feed row and duplicate links by one SQL
+statement (``service/db/sql/referral_intake.sql``), so it is either stored whole or not at
+all, and intake costs two queries: the covering teams, then the write.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service import metrics
+from service.db import areas as areas_repo
+from service.db import referrals as repo
+from service.db.engine import constraint_name, jsonb, statements
+from service.exceptions import InvalidInputError
+from service.runtime import Runtime
+from service.usecases.areas.sync import ensure_loaded
+from service.usecases.sla import next_shift_end, outcome_due
+from streetlink.normalise import normalise
+from streetlink.references import generate_reference
+from streetlink.schema import NormalisedReferral, StreetLinkAlert
+
+FINGERPRINT_WINDOW = dt.timedelta(hours=24)
+MIN_SUBMISSION_KEY = 16
+REFERENCE_ATTEMPTS = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Routing:
+    authority_code: str | None
+    boundary_version_id: int | None
+    team_id: int | None
+    team_name: str | None
+    reason: str
+    out_of_area: bool
+    shift_start: dt.time | None = None
+    shift_end: dt.time | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    id: uuid.UUID
+    reference: str
+    status_token: str
+    urgent: bool
+    out_of_area: bool
+    received_at: dt.datetime
+    possible_duplicate: bool
+    replayed: bool
+
+
+def _sha256_hex(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def status_token(salt: bytes, key: str) -> str:
+    """The referrer's status token, derived from their (secret) submission key."""
+    digest = hmac.new(salt, key.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest[:24]).decode().rstrip("=")
+
+
+def token_matches(row: dict[str, Any], token: str) -> bool:
+    expected = bytes(row["status_token_hash"])
+    return hmac.compare_digest(hashlib.sha256(token.encode()).digest(), expected)
+
+
+def fingerprint(referral: NormalisedReferral) -> str:
+    """Same content, same fingerprint: catches a resend that carries no submission key."""
+    content = msgspec.structs.asdict(referral)
+    content.pop("referrer", None)
+    for key in ("lat", "lon"):
+        if content[key] is not None:
+            content[key] = round(content[key], 4)
+    for key in ("bng_e", "bng_n", "accuracy_m"):
+        content.pop(key, None)
+    return hashlib.sha256(msgspec.json.encode(content, order="sorted")).hexdigest()
+
+
+async def route(runtime: Runtime, session: AsyncSession, referral: NormalisedReferral) -> Routing:
+    """Which authority and team a referral goes to, and why."""
+    if referral.lat is None or referral.lon is None:
+        return Routing(
+            None,
+            runtime.areas.version_id,
+            None,
+            None,
+            "no map pin: a coordinator triages it from the description",
+            False,
+        )
+    matches = runtime.areas.index.lookup(referral.lon, referral.lat)
+    version = runtime.areas.version_id
+    if not matches:
+        return Routing(
+            None,
+            version,
+            None,
+            None,
+            f"the pin is outside Greater Essex (boundary version {version})",
+            True,
+        )
+    area = matches[0]
+    teams = await areas_repo.covering_teams(
+        session, code=area.code, lon=referral.lon, lat=referral.lat
+    )
+    if not teams:
+        return Routing(
+            area.code,
+            version,
+            None,
+            None,
+            f"in {area.name} ({area.code}) but no active team covers it",
+            False,
+        )
+    team = teams[0]
+    why = f"in {area.name} ({area.code}, boundary version {version}); {team['name']} covers it"
+    if len(teams) > 1:
+        why += f" and its base is nearest of {len(teams)} covering teams"
+    return Routing(
+        area.code,
+        version,
+        team["id"],
+        team["name"],
+        why,
+        False,
+        team["shift_start"],
+        team["shift_end"],
+    )
+
+
+def _row_values(
+    referral: NormalisedReferral, routing: Routing, now: dt.datetime, outcome_days: int
+) -> dict[str, Any]:
+    values = msgspec.structs.asdict(referral)
+    for dropped in ("referrer", "bng_e", "bng_n", "seen_date"):
+        values.pop(dropped)
+    values["seen_time_band"] = str(referral.seen_time_band)
+    values["status"] = "assigned" if routing.team_id else "received"
+    values["authority_code"] = routing.authority_code
+    values["boundary_version_id"] = routing.boundary_version_id
+    values["team_id"] = routing.team_id
+    values["routing_reason"] = routing.reason
+    values["out_of_area"] = routing.out_of_area
+    values["next_shift_due_at"] = (
+        next_shift_end(now, routing.shift_start, routing.shift_end)
+        if routing.shift_start and routing.shift_end
+        else None
+    )
+    values["outcome_due_at"] = outcome_due(now, days=outcome_days)
+    values["received_at"] = now
+    return values
+
+
+async def submit(
+    runtime: Runtime,
+    alert: StreetLinkAlert,
+    *,
+    source: str,
+    submission_key: str | None = None,
+    now: dt.datetime | None = None,
+) -> Receipt:
+    """Take one public alert. A resend with the same submission key returns the same receipt."""
+    now = now or dt.datetime.now(dt.UTC)
+    return await submit_normalised(
+        runtime, normalise(alert, now=now), source=source, submission_key=submission_key, now=now
+    )
+
+
+async def submit_normalised(
+    runtime: Runtime,
+    referral: NormalisedReferral,
+    *,
+    source: str,
+    submission_key: str | None = None,
+    now: dt.datetime | None = None,
+) -> Receipt:
+    """Store an already normalised referral (API, form, Open311 or an imported CSV row)."""
+    now = now or dt.datetime.now(dt.UTC)
+    if submission_key is not None and len(submission_key) < MIN_SUBMISSION_KEY:
+        raise InvalidInputError("the submission key is too short", field="Idempotency-Key")
+    await ensure_loaded(runtime)
+    key = submission_key or secrets.token_urlsafe(32)
+    for _ in range(REFERENCE_ATTEMPTS):
+        try:
+            async with statements(runtime.sessions) as session:  # one atomic write statement
+                receipt = await _store(
+                    runtime, session, referral, source, key, now, keyed=submission_key is not None
+                )
+        except IntegrityError as exc:  # a reference collision: draw another one
+            if constraint_name(exc) != "uq_referrals_reference":
+                raise
+        else:
+            if not receipt.replayed:  # new work: cluster it, and assign it soon (background)
+                metrics.referral_created(source)
+                runtime.hotspots.add_referral(receipt.id)
+                runtime.assignment_runs.request("referral_created")
+            return receipt
+    raise InvalidInputError("could not allocate a reference, try again")
+
+
+async def _store(
+    runtime: Runtime,
+    session: AsyncSession,
+    referral: NormalisedReferral,
+    source: str,
+    key: str,
+    now: dt.datetime,
+    *,
+    keyed: bool,
+) -> Receipt:
+    key_hash = _sha256_hex(key) if keyed else None
+    salt = secrets.token_bytes(16)
+    token = status_token(salt, key)
+    routing = await route(runtime, session, referral)
+    values = _row_values(referral, routing, now, runtime.settings.outcome_due_days)
+    reference = generate_reference()
+    values.update(
+        reference=reference,
+        status_token_hash=hashlib.sha256(token.encode()).digest(),
+        token_salt=salt,
+        submission_key=key_hash,
+        fingerprint=fingerprint(referral),
+        source=source,
+        **_intake_records(referral, routing, source),
+        **_duplicate_search(runtime, now),
+    )
+    inserted = await repo.intake(session, values)
+    if inserted is None:  # this submission key was used before (or raced us): theirs it is
+        existing = await repo.get_by_submission_key(session, key_hash or "")
+        if existing is None:
+            raise InvalidInputError("the submission could not be stored, try again")
+        return _replayed_receipt(existing, key)
+    return Receipt(
+        id=inserted["id"],
+        reference=reference,
+        status_token=token,
+        urgent=referral.urgent,
+        out_of_area=routing.out_of_area,
+        received_at=inserted["received_at"],
+        possible_duplicate=inserted["duplicates"] > 0,
+        replayed=False,
+    )
+
+
+def _replayed_receipt(row: dict[str, Any], key: str) -> Receipt:
+    return Receipt(
+        id=row["id"],
+        reference=row["reference"],
+        status_token=status_token(bytes(row["token_salt"]), key),
+        urgent=row["urgent"],
+        out_of_area=False,
+        received_at=row["received_at"],
+        possible_duplicate=False,
+        replayed=True,
+    )
+
+
+def _intake_records(referral: NormalisedReferral, routing: Routing, source: str) -> dict[str, Any]:
+    """Parameters of the rows written with the referral: the referrer's contact details (only
+    when there is a way to reach them), the ``received`` and ``routed`` events and the
+    change-feed row telling the team."""
+    referrer = referral.referrer
+    keep = bool(referrer and (referrer.email or referrer.phone))
+    return {
+        "referrer_keep": keep,
+        "referrer_name": referrer.name if referrer and keep else None,
+        "referrer_email": referrer.email if referrer and keep else None,
+        "referrer_phone": referrer.phone if referrer and keep else None,
+        "referrer_wants_update": bool(referrer and keep and referrer.wants_update),
+        "received_actor": f"public:{source}",
+        "received_data": jsonb({"urgent": referral.urgent}),
+        "routed_data": jsonb(
+            {
+                "authority_code": routing.authority_code,
+                "team_id": routing.team_id,
+                "boundary_version_id": routing.boundary_version_id,
+                "reason": routing.reason,
+                "out_of_area": routing.out_of_area,
+            }
+        ),
+        "assigned_data": jsonb({"urgent": referral.urgent}),
+    }
+
+
+def _duplicate_search(runtime: Runtime, now: dt.datetime) -> dict[str, Any]:
+    """Where to look for possible duplicates: the same content within the fingerprint window,
+    or open referrals within the (capped) radius and time window."""
+    settings = runtime.settings
+    return {
+        "fingerprint_since": now - FINGERPRINT_WINDOW,
+        "radius_m": min(settings.duplicate_radius_m, 5000.0),
+        "window_h": settings.duplicate_window_hours,
+    }
