@@ -30,19 +30,19 @@ from litestar.template.config import TemplateConfig
 from service import errors, metrics
 from service.api.areas import AreasController
 from service.api.assignments import AssignmentsController, ShiftPlanController, SwepController
-from service.api.audit import AuditController
-from service.api.auth import AuthController
 from service.api.contacts import ContactReadController, ContactsController
-from service.api.exports import ExportsController
-from service.api.health import HealthController
+from service.api.figures import ExportsController, StatsController
 from service.api.hotspots import HotspotRecomputeController, HotspotsController
-from service.api.metrics import MetricsController
 from service.api.open311 import Open311Controller
+from service.api.operations import HealthController, MetricsController
 from service.api.pages import DocsController, MapPageController, ReportPagesController
 from service.api.persons import PersonsController
-from service.api.referrals import PublicReferralsController, ReferralDuplicatesController
-from service.api.staff_referrals import StaffReferralsController
-from service.api.stats import StatsController
+from service.api.referrals import (
+    PublicReferralsController,
+    ReferralDuplicatesController,
+    StaffReferralsController,
+)
+from service.api.staff import AuditController, AuthController
 from service.api.strict_structs import ExactStructSchemaPlugin
 from service.api.tiles import TilesController
 from service.auth import build_jwt_auth

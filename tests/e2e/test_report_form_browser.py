@@ -8,7 +8,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from service.usecases.sla import LONDON
+from service.usecases.referrals.sla import LONDON
 
 pytestmark = pytest.mark.e2e
 

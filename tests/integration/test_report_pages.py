@@ -6,7 +6,7 @@ import datetime as dt
 import re
 import uuid
 
-from service.usecases.sla import LONDON
+from service.usecases.referrals.sla import LONDON
 
 SCRIPT = '<script>alert("x")</script>'
 

@@ -32,12 +32,12 @@ from service import access
 from service.access import StaffUser
 from service.db import audit
 from service.db import exports as repo
-from service.db import stats as stats_repo
+from service.db import figures as stats_repo
 from service.db import teams as teams_repo
 from service.db.engine import transaction
 from service.exceptions import AccessDeniedError
 from service.runtime import Runtime
-from service.schemas import stats as wire
+from service.schemas import figures as wire
 from service.usecases.figures import disclosure
 from service.usecases.figures.stats import check_filter, make_period
 from streetlink.foreign import escape_spreadsheet_text

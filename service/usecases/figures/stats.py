@@ -22,16 +22,16 @@ from typing import Any
 
 from service import access
 from service.access import StaffUser
-from service.db import stats as repo
+from service.db import figures as repo
 from service.db import teams as teams_repo
 from service.db.engine import transaction
 from service.db.models import OUTCOME_CODES
 from service.exceptions import InvalidInputError
 from service.runtime import Runtime
-from service.schemas import stats as wire
+from service.schemas import figures as wire
 from service.usecases.figures import disclosure
 from service.usecases.persons import cohorts
-from service.usecases.sla import LONDON
+from service.usecases.referrals.sla import LONDON
 
 MAX_PERIOD_DAYS = 3 * 366 + 1
 DEFAULT_PERIOD_DAYS = 90

@@ -27,7 +27,7 @@ from service.db.engine import constraint_name, jsonb, statements
 from service.exceptions import InvalidInputError
 from service.runtime import Runtime
 from service.usecases.areas.sync import ensure_loaded
-from service.usecases.sla import next_shift_end, outcome_due
+from service.usecases.referrals.sla import next_shift_end, outcome_due
 from streetlink.normalise import normalise
 from streetlink.references import generate_reference
 from streetlink.schema import NormalisedReferral, StreetLinkAlert

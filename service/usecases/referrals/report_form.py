@@ -17,7 +17,7 @@ from service.exceptions import NotFoundError
 from service.runtime import Runtime
 from service.usecases.referrals import intake
 from service.usecases.referrals.public_status import LONDON_FORMAT, load_public_status
-from service.usecases.sla import LONDON
+from service.usecases.referrals.sla import LONDON
 from streetlink.errors import ReferralValidationError
 from streetlink.guidance import NOT_FOR_BEGGING, URGENT_GUIDANCE_999
 from streetlink.schema import StreetLinkAlert, validation_error_from_msgspec

@@ -15,7 +15,7 @@ from service.db import audit as audit_repo
 from service.db.engine import transaction
 from service.exceptions import InvalidInputError
 from service.runtime import Runtime
-from service.schemas.audit import AuditEntry, AuditPage, AuditQuery
+from service.schemas.staff import AuditEntry, AuditPage, AuditQuery
 from service.usecases.cursors import decode_cursor, encode_cursor
 
 

@@ -1,19 +1,70 @@
-"""The audit log (admins only): who read or changed what, when, and through which route."""
+"""Staff: signing in (POST /v1/auth/token) and the audit log (GET /v1/audit)."""
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
-from litestar import Controller, get
-from litestar.params import QueryParameter
+import msgspec
+from litestar import Controller, Request, get, post
+from litestar.di import Dependency
+from litestar.params import JSONBody, QueryParameter
 
-from service.auth import require_role
+from service.auth import PUBLIC, JwtAuthDep, require_role
 from service.runtime import RuntimeDep
-from service.schemas.audit import AuditPage, AuditQuery
 from service.schemas.persons import PRINTABLE
 from service.schemas.problems import problem_responses
+from service.schemas.staff import AuditPage, AuditQuery
 from service.usecases.staff import audit as audit_views
+from service.usecases.staff.login_throttle import LoginThrottle
+from service.usecases.staff.tokens import issue_token
+
+LoginThrottleDep = Annotated[LoginThrottle, Dependency(kind="named")]
+
+
+class Credentials(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    username: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+    password: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+
+
+class AccessToken(msgspec.Struct, frozen=True, kw_only=True):
+    access_token: str
+    token_type: Literal["bearer"]
+    expires_in: int
+    role: str
+
+
+class AuthController(Controller):
+    path = "/v1/auth"
+    tags = ["auth"]
+    opt = PUBLIC
+
+    @post(
+        "/token",
+        operation_id="createToken",
+        summary="Sign in with a username and password; returns a bearer token",
+        status_code=200,
+        responses=problem_responses(401, 429),
+    )
+    async def token(
+        self,
+        runtime: RuntimeDep,
+        jwt_auth: JwtAuthDep,
+        login_throttle: LoginThrottleDep,
+        request: Request[Any, Any, Any],
+        data: JSONBody[Credentials],
+    ) -> AccessToken:
+        address = request.client.host if request.client else "unknown"
+        token, expires_in, role = await issue_token(
+            runtime, jwt_auth, login_throttle, (data.username, data.password), address
+        )
+        return AccessToken(
+            access_token=token,
+            token_type="bearer",  # noqa: S106 - the OAuth token type, not a secret
+            expires_in=expires_in,
+            role=role,
+        )
+
 
 CURSOR = r"^[A-Za-z0-9_-]*$"
 """Cursors are base64url without padding."""

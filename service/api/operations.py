@@ -1,4 +1,4 @@
-"""``/metrics`` for Prometheus: only for a scraper holding the scrape token, or an admin."""
+"""Operations: liveness, readiness and Prometheus metrics."""
 
 from __future__ import annotations
 
@@ -18,8 +18,37 @@ from prometheus_client import (
     multiprocess,
 )
 
-from service.auth import load_user
-from service.runtime import Runtime
+from service.auth import PUBLIC, load_user
+from service.runtime import Runtime, RuntimeDep
+from service.schemas.areas import Health, Readiness
+from service.schemas.problems import problem_responses
+from service.usecases.operations.health import readiness
+
+
+class HealthController(Controller):
+    tags = ["health"]
+    opt = PUBLIC
+
+    @get(
+        "/healthz",
+        operation_id="healthz",
+        summary="The process is up",
+        responses=problem_responses(),
+    )
+    async def healthz(self) -> Health:
+        return Health(status="ok")
+
+    @get(
+        "/readyz",
+        operation_id="readyz",
+        summary="The database is reachable and migrated",
+        responses=problem_responses(),
+    )
+    async def readyz(self, runtime: RuntimeDep) -> Readiness:
+        migration, version = await readiness(runtime)
+        return Readiness(
+            status="ready", database="ok", migration=migration, boundary_version=version
+        )
 
 
 def _bearer(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
