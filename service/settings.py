@@ -14,6 +14,8 @@ from typing import Any, Literal
 
 import msgspec
 
+from service.vocabularies import ROLES, HotspotLayer, Role
+
 ENV_PREFIX = "OUTREACH_"
 PACKAGE_DIR = Path(__file__).resolve().parent
 LIST_SETTINGS = frozenset({"cors_origins", "assignment_hotspot_layers", "tile_point_roles"})
@@ -78,7 +80,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Work arriving within this many seconds is assigned in one run."""
     swep_sla_hours: float = 12.0
     """Under SWEP an item is due at most this many hours after it was received."""
-    assignment_hotspot_layers: tuple[str, ...] = ("verified_bedded_down",)
+    assignment_hotspot_layers: tuple[HotspotLayer, ...] = ("verified_bedded_down",)
     """Hotspot layers whose active hotspots are work items (comma-separated in the env)."""
     assignment_hotspot_window_days: int = 28
     """A hotspot is a work item while its last activity is within this many days."""
@@ -100,7 +102,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """How long a browser may reuse a tile (``Cache-Control: private``)."""
     tile_window_days: int = 90
     """The time window of tiles when the request gives none (days up to now)."""
-    tile_point_roles: tuple[str, ...] = ("worker", "coordinator", "admin")
+    tile_point_roles: tuple[Role, ...] = ROLES
     """Roles that may see referrals and contacts as points (in their scope); other roles and
     points outside a caller's scope are shown as counts in grid cells."""
     tile_cell_max_zoom: int = 14

@@ -11,10 +11,11 @@ from litestar.params import FromPath, FromQuery, QueryParameter
 from service.api.problems import problem_responses
 from service.auth import StaffRequest, require_role
 from service.exceptions import InvalidQueryError
-from service.schemas.hotspots import HotspotCollection, HotspotDetail, HotspotLayer, RecomputeOut
+from service.schemas.hotspots import HotspotCollection, HotspotDetail, RecomputeOut
 from service.state import RuntimeDep
 from service.usecases import hotspot_views, hotspots
 from service.usecases.hotspot_views import HotspotFilter
+from service.vocabularies import HotspotLayer
 
 BBOX_PATTERN = r"^-?\d+(\.\d+)?,-?\d+(\.\d+)?,-?\d+(\.\d+)?,-?\d+(\.\d+)?$"
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Literal
+from typing import Annotated
 
 from litestar import Controller, Response, delete, get, post
 from litestar.openapi.datastructures import ResponseSpec
@@ -26,9 +26,10 @@ from service.schemas.referrals import (
 from service.state import RuntimeDep
 from service.usecases import duplicates, referral_staff, referral_views
 from service.usecases.public_status import public_status
+from service.vocabularies import ReferralStatus
 from streetlink.schema import StreetLinkAlert
 
-Status = Literal["received", "assigned", "attempted", "closed"]
+Status = ReferralStatus
 IdempotencyKey = Annotated[
     str | None,
     HeaderParameter(

@@ -19,8 +19,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.db.engine import jsonb, sql
+from service.vocabularies import HOTSPOT_LAYERS
 
-LAYERS = ("public_reports", "verified_bedded_down", "all_contacts")
 #: Advisory lock keys (first int of the two-int form; the second is the layer's index).
 RECOMPUTE_LOCK = 7_301_010
 LAYER_LOCK = 7_301_011
@@ -52,7 +52,7 @@ def _points(rows: Sequence[Any], *, stored: bool) -> LayerPoints:
 async def lock_layer(session: AsyncSession, layer: str) -> None:
     await session.execute(
         text("SELECT pg_advisory_xact_lock(:k, :layer)"),
-        {"k": LAYER_LOCK, "layer": LAYERS.index(layer)},
+        {"k": LAYER_LOCK, "layer": HOTSPOT_LAYERS.index(layer)},
     )
 
 
