@@ -38,7 +38,6 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     db_pool_max_overflow: int = 0
     db_connect_timeout_s: float = 5.0
     db_statement_timeout_ms: int = 15_000
-    debug: bool = False
     jwt_secret: str = ""
     """Secret for signing staff tokens; empty means a random one per process (development)."""
     cors_origins: tuple[str, ...] = ()
@@ -58,7 +57,6 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     unlinked_notes_retention_days: int = 365
     """Free-text notes of contacts linked to no person are erased after this many days."""
     retention_interval_s: float = 3600.0
-    retry_after_s: int = 10
     area_refresh_s: float = 300.0
     """How often the in-memory area index is reloaded even without a NOTIFY (seconds)."""
     hotspot_eps_m: float = 200.0
