@@ -217,13 +217,6 @@ async def refresh(session: AsyncSession, ids: Sequence[int]) -> None:
         await session.execute(sql("hotspot_refresh"), {"ids": sorted(set(ids))})
 
 
-async def active_ids(session: AsyncSession, layer: str) -> list[int]:
-    rows = await session.execute(
-        text("SELECT id FROM hotspots WHERE layer = :l AND status = 'active'"), {"l": layer}
-    )
-    return [r.id for r in rows]
-
-
 async def add_run(session: AsyncSession, values: dict[str, Any]) -> int:
     row = await session.execute(
         text(

@@ -80,10 +80,6 @@ def one_of(column: str, vocabulary: tuple[str, ...], *, nullable: bool = False) 
     )
 
 
-def now_utc() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
