@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 from enum import StrEnum
 from pathlib import Path
+from typing import get_args
 
 import msgspec
 import pytest
@@ -20,6 +21,7 @@ from service.schemas import stats as stats_wire
 from service.settings import Settings, SettingsError
 from service.usecases import open311_views, persons, public_status, report_form
 from streetlink import schema as streetlink
+from streetlink.open311 import RequestStatus
 
 SERVICE = Path(v.__file__).resolve().parent
 
@@ -56,6 +58,7 @@ def test_the_referrer_is_told_a_stage_and_an_outcome_for_every_status_and_code()
 
 
 def test_open311_status_filters_cover_every_referral_status():
+    assert tuple(open311_views.STATUS_FILTER) == get_args(RequestStatus)
     filtered = [s for statuses in open311_views.STATUS_FILTER.values() for s in statuses]
     assert sorted(filtered) == sorted(v.REFERRAL_STATUSES)
     assert set(v.OUTCOME_CODES) >= open311_views.PUBLIC_OUTCOMES
