@@ -9,9 +9,12 @@ runs in its own subprocess so that peak memory (ru_maxrss, and tracemalloc aroun
 is clean: this engine's full recompute, scikit-learn's ``DBSCAN(eps, min_samples).fit``
 (default algorithm, ``n_jobs=None``), their ratio and an agreement check (same cores, same
 clusters up to relabelling, same noise, border points attached to a core of their own
-cluster). Then the latency of inserting one new point into an ``IncrementalDBSCAN`` holding
-100k active points, and PostGIS ``ST_ClusterDBSCAN(geom, eps, minpoints) OVER ()`` on the same
-points when ``DATABASE_URL`` is set. Times are wall-clock seconds, best of ``--repeat``
+cluster). Then the latency of inserting one new point into a stored clustering of 100k
+active points as the service does between recomputes (the ``2 * eps`` neighbourhood found in a
+k-d tree standing in for the database's index, :func:`geo.cluster_insert.insert_points`, and
+the merges, births and border points applied to the stored hotspot ids), and PostGIS
+``ST_ClusterDBSCAN(geom, eps, minpoints) OVER ()`` on the same points when ``DATABASE_URL``
+is set. Times are wall-clock seconds, best of ``--repeat``
 runs for our engine (one run of scikit-learn at 1M points, which takes minutes).
 """
 
@@ -34,7 +37,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from bench.synthetic import essex_points
-from geo.clustering import IncrementalDBSCAN, dbscan
+from geo.cluster_insert import LocalInsert, insert_points
+from geo.clustering import dbscan
 
 FULL_SIZES = (10_000, 100_000, 1_000_000)
 INCREMENTAL_ACTIVE = 100_000
@@ -191,7 +195,7 @@ def _bench_incremental(args: argparse.Namespace) -> None:
         print(f"  {r['error']}")
         return
     print(
-        f"  load (batch recompute + index): {r['load_s']:.3f} s; insert latency "
+        f"  load (batch recompute + k-d tree): {r['load_s']:.3f} s; insert latency "
         f"p50 {r['p50_ms']:.3f} ms, p99 {r['p99_ms']:.3f} ms, max {r['max_ms']:.3f} ms"
     )
     print(f"  incremental result equals batch after the inserts: {r['equal_to_batch']}")
@@ -309,22 +313,39 @@ def _worker_sklearn(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _worker_incremental(args: argparse.Namespace) -> dict[str, Any]:
+    """Insert ``inserts`` points one by one into a stored clustering of ``size`` points, as
+    ``service.usecases.hotspots.insert_new_points`` does, then compare with a batch run."""
+    from scipy.spatial import cKDTree
+
     n, k = args.size, args.inserts
     data = essex_points(n + k, seed=args.seed)
-    inc = IncrementalDBSCAN(eps_m=args.eps_m, min_samples=args.min_samples)
+    xy = data.xy_bng
     start = time.perf_counter()
-    inc.load(list(range(n)), data.xy_bng[:n], data.t_s[:n], now_s=data.now_s)
+    stored = dbscan(xy[:n], eps_m=args.eps_m, min_samples=args.min_samples)
+    hotspot = np.full(n + k, -1, np.int64)
+    hotspot[:n] = stored.labels
+    core = np.zeros(n + k, np.bool_)
+    core[:n] = stored.core
+    tree = cKDTree(xy)  # stands in for the database's spatial index (rows < i are stored)
     load_s = time.perf_counter() - start
+    next_id = stored.n_clusters
     latency = []
     for i in range(n, n + k):
-        xy = (float(data.xy_bng[i, 0]), float(data.xy_bng[i, 1]))
         start = time.perf_counter()
-        inc.insert(i, xy, t_s=data.now_s)
+        hood = np.array(sorted(j for j in tree.query_ball_point(xy[i], 2 * args.eps_m) if j <= i))
+        up = insert_points(
+            xy[hood],
+            stored_hotspot=hotspot[hood],
+            stored_core=core[hood],
+            new=hood == i,
+            eps_m=args.eps_m,
+            min_samples=args.min_samples,
+        )
+        next_id = _apply_insert(up, hood, hotspot, core, next_id)
         latency.append(time.perf_counter() - start)
     ms = np.array(latency) * 1e3
-    batch = dbscan(inc.xy_bng, eps_m=args.eps_m, min_samples=args.min_samples)
-    got = inc.clustering()
-    verdict = _compare(inc.xy_bng, args.eps_m, got.labels, got.core, batch.labels, batch.core)
+    batch = dbscan(xy, eps_m=args.eps_m, min_samples=args.min_samples)
+    verdict = _compare(xy, args.eps_m, hotspot, core, batch.labels, batch.core)
     return {
         "load_s": load_s,
         "p50_ms": float(np.percentile(ms, 50)),
@@ -332,6 +353,30 @@ def _worker_incremental(args: argparse.Namespace) -> dict[str, Any]:
         "max_ms": float(ms.max()),
         "equal_to_batch": verdict,
     }
+
+
+def _apply_insert(
+    up: LocalInsert,
+    hood: NDArray[np.int64],
+    hotspot: NDArray[np.int64],
+    core: NDArray[np.bool_],
+    next_id: int,
+) -> int:
+    """Write an insertion into the stored ids: a merge keeps its lowest id (the service keeps
+    the biggest hotspot's), a birth takes a new id; returns the next free id."""
+    target: dict[int, int] = {}
+    for component, ids in up.merged_hotspots.items():
+        if ids:
+            target[component] = ids[0]
+            hotspot[np.isin(hotspot, ids[1:])] = ids[0]
+        else:
+            target[component], next_id = next_id, next_id + 1
+    core[hood] = up.core
+    changed = up.component >= 0
+    hotspot[hood[changed]] = [target[int(c)] for c in up.component[changed]]
+    joins = up.joins_hotspot >= 0
+    hotspot[hood[joins]] = up.joins_hotspot[joins]
+    return next_id
 
 
 _WORKERS = {

@@ -42,7 +42,6 @@ _KIND_BY_PREFIX = {
     "S12": "council_area",
     "N09": "district",
 }
-MIN_PART_AREA_M2 = 1.0
 
 
 @dataclass(frozen=True, slots=True)

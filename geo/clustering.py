@@ -1,15 +1,15 @@
 """Hotspot clustering: DBSCAN semantics on British National Grid metres (EPSG:27700).
 
 Pure: numpy arrays in, labels out. Coordinates are ``(n, 2)`` float arrays of
-(easting, northing) metres; times are **float seconds since the Unix epoch (UTC)**
-(convert ``datetime64`` values with :func:`epoch_seconds`).
+(easting, northing) metres. The service picks the points of a layer's rolling window and
+clusters them with :func:`dbscan` (a full recompute); new points between recomputes go
+through :mod:`geo.cluster_insert`.
 
 Semantics are scikit-learn's ``DBSCAN(eps, min_samples, metric="euclidean")``:
 
 * ``q`` is a neighbour of ``p`` when ``(px - qx)**2 + (py - qy)**2 <= eps_m**2``; a point is
   its own neighbour;
-* a point is *core* when the summed weight of its neighbours (itself included) is
-  ``>= min_samples`` (weight 1 each unless ``sample_weight`` is given);
+* a point is *core* when it has at least ``min_samples`` neighbours (itself included);
 * cores within ``eps_m`` of each other share a cluster; a non-core point within ``eps_m`` of a
   core is a *border* point and joins the cluster of its **nearest** core (ties: the lower
   label); any other point is noise (label ``-1``);
@@ -18,13 +18,12 @@ Semantics are scikit-learn's ``DBSCAN(eps, min_samples, metric="euclidean")``:
   are the one place where scikit-learn's answer depends on input order; ours does not.
 
 scikit-learn is only the reference of the tests, never imported here. Agreement is exact for
-integer-metre coordinates and unit or dyadic weights (such as half-lives in whole steps);
-with arbitrary floats the two can only differ when a squared distance lies within rounding
-of ``eps_m**2`` or a neighbourhood weight within rounding of ``min_samples``. Each layer
-(street count, public reports, ...) is clustered by calling these functions per layer.
+integer-metre coordinates; with arbitrary floats the two can only differ when a squared
+distance lies within rounding of ``eps_m**2``. Each layer (public reports, contacts, ...) is
+clustered by its own call.
 
 The batch engine hashes points into a grid of cells of side ``eps_m / sqrt(2)``: any two
-points of one cell are neighbours, so a cell holding ``min_samples`` of weight makes all of
+points of one cell are neighbours, so a cell holding ``min_samples`` points makes all of
 its points core without measuring a distance, and all cores of one cell share a cluster.
 Only points of lighter cells are counted pair by pair (in bounded chunks), and clusters are
 the connected components of cells linked by at least one close pair of cores.
@@ -45,38 +44,24 @@ With ``min_samples=1`` every point is core; an empty input gives empty labels:
 [0, 0, 0, 0, 1]
 >>> dbscan(np.empty((0, 2)), eps_m=200.0, min_samples=3).n_clusters
 0
-
-Only points inside the rolling window ``now_s - window_days < t_s <= now_s`` take part:
-
->>> day = SECONDS_PER_DAY
->>> t = np.array([0.0, 0.0, 0.0, 0.0, 0.0]) + 100 * day
->>> cluster_window(xy, t, now_s=100 * day, eps_m=200.0, min_samples=3).labels.tolist()
-[0, 0, 0, 0, -1]
->>> empty = cluster_window(xy, t, now_s=200 * day, eps_m=200.0, min_samples=3)
->>> empty.labels.tolist(), int(empty.in_window.sum())
-([-1, -1, -1, -1, -1], 0)
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Final, TypeVar
+from typing import Final
 
 import numpy as np
-import shapely
 from numpy.typing import ArrayLike, NDArray
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
-from shapely.geometry.base import BaseGeometry
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 BoolArray = NDArray[np.bool_]
-_T = TypeVar("_T", bound=np.generic)
 
-SECONDS_PER_DAY: Final = 86_400.0
 NOISE: Final = -1
 
 #: Cell side as a fraction of eps: a hair under 1/sqrt(2) so that two points of one cell are
@@ -102,7 +87,7 @@ class Clustering:
     """Result of :func:`dbscan`, one entry per input point.
 
     ``labels``: cluster number or ``-1`` for noise. ``core``: core-point flags.
-    ``neighbourhood_weight``: summed weight of the eps-neighbourhood; exact for points of
+    ``neighbourhood_weight``: number of points in the eps-neighbourhood; exact for points of
     light cells, a lower bound already ``>= min_samples`` for points of dense cells.
     """
 
@@ -116,74 +101,7 @@ class Clustering:
         return int(self.labels.max()) + 1 if self.labels.size else 0
 
 
-@dataclass(frozen=True, slots=True, eq=False)
-class WindowClustering:
-    """Result of :func:`cluster_window`, one entry per input point.
-
-    Points outside the window have label ``-1``, ``core`` False and ``weight`` 0.
-    """
-
-    labels: IntArray
-    core: BoolArray
-    in_window: BoolArray
-    weight: FloatArray
-
-    @property
-    def n_clusters(self) -> int:
-        """Number of clusters (labels run from 0 to ``n_clusters - 1``)."""
-        return int(self.labels.max()) + 1 if self.labels.size else 0
-
-
-@dataclass(frozen=True, slots=True)
-class ClusterSummary:
-    """One cluster at a glance: size, centroid and convex hull in BNG, activity span."""
-
-    member_count: int
-    centroid_bng: tuple[float, float]
-    hull_bng: BaseGeometry
-    first_seen_s: float
-    last_seen_s: float
-
-
 # --------------------------------------------------------------------------- public API
-
-
-def epoch_seconds(t: ArrayLike) -> FloatArray:
-    """Times as float epoch seconds; ``datetime64`` values are converted, numbers kept.
-
-    >>> epoch_seconds(np.array(["1970-01-02T00:00:01"], dtype="datetime64[s]")).tolist()
-    [86401.0]
-    >>> epoch_seconds([1.5]).tolist()
-    [1.5]
-    """
-    arr = np.asarray(t)
-    if np.issubdtype(arr.dtype, np.datetime64):
-        delta = arr.astype("datetime64[us]") - np.datetime64(0, "us")
-        return np.asarray(delta / np.timedelta64(1, "s"), dtype=np.float64)
-    return np.asarray(arr, dtype=np.float64)
-
-
-def window_mask(t_s: ArrayLike, *, now_s: float, window_days: float = 28.0) -> BoolArray:
-    """Points inside the rolling window ``now_s - window_days < t_s <= now_s``.
-
-    >>> window_mask([0.0, 1.0, 2.0, 3.0], now_s=2.0, window_days=1 / SECONDS_PER_DAY).tolist()
-    [False, False, True, False]
-    """
-    t = epoch_seconds(t_s)
-    return np.asarray((t > now_s - window_days * SECONDS_PER_DAY) & (t <= now_s))
-
-
-def recency_weights(t_s: ArrayLike, *, now_s: float, half_life_days: float) -> FloatArray:
-    """Exponential recency weight ``0.5 ** (age / half_life)``: 1 now, 0.5 one half-life ago.
-
-    >>> recency_weights([10 * SECONDS_PER_DAY, 9 * SECONDS_PER_DAY, 8 * SECONDS_PER_DAY],
-    ...                 now_s=10 * SECONDS_PER_DAY, half_life_days=1.0).tolist()
-    [1.0, 0.5, 0.25]
-    """
-    if not half_life_days > 0:
-        raise ValueError("half_life_days must be positive")
-    age_days = (now_s - epoch_seconds(t_s)) / SECONDS_PER_DAY
-    return np.asarray(np.exp2(-age_days / half_life_days), dtype=np.float64)
 
 
 def dbscan(
@@ -191,15 +109,10 @@ def dbscan(
     *,
     eps_m: float = 200.0,
     min_samples: int = 5,
-    sample_weight: ArrayLike | None = None,
 ) -> Clustering:
-    """DBSCAN of ``(n, 2)`` BNG points; equal to scikit-learn's (see the module docstring).
-
-    ``sample_weight`` (non-negative, default 1 each) is summed over a neighbourhood and
-    compared with ``min_samples``, as scikit-learn's ``sample_weight``.
-    """
+    """DBSCAN of ``(n, 2)`` BNG points; equal to scikit-learn's (see the module docstring)."""
     xy = _as_xy(xy_bng)
-    weight = _as_weights(sample_weight, len(xy))
+    weight = np.ones(len(xy))
     _check_parameters(eps_m, min_samples)
     if len(xy) == 0:
         return Clustering(np.empty(0, np.int64), np.empty(0, np.bool_), np.empty(0))
@@ -217,90 +130,6 @@ def dbscan(
     return Clustering(labels, core, nsum)
 
 
-def cluster_window(
-    xy_bng: ArrayLike,
-    t_s: ArrayLike,
-    *,
-    now_s: float,
-    eps_m: float = 200.0,
-    min_samples: int = 5,
-    window_days: float = 28.0,
-    half_life_days: float | None = None,
-) -> WindowClustering:
-    """:func:`dbscan` of the points inside the window ending at ``now_s``.
-
-    With ``half_life_days`` each point weighs :func:`recency_weights` (a report from one
-    half-life ago counts half); without it every point in the window weighs 1.
-    """
-    xy = _as_xy(xy_bng)
-    t = epoch_seconds(t_s)
-    if t.shape != (len(xy),):
-        raise ValueError("t_s must hold one time per point")
-    inside = window_mask(t, now_s=now_s, window_days=window_days)
-    weight = np.zeros(len(xy))
-    weight[inside] = (
-        1.0
-        if half_life_days is None
-        else recency_weights(t[inside], now_s=now_s, half_life_days=half_life_days)
-    )
-    sub = dbscan(xy[inside], eps_m=eps_m, min_samples=min_samples, sample_weight=weight[inside])
-    labels = np.full(len(xy), NOISE, np.int64)
-    labels[inside] = sub.labels
-    core = np.zeros(len(xy), np.bool_)
-    core[inside] = sub.core
-    return WindowClustering(labels, core, inside, weight)
-
-
-def summarise_cluster(xy_bng: ArrayLike, t_s: ArrayLike) -> ClusterSummary:
-    """Summary of one cluster's members: count, centroid, convex hull (BNG), first/last time.
-
-    The hull is a Point for one distinct location, a LineString for collinear members.
-
-    >>> s = summarise_cluster([[0.0, 0.0], [4.0, 0.0], [0.0, 4.0]], [30.0, 10.0, 20.0])
-    >>> s.member_count, s.centroid_bng, s.hull_bng.geom_type, s.hull_bng.area
-    (3, (1.3333333333333333, 1.3333333333333333), 'Polygon', 8.0)
-    >>> s.first_seen_s, s.last_seen_s
-    (10.0, 30.0)
-    >>> summarise_cluster([[1.0, 2.0], [1.0, 2.0]], [5.0, 5.0]).hull_bng.wkt
-    'POINT (1 2)'
-    """
-    xy = _as_xy(xy_bng)
-    t = epoch_seconds(t_s)
-    if len(xy) == 0 or t.shape != (len(xy),):
-        raise ValueError("a cluster needs at least one member and one time per member")
-    hull: BaseGeometry = shapely.multipoints(xy).convex_hull
-    centroid = xy.mean(axis=0)
-    return ClusterSummary(
-        member_count=len(xy),
-        centroid_bng=(float(centroid[0]), float(centroid[1])),
-        hull_bng=hull,
-        first_seen_s=float(t.min()),
-        last_seen_s=float(t.max()),
-    )
-
-
-def summarise_clusters(
-    xy_bng: ArrayLike, t_s: ArrayLike, labels: ArrayLike
-) -> dict[int, ClusterSummary]:
-    """:func:`summarise_cluster` for every label ``>= 0``, keyed by label (noise skipped).
-
-    >>> sums = summarise_clusters([[0.0, 0.0], [2.0, 0.0], [9.0, 9.0]], [1.0, 2.0, 3.0],
-    ...                           [0, 0, -1])
-    >>> list(sums), sums[0].centroid_bng
-    ([0], (1.0, 0.0))
-    """
-    xy = _as_xy(xy_bng)
-    t = epoch_seconds(t_s)
-    lab = np.asarray(labels, dtype=np.int64)
-    members = np.flatnonzero(lab >= 0)
-    order = members[np.argsort(lab[members], kind="stable")]
-    keys, starts = np.unique(lab[order], return_index=True)
-    groups = np.split(order, starts[1:]) if len(order) else []
-    return {
-        int(k): summarise_cluster(xy[g], t[g]) for k, g in zip(keys.tolist(), groups, strict=True)
-    }
-
-
 # --------------------------------------------------------------------------- validation
 
 
@@ -313,17 +142,6 @@ def _as_xy(xy_bng: ArrayLike) -> FloatArray:
     if not np.isfinite(xy).all():
         raise ValueError("coordinates must be finite")
     return xy
-
-
-def _as_weights(sample_weight: ArrayLike | None, n: int) -> FloatArray:
-    if sample_weight is None:
-        return np.ones(n)
-    weight = np.asarray(sample_weight, dtype=np.float64)
-    if weight.shape != (n,):
-        raise ValueError("sample_weight must hold one weight per point")
-    if not (np.isfinite(weight).all() and (weight >= 0).all()):
-        raise ValueError("sample_weight must be finite and non-negative")
-    return weight
 
 
 def _check_parameters(eps_m: float, min_samples: int) -> None:
@@ -686,285 +504,3 @@ def _attach_borders(grid: _Grid, core: BoolArray, labels: IntArray) -> None:
     first = np.ones(len(rows), np.bool_)
     first[1:] = rows[1:] != rows[:-1]
     labels[loose[rows[first]]] = label[first]
-
-
-# --------------------------------------------------------------------------- incremental
-
-
-class IncrementalDBSCAN:
-    """Active points with a spatial grid; :meth:`insert` updates clusters locally.
-
-    After any sequence of inserts the state equals :func:`dbscan` of the active points with
-    their :attr:`weights` (same cores, same clusters; a border point near cores of two
-    clusters keeps the cluster that first reached it). Removal and expiry rebuild the
-    state with a full batch run (:meth:`recompute`, :meth:`remove`).
-
-    With ``half_life_days`` weights are frozen as of the last :meth:`recompute` (``now_s``):
-    an inserted point weighs ``0.5 ** (max(0, now_s - t_s) / half_life)``, 1 for a new report.
-    Inserted points are not checked against the window; the next :meth:`recompute` expires
-    them. Not thread-safe: callers serialise access (one writer).
-
-    >>> inc = IncrementalDBSCAN(eps_m=200.0, min_samples=3)
-    >>> [inc.insert(i, (100.0 * i, 0.0), t_s=0.0) for i in range(3)]
-    [False, False, True]
-    >>> inc.insert("far", (9000.0, 0.0), t_s=0.0), len(inc)
-    (False, 4)
-    >>> inc.clusters()
-    {0: frozenset({0, 1, 2})}
-    >>> inc.recompute(now_s=40 * SECONDS_PER_DAY).n_clusters, len(inc)
-    (0, 0)
-    """
-
-    def __init__(
-        self,
-        *,
-        eps_m: float = 200.0,
-        min_samples: int = 5,
-        window_days: float = 28.0,
-        half_life_days: float | None = None,
-    ) -> None:
-        """An empty index; load points with :meth:`insert` or :meth:`load`."""
-        _check_parameters(eps_m, min_samples)
-        self.eps_m = float(eps_m)
-        self.min_samples = int(min_samples)
-        self.window_days = float(window_days)
-        self.half_life_days = half_life_days
-        self.now_s = -math.inf
-        self._ids: list[Hashable] = []
-        self._slot: dict[Hashable, int] = {}
-        self._xy = np.empty((0, 2))
-        self._t = np.empty(0)
-        self._w = np.empty(0)
-        self._nsum = np.empty(0)
-        self._core = np.empty(0, np.bool_)
-        self._node = np.empty(0, np.int64)
-        self._parent: list[int] = []
-        self._cells: dict[int, IntArray] = {}
-
-    def __len__(self) -> int:
-        """Number of active points."""
-        return len(self._ids)
-
-    # ---- queries
-
-    @property
-    def ids(self) -> tuple[Hashable, ...]:
-        """Active point ids, in slot order (the order of every array below)."""
-        return tuple(self._ids)
-
-    @property
-    def xy_bng(self) -> FloatArray:
-        """Coordinates of the active points."""
-        return self._xy[: len(self)].copy()
-
-    @property
-    def t_s(self) -> FloatArray:
-        """Times of the active points."""
-        return self._t[: len(self)].copy()
-
-    @property
-    def weights(self) -> FloatArray:
-        """Weights of the active points (all 1 without ``half_life_days``)."""
-        return self._w[: len(self)].copy()
-
-    def clustering(self) -> Clustering:
-        """Labels (numbered as :func:`dbscan` numbers them) and core flags by slot."""
-        n = len(self)
-        labels = self._renumbered(self._roots(self._node[:n]), self._core[:n])
-        return Clustering(labels, self._core[:n].copy(), self._nsum[:n].copy())
-
-    def clusters(self) -> dict[int, frozenset[Hashable]]:
-        """Members (ids) of each cluster, keyed by label."""
-        labels = self.clustering().labels
-        out: dict[int, set[Hashable]] = {}
-        for pid, label in zip(self._ids, labels.tolist(), strict=True):
-            if label >= 0:
-                out.setdefault(label, set()).add(pid)
-        return {k: frozenset(v) for k, v in sorted(out.items())}
-
-    # ---- updates
-
-    def load(
-        self, ids: Sequence[Hashable], xy_bng: ArrayLike, t_s: ArrayLike, *, now_s: float
-    ) -> Clustering:
-        """Replace every point with ``ids``/``xy_bng``/``t_s``, then :meth:`recompute`."""
-        xy = _as_xy(xy_bng)
-        t = epoch_seconds(t_s)
-        if not (len(ids) == len(xy) == len(t)) or len(set(ids)) != len(ids):
-            raise ValueError("ids must be unique, with one coordinate pair and time each")
-        self._ids = list(ids)
-        self._xy, self._t = xy.copy(), t.copy()
-        return self.recompute(now_s=now_s)
-
-    def recompute(self, *, now_s: float) -> Clustering:
-        """Drop points outside the window ending at ``now_s``, reweigh, re-cluster in batch."""
-        n = len(self)
-        keep = window_mask(self._t[:n], now_s=now_s, window_days=self.window_days)
-        self.now_s = float(now_s)
-        return self._rebuild(keep)
-
-    def remove(self, point_ids: Sequence[Hashable]) -> Clustering:
-        """Remove points by id (unknown ids raise ``KeyError``) and re-cluster in batch."""
-        keep = np.ones(len(self), np.bool_)
-        keep[[self._slot[pid] for pid in point_ids]] = False
-        return self._rebuild(keep)
-
-    def insert(self, point_id: Hashable, xy_bng: tuple[float, float], t_s: float) -> bool:
-        """Add one point and update the clusters around it; True when it joined a cluster."""
-        if point_id in self._slot:
-            raise ValueError(f"point {point_id!r} is already active")
-        slot = self._append(point_id, xy_bng, float(t_s))
-        nbrs = self._neighbours(slot)
-        self._nsum[slot] = float(self._w[nbrs].sum())
-        others = nbrs[nbrs != slot]
-        self._nsum[others] += self._w[slot]
-        rising = nbrs[~self._core[nbrs] & (self._nsum[nbrs] >= self.min_samples)]
-        for c in rising.tolist():
-            self._promote(c)
-        if self._node[slot] < 0:
-            self._attach(slot, others)
-        return bool(self._node[slot] >= 0)
-
-    # ---- internals
-
-    def _rebuild(self, keep: BoolArray) -> Clustering:
-        n = len(self)
-        self._ids = [pid for pid, k in zip(self._ids, keep.tolist(), strict=True) if k]
-        self._slot = {pid: i for i, pid in enumerate(self._ids)}
-        self._xy, self._t = self._xy[:n][keep], self._t[:n][keep]
-        self._w = self._weight_of(self._t)
-        result = dbscan(
-            self._xy, eps_m=self.eps_m, min_samples=self.min_samples, sample_weight=self._w
-        )
-        self._nsum = result.neighbourhood_weight.copy()
-        self._core = result.core.copy()
-        self._node = result.labels.copy()
-        self._parent = list(range(result.n_clusters))
-        self._cells = self._index(self._xy)
-        self._grow(len(self._ids) + max(1024, len(self._ids) // 4))  # room for inserts
-        return result
-
-    def _weight_of(self, t: FloatArray) -> FloatArray:
-        if self.half_life_days is None:
-            return np.ones(len(t))
-        age_days = np.maximum(self.now_s - t, 0.0) / SECONDS_PER_DAY
-        return np.asarray(np.exp2(-age_days / self.half_life_days), dtype=np.float64)
-
-    def _cell_key(self, x: float, y: float) -> int:
-        return math.floor(x / self.eps_m) * (1 << 32) + math.floor(y / self.eps_m)
-
-    def _index(self, xy: FloatArray) -> dict[int, IntArray]:
-        if len(xy) == 0:
-            return {}
-        ij = np.floor(xy / self.eps_m).astype(np.int64)
-        keys = ij[:, 0] * (1 << 32) + ij[:, 1]
-        order = np.argsort(keys, kind="stable").astype(np.int64)
-        uniq, starts = np.unique(keys[order], return_index=True)
-        return dict(zip(uniq.tolist(), np.split(order, starts[1:]), strict=True))
-
-    def _append(self, point_id: Hashable, xy_bng: tuple[float, float], t_s: float) -> int:
-        slot = len(self._ids)
-        if slot == len(self._t):
-            self._grow(max(16, 2 * slot))
-        x, y = float(xy_bng[0]), float(xy_bng[1])
-        if not (math.isfinite(x) and math.isfinite(y)):
-            raise ValueError("coordinates must be finite")
-        self._ids.append(point_id)
-        self._slot[point_id] = slot
-        self._xy[slot] = (x, y)
-        self._t[slot] = t_s
-        self._w[slot] = self._weight_of(np.array([t_s]))[0]
-        self._core[slot] = False
-        self._node[slot] = NOISE
-        key = self._cell_key(x, y)
-        cell = self._cells.get(key)
-        self._cells[key] = np.array([slot]) if cell is None else np.append(cell, slot)
-        return slot
-
-    def _grow(self, capacity: int) -> None:
-        self._xy, self._t, self._w = (_grown(a, capacity) for a in (self._xy, self._t, self._w))
-        self._nsum = _grown(self._nsum, capacity)
-        self._core = _grown(self._core, capacity)
-        self._node = _grown(self._node, capacity)
-
-    def _neighbours(self, slot: int) -> IntArray:
-        """Active slots within eps of ``slot`` (itself included)."""
-        x, y = float(self._xy[slot, 0]), float(self._xy[slot, 1])
-        i, j = math.floor(x / self.eps_m), math.floor(y / self.eps_m)
-        found = [
-            cell
-            for di in (-1, 0, 1)
-            for dj in (-1, 0, 1)
-            if (cell := self._cells.get((i + di) * (1 << 32) + j + dj)) is not None
-        ]
-        cand: IntArray = np.concatenate(found)
-        dx = self._xy[cand, 0] - x
-        dy = self._xy[cand, 1] - y
-        near: IntArray = cand[dx * dx + dy * dy <= self.eps_m * self.eps_m]
-        return near
-
-    def _promote(self, c: int) -> None:
-        """``c`` became core: join the clusters of its core neighbours, adopt its noise."""
-        nbrs = self._neighbours(c)
-        core_nbrs = nbrs[self._core[nbrs] & (nbrs != c)]
-        roots = {self._find(int(n)) for n in self._node[core_nbrs].tolist()}
-        root = self._union(roots)
-        self._core[c] = True
-        self._node[c] = root
-        noise = nbrs[(self._node[nbrs] < 0) & ~self._core[nbrs]]
-        self._node[noise] = root
-
-    def _attach(self, slot: int, others: IntArray) -> None:
-        """A non-core ``slot`` joins the cluster of its nearest core neighbour, if any."""
-        cores = others[self._core[others]]
-        if len(cores) == 0:
-            return
-        d = self._xy[cores] - self._xy[slot]
-        nearest = cores[int(np.argmin(d[:, 0] * d[:, 0] + d[:, 1] * d[:, 1]))]
-        self._node[slot] = self._find(int(self._node[nearest]))
-
-    def _find(self, node: int) -> int:
-        parent = self._parent
-        while parent[node] != node:
-            parent[node] = parent[parent[node]]
-            node = parent[node]
-        return node
-
-    def _union(self, roots: set[int]) -> int:
-        """One root for the union of ``roots`` (a new cluster when empty)."""
-        if not roots:
-            self._parent.append(len(self._parent))
-            return len(self._parent) - 1
-        root = min(roots)
-        for r in roots:
-            self._parent[r] = root
-        return root
-
-    def _roots(self, nodes: IntArray) -> IntArray:
-        parent = np.asarray(self._parent, dtype=np.int64)
-        while True:
-            up = parent[parent]
-            if np.array_equal(up, parent):
-                break
-            parent = up
-        return np.where(nodes >= 0, parent[np.maximum(nodes, 0)] if len(parent) else 0, NOISE)
-
-    @staticmethod
-    def _renumbered(roots: IntArray, core: BoolArray) -> IntArray:
-        """Roots renumbered by the lowest slot of a core in each cluster."""
-        cores = np.flatnonzero(core)
-        if len(cores) == 0:
-            return np.full(len(roots), NOISE, np.int64)
-        uniq, first = np.unique(roots[cores], return_index=True)
-        rank = np.empty(len(uniq), np.int64)
-        rank[np.argsort(first, kind="stable")] = np.arange(len(uniq))
-        idx = np.searchsorted(uniq, roots)
-        idx[idx >= len(uniq)] = 0
-        return np.where(roots >= 0, rank[idx], NOISE)
-
-
-def _grown(a: NDArray[_T], capacity: int) -> NDArray[_T]:
-    """A copy of ``a`` with room for ``capacity`` rows (new rows zeroed)."""
-    out = np.zeros((capacity, *a.shape[1:]), a.dtype)
-    out[: len(a)] = a
-    return out

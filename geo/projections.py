@@ -21,7 +21,7 @@ from pyproj import Transformer
 from shapely import transform as shapely_transform
 
 if TYPE_CHECKING:
-    from numpy.typing import ArrayLike, NDArray
+    from numpy.typing import NDArray
     from shapely.geometry.base import BaseGeometry
 
 WGS84 = 4326
@@ -55,12 +55,6 @@ def bng_to_wgs84(easting: float, northing: float) -> tuple[float, float]:
     """One point from (easting, northing) metres to (lon, lat) degrees."""
     lon, lat = _transformer(BNG, WGS84).transform(easting, northing)
     return float(lon), float(lat)
-
-
-def wgs84_array_to_bng(lon: ArrayLike, lat: ArrayLike) -> NDArray[np.float64]:
-    """Many points at once: returns an (n, 2) array of (easting, northing)."""
-    e, n = _transformer(WGS84, BNG).transform(np.asarray(lon, float), np.asarray(lat, float))
-    return np.column_stack([np.atleast_1d(e), np.atleast_1d(n)])
 
 
 def _reproject(geom: BaseGeometry, src: int, dst: int) -> BaseGeometry:

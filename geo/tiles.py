@@ -23,7 +23,6 @@ from dataclasses import dataclass
 
 from geo.errors import InvalidTileAddressError
 
-WEB_MERCATOR = 3857
 EARTH_HALF_CIRCUMFERENCE_M = 20_037_508.342789244
 """Half the extent of the Web-Mercator plane (EPSG:3857), in projected metres."""
 WHOLE_PATTERN = r"^(0|[1-9][0-9]{0,7})$"
@@ -89,18 +88,6 @@ def cell_zoom(z: int, cells_per_tile_log2: int, max_cell_zoom: int) -> int:
     [3, 11, 14, 14, 14]
     """
     return min(z + cells_per_tile_log2, max_cell_zoom)
-
-
-def ancestor(tile: TileAddress, zoom: int) -> TileAddress:
-    """The tile of ``zoom`` (at most ``tile.z``) that contains ``tile``.
-
-    >>> ancestor(TileAddress(16, 32901, 21790), 14)
-    TileAddress(z=14, x=8225, y=5447)
-    """
-    shift = tile.z - zoom
-    if shift < 0:
-        raise InvalidTileAddressError("an ancestor cannot be deeper than the tile")
-    return TileAddress(zoom, tile.x >> shift, tile.y >> shift)
 
 
 def tile_for_lonlat(lon: float, lat: float, z: int) -> TileAddress:

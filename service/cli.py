@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from service.settings import Settings
+from service.vocabularies import ROLES
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -49,7 +50,7 @@ def _parser() -> argparse.ArgumentParser:
     users_sub = users.add_subparsers(dest="users_command", required=True)
     add = users_sub.add_parser("add", help="add a member of staff")
     add.add_argument("username")
-    add.add_argument("--role", required=True, choices=["worker", "coordinator", "admin"])
+    add.add_argument("--role", required=True, choices=ROLES)
     add.add_argument("--name", help="display name (default: the username)")
     add.add_argument("--team", action="append", default=[], help="team name (repeatable)")
     add.add_argument(

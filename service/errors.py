@@ -40,6 +40,8 @@ from streetlink import errors as sl
 log = logging.getLogger(__name__)
 PROBLEM_BASE = "urn:essex-outreach:problem:"
 RETRY_AFTER_S = 10
+"""``Retry-After`` (seconds) of a 429 or 503 whose exception does not say how long (the
+database is down, a rate limit): a fixed value, not a setting."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,7 @@ domain metrics live here; call these functions, never the metric objects:
 
 - :func:`referral_created` — a referral was stored by intake (not a replayed resend);
 - :func:`contacts_applied` — the per-result counts of one contact batch;
-- :func:`clustering_run` / :func:`time_clustering` — how long a hotspot recompute took.
+- :func:`clustering_run` — how long a hotspot recompute of one layer took.
 
 ``/metrics`` serves them to a scraper holding the scrape token, or to an admin.
 
@@ -19,17 +19,14 @@ each worker reports only its own counts, and a scrape reaches whichever worker a
 >>> referral_created("doctest")
 >>> _value(REFERRALS_CREATED, source="doctest") - before
 1.0
->>> with time_clustering("doctest"):
-...     pass
+>>> clustering_run(0.01, "doctest")
 >>> _value(CLUSTERING_SECONDS, layer="doctest", suffix="_count") >= 1
 True
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from typing import Any
 
 from prometheus_client import REGISTRY, Counter, Histogram
@@ -70,16 +67,6 @@ def contacts_applied(counts: Mapping[str, int]) -> None:
 def clustering_run(seconds: float, layer: str) -> None:
     """Record one clustering run of ``layer`` that took ``seconds``."""
     CLUSTERING_SECONDS.labels(layer=layer).observe(seconds)
-
-
-@contextmanager
-def time_clustering(layer: str) -> Iterator[None]:
-    """``with time_clustering("hotspots"): recompute()`` records the run's duration."""
-    started = time.perf_counter()
-    try:
-        yield
-    finally:
-        clustering_run(time.perf_counter() - started, layer)
 
 
 def prometheus_config() -> Any:

@@ -14,6 +14,8 @@ from typing import Any, Literal
 
 import msgspec
 
+from service.vocabularies import ROLES, HotspotLayer, Role
+
 ENV_PREFIX = "OUTREACH_"
 PACKAGE_DIR = Path(__file__).resolve().parent
 LIST_SETTINGS = frozenset({"cors_origins", "assignment_hotspot_layers", "tile_point_roles"})
@@ -36,7 +38,6 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     db_pool_max_overflow: int = 0
     db_connect_timeout_s: float = 5.0
     db_statement_timeout_ms: int = 15_000
-    debug: bool = False
     jwt_secret: str = ""
     """Secret for signing staff tokens; empty means a random one per process (development)."""
     cors_origins: tuple[str, ...] = ()
@@ -56,7 +57,6 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     unlinked_notes_retention_days: int = 365
     """Free-text notes of contacts linked to no person are erased after this many days."""
     retention_interval_s: float = 3600.0
-    retry_after_s: int = 10
     area_refresh_s: float = 300.0
     """How often the in-memory area index is reloaded even without a NOTIFY (seconds)."""
     hotspot_eps_m: float = 200.0
@@ -78,7 +78,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Work arriving within this many seconds is assigned in one run."""
     swep_sla_hours: float = 12.0
     """Under SWEP an item is due at most this many hours after it was received."""
-    assignment_hotspot_layers: tuple[str, ...] = ("verified_bedded_down",)
+    assignment_hotspot_layers: tuple[HotspotLayer, ...] = ("verified_bedded_down",)
     """Hotspot layers whose active hotspots are work items (comma-separated in the env)."""
     assignment_hotspot_window_days: int = 28
     """A hotspot is a work item while its last activity is within this many days."""
@@ -100,7 +100,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """How long a browser may reuse a tile (``Cache-Control: private``)."""
     tile_window_days: int = 90
     """The time window of tiles when the request gives none (days up to now)."""
-    tile_point_roles: tuple[str, ...] = ("worker", "coordinator", "admin")
+    tile_point_roles: tuple[Role, ...] = ROLES
     """Roles that may see referrals and contacts as points (in their scope); other roles and
     points outside a caller's scope are shown as counts in grid cells."""
     tile_cell_max_zoom: int = 14

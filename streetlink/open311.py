@@ -56,6 +56,8 @@ T = TypeVar("T")
 
 SERVICE_CODE = "rough-sleeping"
 SERVICE_NAME = "Person sleeping rough"
+RequestStatus = Literal["open", "closed"]
+"""A GeoReport v2 service request's ``status``."""
 
 _ENUM_ATTRIBUTES: dict[str, type[StrEnum]] = {
     "gender": Gender,
@@ -138,7 +140,7 @@ def to_open311(
     *,
     service_request_id: str | None = None,
     requested_at: datetime | None = None,
-    status: Literal["open", "closed"] = "open",
+    status: RequestStatus = "open",
     include_referrer: bool = False,
 ) -> dict[str, Any]:
     """A GeoReport v2 service request (JSON-ready dict) for ``referral``.

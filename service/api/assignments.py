@@ -15,9 +15,7 @@ from service.schemas.assignments import (
     ITEM_PATTERN,
     AssignmentOut,
     AssignmentPage,
-    ItemKind,
     OverrideIn,
-    Rule,
     RunResult,
     ShiftPlan,
     SwepIn,
@@ -26,6 +24,7 @@ from service.schemas.assignments import (
 from service.schemas.problems import problem_responses
 from service.usecases.assignments import runs as assignment
 from service.usecases.assignments import shift_plan
+from service.vocabularies import AssignmentRule, ItemKind
 
 Item = Annotated[
     str,
@@ -59,7 +58,7 @@ class AssignmentsController(Controller):
         team_id: Annotated[int | None, QueryParameter(ge=1, le=2**31 - 1)] = None,
         kind: Annotated[ItemKind | None, QueryParameter(description="referral or hotspot")] = None,
         rule: Annotated[
-            Rule | None, QueryParameter(description="Only items placed by this rule")
+            AssignmentRule | None, QueryParameter(description="Only items placed by this rule")
         ] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 200,
         offset: Annotated[int, QueryParameter(ge=0, le=100_000)] = 0,

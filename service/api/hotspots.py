@@ -11,11 +11,12 @@ from litestar.params import FromPath, FromQuery, QueryParameter
 from service.auth import StaffRequest, require_role
 from service.exceptions import InvalidQueryError
 from service.runtime import RuntimeDep
-from service.schemas.hotspots import HotspotCollection, HotspotDetail, HotspotLayer, RecomputeOut
+from service.schemas.hotspots import HotspotCollection, HotspotDetail, RecomputeOut
 from service.schemas.problems import problem_responses
 from service.usecases.hotspots import clustering as hotspots
 from service.usecases.hotspots import views as hotspot_views
 from service.usecases.hotspots.views import HotspotFilter
+from service.vocabularies import HotspotLayer
 
 BBOX_PATTERN = r"^-?\d+(\.\d+)?,-?\d+(\.\d+)?,-?\d+(\.\d+)?,-?\d+(\.\d+)?$"
 

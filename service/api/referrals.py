@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Literal
+from typing import Annotated
 
 from litestar import Controller, Response, delete, get, post
 from litestar.openapi.datastructures import ResponseSpec
@@ -33,9 +33,10 @@ from service.usecases.referrals import staff_views as referral_staff
 from service.usecases.referrals import submission as referral_views
 from service.usecases.referrals import work as referral_work
 from service.usecases.referrals.public_status import public_status
+from service.vocabularies import ReferralStatus
 from streetlink.schema import StreetLinkAlert
 
-Status = Literal["received", "assigned", "attempted", "closed"]
+Status = ReferralStatus
 IdempotencyKey = Annotated[
     str | None,
     HeaderParameter(

@@ -19,8 +19,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.db.engine import jsonb, sql
+from service.vocabularies import HOTSPOT_LAYERS
 
-LAYERS = ("public_reports", "verified_bedded_down", "all_contacts")
 #: Advisory lock keys (first int of the two-int form; the second is the layer's index).
 RECOMPUTE_LOCK = 7_301_010
 LAYER_LOCK = 7_301_011
@@ -52,7 +52,7 @@ def _points(rows: Sequence[Any], *, stored: bool) -> LayerPoints:
 async def lock_layer(session: AsyncSession, layer: str) -> None:
     await session.execute(
         text("SELECT pg_advisory_xact_lock(:k, :layer)"),
-        {"k": LAYER_LOCK, "layer": LAYERS.index(layer)},
+        {"k": LAYER_LOCK, "layer": HOTSPOT_LAYERS.index(layer)},
     )
 
 
@@ -215,13 +215,6 @@ async def refresh(session: AsyncSession, ids: Sequence[int]) -> None:
     """Recompute the summaries (counts, span, centroid, hull, authority, team) of hotspots."""
     if ids:
         await session.execute(sql("hotspot_refresh"), {"ids": sorted(set(ids))})
-
-
-async def active_ids(session: AsyncSession, layer: str) -> list[int]:
-    rows = await session.execute(
-        text("SELECT id FROM hotspots WHERE layer = :l AND status = 'active'"), {"l": layer}
-    )
-    return [r.id for r in rows]
 
 
 async def add_run(session: AsyncSession, values: dict[str, Any]) -> int:

@@ -34,6 +34,25 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from service.vocabularies import (
+    ASSIGNMENT_RULES,
+    AUTHORITY_KINDS,
+    CONSENT_STATES,
+    CONTACT_TYPES,
+    DUPLICATE_STATES,
+    ENGAGEMENT_LEVELS,
+    HOTSPOT_EVENTS,
+    HOTSPOT_LAYERS,
+    HOTSPOT_STATUSES,
+    ITEM_KINDS,
+    MEMBER_KINDS,
+    NATIONALITY_BANDS,
+    OUTCOME_CODES,
+    REFERRAL_STATUSES,
+    ROLES,
+    WORK_KINDS,
+)
+
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -48,8 +67,17 @@ def geometry(kind: str, srid: int) -> Geometry:
     return Geometry(kind, srid=srid, spatial_index=False)
 
 
-def now_utc() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+def one_of(column: str, vocabulary: tuple[str, ...], *, nullable: bool = False) -> CheckConstraint:
+    """A CHECK that ``column`` holds a value of ``vocabulary`` (``service.vocabularies``),
+    named after the column; the vocabulary rides along in ``info`` so a test can compare it
+    with the constraint the migrations built."""
+    values = ", ".join(f"'{v}'" for v in vocabulary)
+    condition = f"{column} IN ({values})"
+    if nullable:
+        condition = f"{column} IS NULL OR {condition}"
+    return CheckConstraint(
+        condition, name=column, info={"column": column, "vocabulary": vocabulary}
+    )
 
 
 class Base(DeclarativeBase):
@@ -85,11 +113,7 @@ class Authority(Base):
     __tablename__ = "authorities"
     __table_args__ = (
         UniqueConstraint("version_id", "code"),
-        CheckConstraint(
-            "kind IN ('district', 'unitary', 'metropolitan', "
-            "'london_borough', 'council_area', 'other')",
-            name="kind",
-        ),
+        one_of("kind", AUTHORITY_KINDS),
         Index("ix_authorities_geom", "geom", postgresql_using="gist"),
         Index("ix_authorities_geom_bng", "geom_bng", postgresql_using="gist"),
     )
@@ -171,30 +195,11 @@ class SwepState(Base):
     changed_by: Mapped[str | None] = mapped_column(String(200))
 
 
-REFERRAL_STATUSES = ("received", "assigned", "attempted", "closed")
-OUTCOME_CODES = (
-    "found_engaged",
-    "found_accommodated",
-    "found_declined",
-    "already_known",
-    "found_not_rough_sleeping",
-    "not_found",
-    "insufficient_information",
-    "out_of_area_forwarded",
-    "duplicate_merged",
-)
-ROLES = ("worker", "coordinator", "admin")
-
-
-def _in(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
-
-
 class User(Base):
     """A member of staff who signs in: outreach worker, coordinator or admin."""
 
     __tablename__ = "users"
-    __table_args__ = (CheckConstraint(_in("role", ROLES), name="role"),)
+    __table_args__ = (one_of("role", ROLES),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     username: Mapped[str] = mapped_column(String(100), unique=True)
@@ -240,8 +245,8 @@ class Referral(Base):
 
     __tablename__ = "referrals"
     __table_args__ = (
-        CheckConstraint(_in("status", REFERRAL_STATUSES), name="status"),
-        CheckConstraint(f"outcome IS NULL OR {_in('outcome', OUTCOME_CODES)}", name="outcome"),
+        one_of("status", REFERRAL_STATUSES),
+        one_of("outcome", OUTCOME_CODES, nullable=True),
         CheckConstraint("(status = 'closed') = (outcome IS NOT NULL)", name="closed_has_outcome"),
         CheckConstraint("people_count BETWEEN 1 AND 50", name="people_count"),
         Index("ix_referrals_geom_bng", "geom_bng", postgresql_using="gist"),
@@ -350,7 +355,7 @@ class ReferralDuplicate(Base):
 
     __tablename__ = "referral_duplicates"
     __table_args__ = (
-        CheckConstraint(_in("state", ("suggested", "confirmed", "rejected")), name="state"),
+        one_of("state", DUPLICATE_STATES),
         CheckConstraint("referral_id <> other_id", name="distinct"),
         Index("ix_referral_duplicates_other_id", "other_id"),
     )
@@ -404,34 +409,13 @@ class KeyValue(Base):
     expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
-CONTACT_TYPES = (
-    "street_outreach",
-    "bedded_down_check",
-    "referral_search",
-    "phone",
-    "drop_in",
-    "other",
-)
-ENGAGEMENT_LEVELS = ("not_seen", "seen_no_contact", "brief", "engaged", "declined")
-OFFER_CODES = (
-    "swep_bed",
-    "emergency_accommodation",
-    "reconnection",
-    "health",
-    "substance_use",
-    "mental_health",
-)
-CONSENT_STATES = ("unknown", "given", "refused", "withdrawn")
-NATIONALITY_BANDS = ("uk", "eu", "non_eu", "unknown")
-
-
 class Person(Base):
     """A pseudonymised person known to outreach; records start anonymous and partial."""
 
     __tablename__ = "persons"
     __table_args__ = (
-        CheckConstraint(_in("consent_status", CONSENT_STATES), name="consent_status"),
-        CheckConstraint(_in("nationality_band", NATIONALITY_BANDS), name="nationality_band"),
+        one_of("consent_status", CONSENT_STATES),
+        one_of("nationality_band", NATIONALITY_BANDS),
         Index("ix_persons_merged_into", "merged_into"),
     )
 
@@ -479,8 +463,8 @@ class Contact(Base):
 
     __tablename__ = "contacts"
     __table_args__ = (
-        CheckConstraint(_in("contact_type", CONTACT_TYPES), name="contact_type"),
-        CheckConstraint(_in("engagement", ENGAGEMENT_LEVELS), name="engagement"),
+        one_of("contact_type", CONTACT_TYPES),
+        one_of("engagement", ENGAGEMENT_LEVELS),
         Index("ix_contacts_geom_bng", "geom_bng", postgresql_using="gist"),
         Index("ix_contacts_geom", "geom", postgresql_using="gist"),
         Index("ix_contacts_geom_mercator", "geom_mercator", postgresql_using="gist"),
@@ -594,10 +578,6 @@ class IdempotentResponse(Base):
     )
 
 
-HOTSPOT_LAYERS = ("public_reports", "verified_bedded_down", "all_contacts")
-HOTSPOT_EVENTS = ("born", "split", "merged", "retired")
-
-
 class Hotspot(Base):
     """A density cluster of one layer's points in the rolling window, with a stable id.
 
@@ -608,8 +588,8 @@ class Hotspot(Base):
 
     __tablename__ = "hotspots"
     __table_args__ = (
-        CheckConstraint(_in("layer", HOTSPOT_LAYERS), name="layer"),
-        CheckConstraint(_in("status", ("active", "retired")), name="status"),
+        one_of("layer", HOTSPOT_LAYERS),
+        one_of("status", HOTSPOT_STATUSES),
         CheckConstraint("(status = 'retired') = (retired_at IS NOT NULL)", name="retired_at"),
         Index("ix_hotspots_centroid_bng", "centroid_bng", postgresql_using="gist"),
         Index("ix_hotspots_centroid", "centroid", postgresql_using="gist"),
@@ -650,8 +630,8 @@ class HotspotMember(Base):
 
     __tablename__ = "hotspot_members"
     __table_args__ = (
-        CheckConstraint(_in("layer", HOTSPOT_LAYERS), name="layer"),
-        CheckConstraint(_in("member_kind", ("referral", "contact")), name="member_kind"),
+        one_of("layer", HOTSPOT_LAYERS),
+        one_of("member_kind", MEMBER_KINDS),
         Index("ix_hotspot_members_hotspot_id", "hotspot_id"),
     )
 
@@ -685,7 +665,7 @@ class HotspotEvent(Base):
 
     __tablename__ = "hotspot_events"
     __table_args__ = (
-        CheckConstraint(_in("kind", HOTSPOT_EVENTS), name="kind"),
+        one_of("kind", HOTSPOT_EVENTS),
         Index("ix_hotspot_events_hotspot_id", "hotspot_id"),
     )
 
@@ -695,20 +675,6 @@ class HotspotEvent(Base):
     related: Mapped[list[int]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
     run_id: Mapped[int | None] = mapped_column(ForeignKey("hotspot_runs.id", ondelete="SET NULL"))
     at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=text("now()"))
-
-
-ASSIGNMENT_RULES = (
-    "covering_team",
-    "pinned_override",
-    "overflow_next_shift",
-    "overflow_other_team",
-    "no_covering_team",
-    "all_full",
-    "pinned_team_unknown",
-    "pinned_team_full",
-)
-WORK_KINDS = ("urgent_referral", "referral", "hotspot")
-ITEM_KINDS = ("referral", "hotspot")
 
 
 class AssignmentRun(Base):
@@ -737,9 +703,9 @@ class Assignment(Base):
 
     __tablename__ = "assignments"
     __table_args__ = (
-        CheckConstraint(_in("item_kind", ITEM_KINDS), name="item_kind"),
-        CheckConstraint(_in("work_kind", WORK_KINDS), name="work_kind"),
-        CheckConstraint(_in("rule", ASSIGNMENT_RULES), name="rule"),
+        one_of("item_kind", ITEM_KINDS),
+        one_of("work_kind", WORK_KINDS),
+        one_of("rule", ASSIGNMENT_RULES),
         CheckConstraint("(team_id IS NULL) = (shift_start IS NULL)", name="team_shift"),
         Index("ix_assignments_team_id_shift_start", "team_id", "shift_start"),
         Index("ix_assignments_authority_code", "authority_code"),
@@ -774,7 +740,7 @@ class AssignmentOverride(Base):
 
     __tablename__ = "assignment_overrides"
     __table_args__ = (
-        CheckConstraint(_in("item_kind", ITEM_KINDS), name="item_kind"),
+        one_of("item_kind", ITEM_KINDS),
         CheckConstraint("(released_at IS NULL) = (released_by_name IS NULL)", name="released"),
         Index(
             "uq_assignment_overrides_active",

@@ -4,22 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Annotated, Literal
+from typing import Annotated
 
 import msgspec
 
-ItemKind = Literal["referral", "hotspot"]
-WorkKind = Literal["urgent_referral", "referral", "hotspot"]
-Rule = Literal[
-    "covering_team",
-    "pinned_override",
-    "overflow_next_shift",
-    "overflow_other_team",
-    "no_covering_team",
-    "all_full",
-    "pinned_team_unknown",
-    "pinned_team_full",
-]
+from service.vocabularies import AssignmentRule, DropReason, ItemKind, TravelSource, WorkKind
+
+Rule = AssignmentRule
 _UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 ITEM_PATTERN = rf"^(referral:{_UUID}|hotspot:[1-9][0-9]{{0,17}})$"
 """An item key: ``referral:<uuid>`` or ``hotspot:<id>``."""
@@ -200,7 +191,7 @@ class DroppedStop(msgspec.Struct, frozen=True, kw_only=True):
     item: str
     work_kind: WorkKind
     urgent: bool
-    reason: Literal["unreachable_in_shift", "shift_full"]
+    reason: DropReason
     reason_text: str
     referral: ReferralToLookFor | None
     hotspot: HotspotToLookFor | None
@@ -224,7 +215,7 @@ class ShiftPlan(msgspec.Struct, frozen=True, kw_only=True):
     """Back at the base after the last visit."""
     route_method: str
     """``exact`` (optimal order) for small shifts, ``heuristic`` above."""
-    travel_source: Literal["osrm", "straight_line"]
+    travel_source: TravelSource
     travel_fallback_reason: str | None
     """Why straight lines were used although a routing server is configured."""
     assignments_computed_at: dt.datetime | None

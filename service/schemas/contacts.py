@@ -9,20 +9,8 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from service.schemas.problems import FieldError
+from service.vocabularies import ContactType, Engagement, Offer, SupportNeed
 
-Offer = Literal[
-    "swep_bed",
-    "emergency_accommodation",
-    "reconnection",
-    "health",
-    "substance_use",
-    "mental_health",
-]
-SupportNeed = Literal["mental_health", "alcohol", "drugs", "physical_health", "other"]
-ContactType = Literal[
-    "street_outreach", "bedded_down_check", "referral_search", "phone", "drop_in", "other"
-]
-Engagement = Literal["not_seen", "seen_no_contact", "brief", "engaged", "declined"]
 Lat = Annotated[float, msgspec.Meta(ge=-90, le=90)]
 Lon = Annotated[float, msgspec.Meta(ge=-180, le=180)]
 Notes = Annotated[str, msgspec.Meta(max_length=4000)]

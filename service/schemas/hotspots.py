@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Literal
 
 import msgspec
 
 from service.schemas.geojson import Geometry, Point
-
-HotspotLayer = Literal["public_reports", "verified_bedded_down", "all_contacts"]
+from service.vocabularies import HotspotEventKind, HotspotLayer, HotspotStatus, MemberKind
 
 
 class HotspotProperties(msgspec.Struct, frozen=True, kw_only=True):
     layer: HotspotLayer
-    status: Literal["active", "retired"]
+    status: HotspotStatus
     member_count: int
     core_count: int
     referral_count: int
@@ -42,7 +40,7 @@ class HotspotCollection(msgspec.Struct, frozen=True, kw_only=True, tag="FeatureC
 
 
 class HotspotMemberOut(msgspec.Struct, frozen=True, kw_only=True):
-    kind: Literal["referral", "contact"]
+    kind: MemberKind
     id: uuid.UUID
     core: bool
     at: dt.datetime
@@ -59,7 +57,7 @@ class HotspotMemberOut(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class HotspotEventOut(msgspec.Struct, frozen=True, kw_only=True):
-    kind: Literal["born", "split", "merged", "retired"]
+    kind: HotspotEventKind
     related: list[int]
     at: dt.datetime
     run_id: int | None

@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from streetlink.open311 import RequestStatus
 from streetlink.schema import (
     EMAIL_MAX,
     LOCATION_DESCRIPTION_MAX,
@@ -23,7 +24,6 @@ from streetlink.schema import (
 )
 
 Datatype = Literal["string", "number", "datetime", "text", "singlevaluelist", "multivaluelist"]
-RequestStatus = Literal["open", "closed"]
 
 DESCRIPTION_MAX = 4000  # the specification's limit for ``description``
 SHORT_MAX = 100

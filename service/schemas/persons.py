@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Annotated, Literal
+from typing import Annotated
 
 import msgspec
 
-AgeBand = Literal["under_18", "18_25", "26_35", "36_45", "46_55", "56_65", "over_65", "unknown"]
-Gender = Literal["female", "male", "non_binary", "unknown", "prefer_not_to_say"]
-Cohort = Literal["new", "living_on_the_streets", "intermittent"]
-ConsentStatus = Literal["unknown", "given", "refused", "withdrawn"]
+from service import vocabularies
+from service.vocabularies import AgeBand, Cohort, ConsentStatus, Gender
+
 NationalityBand = Annotated[
-    Literal["uk", "eu", "non_eu", "unknown"],
+    vocabularies.NationalityBand,
     msgspec.Meta(
         description=(
             "UK, EU (not UK) or non-EU, as in the official snapshot return. Sensitive: it is "

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Annotated, Literal
+from typing import Annotated
 
 import msgspec
 
-Stage = Literal["received", "being_looked_into", "closed"]
+from service.vocabularies import DuplicateVerdict, OutcomeCode, PublicStage
+
+Stage = PublicStage
 
 
 class ReferralReceipt(msgspec.Struct, frozen=True, kw_only=True):
@@ -40,22 +42,9 @@ class PublicStatus(msgspec.Struct, frozen=True, kw_only=True):
 class DuplicateDecision(msgspec.Struct, frozen=True, kw_only=True):
     referral_id: uuid.UUID
     other_id: uuid.UUID
-    state: Literal["confirmed", "rejected"]
+    state: DuplicateVerdict
     referral_status: str
     referral_outcome: str | None
-
-
-OutcomeCode = Literal[
-    "found_engaged",
-    "found_accommodated",
-    "found_declined",
-    "already_known",
-    "found_not_rough_sleeping",
-    "not_found",
-    "insufficient_information",
-    "out_of_area_forwarded",
-    "duplicate_merged",
-]
 
 
 class AttemptIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, frozen=True):

@@ -1,7 +1,7 @@
 """Opaque keyset cursors: base64url of the last row's position, encoded as a msgspec Struct.
 
 A client cannot build or alter one meaningfully; a cursor that does not decode into the
-expected position is a 422 naming the ``cursor`` parameter.
+expected position is a 422 naming the ``cursor`` parameter (or the one given as ``field``).
 
 >>> class Position(msgspec.Struct, array_like=True, frozen=True):
 ...     at: str
@@ -33,7 +33,7 @@ def encode_cursor(position: msgspec.Struct) -> str:
     return base64.urlsafe_b64encode(msgspec.json.encode(position)).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str | None, position_type: type[P]) -> P | None:
+def decode_cursor(cursor: str | None, position_type: type[P], *, field: str = "cursor") -> P | None:
     """The position in a cursor (``None`` for the first page)."""
     if cursor is None:
         return None
@@ -42,5 +42,5 @@ def decode_cursor(cursor: str | None, position_type: type[P]) -> P | None:
         return msgspec.json.decode(raw, type=position_type)
     except (binascii.Error, ValueError, msgspec.DecodeError):
         raise InvalidInputError(
-            "the cursor is not valid: start again without it", field="cursor"
+            "the cursor is not valid: start again without it", field=field
         ) from None

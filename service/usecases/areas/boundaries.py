@@ -118,7 +118,6 @@ class AreaCache:
 
     index: AreaIndex = field(default_factory=lambda: AreaIndex([]))
     version_id: int | None = None
-    version_label: str = ""
     approximate: bool = False
     loaded: bool = False
 
@@ -128,7 +127,6 @@ class AreaCache:
         index = await asyncio.to_thread(AreaIndex, areas)
         self.index, self.loaded = index, True
         self.version_id = version.id if version else None
-        self.version_label = version.label if version else ""
         self.approximate = version.approximate if version else False
         log.info("area index loaded: version=%s areas=%d", self.version_id, len(index))
 

@@ -378,11 +378,6 @@ async def run(runtime: Runtime, *, trigger: str, requested_by: str | None = None
     return summary
 
 
-def request_recompute(runtime: Runtime, trigger: str) -> None:
-    """Ask for a debounced background run (after the caller's commit); never raises."""
-    runtime.assignment_runs.request(trigger)
-
-
 # --- reading --------------------------------------------------------------------------------
 
 

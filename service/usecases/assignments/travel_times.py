@@ -13,15 +13,14 @@ import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
 
 import httpx
 import msgspec
 
 from service.runtime import Runtime
+from service.vocabularies import TravelSource
 
 log = logging.getLogger(__name__)
-TravelSource = Literal["osrm", "straight_line"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,18 +25,17 @@ from service.access import StaffUser
 from service.db import figures as repo
 from service.db import teams as teams_repo
 from service.db.engine import transaction
-from service.db.models import OUTCOME_CODES
 from service.exceptions import InvalidInputError
 from service.runtime import Runtime
 from service.schemas import figures as wire
 from service.usecases.figures import disclosure
 from service.usecases.persons import cohorts
 from service.usecases.referrals.sla import LONDON
+from service.vocabularies import COHORTS, OUTCOME_CODES
 
 MAX_PERIOD_DAYS = 3 * 366 + 1
 DEFAULT_PERIOD_DAYS = 90
 COHORT_RULE = cohorts.DEFAULT_RULE
-COHORT_NAMES = ("new", "living_on_the_streets", "intermittent")
 
 
 def _now() -> dt.datetime:
@@ -90,7 +89,7 @@ def figures(kind: str, key: str | int, name: str, tallies: Tallies, *, exact: bo
     shown = disclosure.partition(
         {code: tallies.outcomes[code] for code in OUTCOME_CODES}, exact=exact
     )
-    outcomes = {
+    outcomes: dict[str, wire.OutcomeFigure] = {
         code: wire.OutcomeFigure(
             count=shown[code],
             share=disclosure.WITHHELD
@@ -120,7 +119,7 @@ def figures(kind: str, key: str | int, name: str, tallies: Tallies, *, exact: bo
         sla_breaches=n(ref.get("sla_breaches", 0), exact=exact),
         contacts=n(tallies.contacts.get("contacts", 0), exact=exact),
         verified_bedded_down_people=n(tallies.contacts.get("verified_people", 0), exact=exact),
-        cohorts=wire.Cohorts(**{c: n(tallies.cohorts[c], exact=exact) for c in COHORT_NAMES}),
+        cohorts=wire.Cohorts(**{c: n(tallies.cohorts[c], exact=exact) for c in COHORTS}),
     )
 
 

@@ -38,8 +38,9 @@ from geo.hotspot_identity import IdentityMatch, match_hotspots
 from service import metrics
 from service.db import hotspots as repo
 from service.db.engine import transaction
-from service.db.hotspots import LAYERS, MemberKey
+from service.db.hotspots import MemberKey
 from service.schemas.hotspots import LayerRunOut, RecomputeOut
+from service.vocabularies import HOTSPOT_LAYERS
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -157,7 +158,7 @@ async def recompute(
         started, t0 = dt.datetime.now(dt.UTC), time.perf_counter()
         layers: dict[str, LayerRunOut] = {}
         events: list[tuple[int, str, list[int]]] = []
-        for layer in LAYERS:
+        for layer in HOTSPOT_LAYERS:
             layers[layer] = await _recompute_layer(runtime, session, layer, now, events)
         duration_ms = (time.perf_counter() - t0) * 1000
         run_id = await repo.add_run(

@@ -25,9 +25,8 @@ import calendar
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Literal
 
-Cohort = Literal["new", "living_on_the_streets", "intermittent"]
+from service.vocabularies import Cohort
 
 
 @dataclass(frozen=True, slots=True)

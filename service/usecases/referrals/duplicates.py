@@ -4,7 +4,7 @@ duplicate closes as ``duplicate_merged``, both records stay, and the decision is
 from __future__ import annotations
 
 import uuid
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,6 +16,7 @@ from service.db.engine import transaction
 from service.exceptions import ConflictError, InvalidInputError, NotFoundError
 from service.runtime import Runtime
 from service.schemas.referrals import DuplicateDecision
+from service.vocabularies import DuplicateVerdict
 
 LOCK_SQL = text(
     "SELECT id, authority_code, team_id, status, outcome FROM referrals "
@@ -47,7 +48,7 @@ async def decide(
     async with transaction(runtime.sessions) as session:
         pair = await _load_pair(session, user, referral_id, other_id)
         referral = pair[referral_id]
-        state: Literal["confirmed", "rejected"] = "confirmed" if confirm else "rejected"
+        state: DuplicateVerdict = "confirmed" if confirm else "rejected"
         await _record_decision(session, user, referral_id, other_id, state)
         if confirm:
             referral = await _close_as_merged(session, referral)
