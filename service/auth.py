@@ -14,9 +14,9 @@ from litestar.di import Dependency
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.security.jwt import JWTAuth, Token
-from sqlalchemy import text
 
 from service.access import StaffUser
+from service.db import users
 from service.db.engine import transaction
 from service.runtime import Runtime
 
@@ -38,23 +38,10 @@ def verify_password(password_hash: str | None, password: str) -> bool:
         return False
 
 
-USER_SQL = text(
-    """
-    SELECT u.id, u.username, u.role,
-           COALESCE((SELECT array_agg(team_id ORDER BY team_id) FROM user_teams
-                      WHERE user_id = u.id), ARRAY[]::integer[]) AS team_ids,
-           COALESCE((SELECT array_agg(authority_code ORDER BY authority_code)
-                       FROM user_authorities WHERE user_id = u.id),
-                    ARRAY[]::varchar[]) AS authority_codes
-    FROM users u WHERE u.id = :id AND u.active
-    """
-)
-
-
 async def load_user(runtime: Runtime, user_id: int) -> StaffUser | None:
     async with transaction(runtime.sessions) as session:
-        row = (await session.execute(USER_SQL, {"id": user_id})).mappings().first()
-    return msgspec.convert(dict(row), StaffUser) if row else None
+        row = await users.get(session, user_id)
+    return msgspec.convert(row, StaffUser) if row else None
 
 
 def build_jwt_auth(runtime: Runtime) -> JWTAuth[StaffUser, Token]:

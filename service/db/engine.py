@@ -69,6 +69,19 @@ def sql(name: str) -> TextClause:
     return text((SQL_DIR / f"{name}.sql").read_text(encoding="utf-8"))
 
 
+async def try_xact_lock(session: AsyncSession, key: int) -> bool:
+    """Take the advisory lock ``key`` to the end of this transaction, unless another
+    transaction holds it; whether it was taken."""
+    got = await session.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": key})
+    return bool(got.scalar_one())
+
+
+async def get_migration_revision(session: AsyncSession) -> str | None:
+    """The Alembic revision the database is migrated to (``None`` when it has none)."""
+    result = await session.execute(text("SELECT version_num FROM alembic_version"))
+    return result.scalar_one_or_none()
+
+
 def constraint_name(exc: BaseException) -> str:
     """The violated constraint of a database error (asyncpg reports it), or ``""``."""
     orig = getattr(exc, "orig", None)

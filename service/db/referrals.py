@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import Any
 
@@ -125,3 +126,160 @@ async def get_referrer_contact(
         .first()
     )
     return dict(row) if row else None
+
+
+async def lock(session: AsyncSession, referral_id: uuid.UUID) -> None:
+    """Hold the referral's row lock to the end of this transaction."""
+    await session.execute(
+        text("SELECT 1 FROM referrals WHERE id = :id FOR UPDATE"), {"id": referral_id}
+    )
+
+
+async def lock_many(session: AsyncSession, ids: list[uuid.UUID]) -> list[dict[str, Any]]:
+    """Lock these referrals (in id order, so two callers never deadlock) and return their
+    scope and state."""
+    rows = await session.execute(
+        text(
+            "SELECT id, authority_code, team_id, status, outcome FROM referrals "
+            "WHERE id = ANY(:ids) ORDER BY id FOR UPDATE"
+        ),
+        {"ids": ids},
+    )
+    return [dict(r) for r in rows.mappings()]
+
+
+async def get_scope(session: AsyncSession, referral_id: uuid.UUID) -> dict[str, Any] | None:
+    """The referral's authority and team (for a scope check), or ``None``."""
+    row = (
+        (
+            await session.execute(
+                text("SELECT authority_code, team_id FROM referrals WHERE id = :id"),
+                {"id": referral_id},
+            )
+        )
+        .mappings()
+        .first()
+    )
+    return dict(row) if row else None
+
+
+async def get_state(session: AsyncSession, referral_id: uuid.UUID) -> dict[str, Any] | None:
+    """The referral's lifecycle state, scope and count of searches that did not find the
+    person, or ``None``."""
+    row = (
+        (
+            await session.execute(
+                text(
+                    "SELECT r.id, r.reference, r.status, r.outcome, r.attempts, r.closed_at, "
+                    "r.team_id, r.authority_code, (SELECT count(*) FROM referral_attempts a "
+                    "WHERE a.referral_id = r.id AND NOT a.found) AS not_found_attempts "
+                    "FROM referrals r WHERE r.id = :id"
+                ),
+                {"id": referral_id},
+            )
+        )
+        .mappings()
+        .first()
+    )
+    return dict(row) if row else None
+
+
+async def add_attempt(
+    session: AsyncSession,
+    *,
+    attempt_id: uuid.UUID,
+    referral_id: uuid.UUID,
+    worker_id: int,
+    attempted_at: dt.datetime,
+    found: bool,
+    lon: float | None,
+    lat: float | None,
+    note: str | None,
+) -> bool:
+    """Store a search attempt unless one with this id exists; True when it was stored."""
+    inserted = await session.execute(
+        sql("referral_attempt_insert"),
+        {
+            "id": attempt_id,
+            "rid": referral_id,
+            "worker": worker_id,
+            "at": attempted_at,
+            "found": found,
+            "lon": lon,
+            "lat": lat,
+            "note": note,
+        },
+    )
+    return inserted.first() is not None
+
+
+async def mark_attempted(session: AsyncSession, referral_id: uuid.UUID) -> None:
+    await session.execute(
+        text(
+            "UPDATE referrals SET attempts = attempts + 1, status = 'attempted', "
+            "updated_at = now() WHERE id = :id"
+        ),
+        {"id": referral_id},
+    )
+
+
+async def close(session: AsyncSession, referral_id: uuid.UUID, outcome: str) -> None:
+    await session.execute(
+        text(
+            "UPDATE referrals SET status = 'closed', outcome = :o, closed_at = now(), "
+            "updated_at = now() WHERE id = :id"
+        ),
+        {"o": outcome, "id": referral_id},
+    )
+
+
+async def mark_duplicate_merged(session: AsyncSession, referral_id: uuid.UUID) -> dict[str, Any]:
+    """Close the referral as ``duplicate_merged``; its scope and new state."""
+    row = (
+        (
+            await session.execute(
+                text(
+                    "UPDATE referrals SET status = 'closed', outcome = 'duplicate_merged', "
+                    "closed_at = now(), updated_at = now() WHERE id = :id "
+                    "RETURNING id, authority_code, team_id, status, outcome"
+                ),
+                {"id": referral_id},
+            )
+        )
+        .mappings()
+        .one()
+    )
+    return dict(row)
+
+
+async def upsert_duplicate_decision(
+    session: AsyncSession,
+    referral_id: uuid.UUID,
+    other_id: uuid.UUID,
+    *,
+    state: str,
+    decided_by: int,
+) -> None:
+    """Record a coordinator's decision on a possible duplicate pair (it replaces any
+    earlier one)."""
+    await session.execute(
+        text(
+            "INSERT INTO referral_duplicates (referral_id, other_id, reason, state, decided_by, "
+            "decided_at) VALUES (:a, :b, 'coordinator', :state, :user, now()) "
+            "ON CONFLICT (referral_id, other_id) DO UPDATE SET state = EXCLUDED.state, "
+            "decided_by = EXCLUDED.decided_by, decided_at = EXCLUDED.decided_at"
+        ),
+        {"a": referral_id, "b": other_id, "state": state, "user": decided_by},
+    )
+
+
+async def delete_referrer_contacts(session: AsyncSession, *, closed_before: dt.datetime) -> int:
+    """Delete the referrer's contact details of referrals closed before a time; how many."""
+    result = await session.execute(
+        text(
+            "DELETE FROM referrer_contacts rc USING referrals r WHERE r.id = rc.referral_id "
+            "AND r.status = 'closed' AND r.closed_at < :cutoff"
+        ),
+        {"cutoff": closed_before},
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]

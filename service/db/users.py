@@ -8,6 +8,14 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.db.engine import sql
+
+
+async def get(session: AsyncSession, user_id: int) -> dict[str, Any] | None:
+    """An active user with their teams and authorities (sorted), or ``None``."""
+    row = (await session.execute(sql("user_get"), {"id": user_id})).mappings().first()
+    return dict(row) if row else None
+
 
 async def get_credentials(session: AsyncSession, username: str) -> dict[str, Any] | None:
     row = (

@@ -7,9 +7,9 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import msgspec
-from sqlalchemy import text
 
 from service.access import StaffUser
+from service.db import idempotency as repo
 from service.db.engine import transaction
 from service.exceptions import ConflictError
 from service.runtime import Runtime
@@ -34,26 +34,12 @@ async def replay_or_run(
         return await run()
     digest = request_hash(body)
     async with transaction(runtime.sessions) as session:
-        row = (
-            await session.execute(
-                text(
-                    "SELECT request_hash, body FROM idempotent_responses "
-                    "WHERE user_id = :u AND key = :k"
-                ),
-                {"u": user.id, "k": key},
-            )
-        ).first()
+        row = await repo.get(session, user.id, key)
     if row is not None:
-        if row.request_hash != digest:
+        if row["request_hash"] != digest:
             raise ConflictError("this Idempotency-Key was used for a different request")
-        return msgspec.json.decode(bytes(row.body), type=result_type)
+        return msgspec.json.decode(bytes(row["body"]), type=result_type)
     result = await run()
     async with transaction(runtime.sessions) as session:
-        await session.execute(
-            text(
-                "INSERT INTO idempotent_responses (user_id, key, request_hash, status_code, "
-                "body) VALUES (:u, :k, :h, 200, :b) ON CONFLICT DO NOTHING"
-            ),
-            {"u": user.id, "k": key, "h": digest, "b": msgspec.json.encode(result)},
-        )
+        await repo.add(session, user.id, key, request_hash=digest, body=msgspec.json.encode(result))
     return result

@@ -6,8 +6,10 @@ import asyncio
 import datetime as dt
 import uuid
 
+import asyncpg
+
 from service.runtime import build_runtime
-from service.usecases.operations.retention import run_retention
+from service.usecases.operations.retention import RETENTION_LOCK, run_retention
 from tests.conftest import in_thread
 from tests.integration.test_contacts import contact
 from tests.integration.test_referrals import alert
@@ -15,12 +17,19 @@ from tests.integration.test_referrals import alert
 NOW = dt.datetime.now(dt.UTC)
 
 
-def retention(settings, now=NOW):
+def retention(settings, now=NOW, *, while_locked=False):
+    """Run retention; with ``while_locked``, while another session holds its lock."""
+
     async def go():
         runtime = build_runtime(settings)
+        holder = await asyncpg.connect(settings.asyncpg_dsn) if while_locked else None
         try:
+            if holder is not None:
+                await holder.execute("SELECT pg_advisory_lock($1)", RETENTION_LOCK)
             return await run_retention(runtime, now=now)
         finally:
+            if holder is not None:
+                await holder.close()
             await runtime.engine.dispose()
             await runtime.http.aclose()
 
@@ -100,3 +109,42 @@ def test_the_retention_command_reports_counts(client, sql, db_url, monkeypatch, 
     assert in_thread(main, ["retention", "run"]) == 0
     assert "1 referrer contact details deleted" in capsys.readouterr().out
     assert contacts_of(sql) == set()
+
+
+def test_housekeeping_drops_old_replies_and_expired_counters_only(sql, settings):
+    user = sql(
+        "INSERT INTO users (username, display_name, password_hash, role) "
+        "VALUES ('keeper', 'Keeper', 'x', 'worker') RETURNING id"
+    )[0]["id"]
+    for key, age_days in (("old", 8), ("recent", 6)):
+        sql(
+            "INSERT INTO idempotent_responses (user_id, key, request_hash, status_code, body, "
+            "created_at) VALUES ($1, $2, 'h', 200, '\\x7b7d', $3)",
+            user,
+            key,
+            NOW - dt.timedelta(days=age_days),
+        )
+    for key, expires_at in (
+        ("gone", NOW - dt.timedelta(seconds=1)),
+        ("live", NOW.replace(year=NOW.year + 1)),
+        ("forever", None),
+    ):
+        sql(
+            "INSERT INTO kv_store (namespace, key, value, expires_at) VALUES ('t', $1, 'v', $2)",
+            key,
+            expires_at,
+        )
+    report = retention(settings)
+    assert report.idempotent_responses_deleted == 1
+    assert report.rate_limit_entries_deleted == 1
+    assert {r["key"] for r in sql("SELECT key FROM idempotent_responses")} == {"recent"}
+    assert {r["key"] for r in sql("SELECT key FROM kv_store")} == {"live", "forever"}
+
+
+def test_a_run_while_another_holds_the_lock_does_nothing(client, sql, settings):
+    make_referral(client, sql, closed_days_ago=45)
+    report = retention(settings, while_locked=True)
+    assert not report.ran
+    assert report.referrer_contacts_deleted == 0
+    assert len(contacts_of(sql)) == 1
+    assert retention(settings).referrer_contacts_deleted == 1  # the lock is gone with its holder

@@ -13,7 +13,6 @@ import uuid
 from typing import Any
 
 import msgspec
-from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,6 +21,7 @@ from service import metrics
 from service.access import StaffUser, sees
 from service.db import changes
 from service.db import contacts as repo
+from service.db import referrals as referral_repo
 from service.db.engine import constraint_name, transaction
 from service.exceptions import AccessDeniedError, InvalidInputError, NotFoundError, ServiceError
 from service.runtime import Runtime
@@ -60,17 +60,8 @@ def resolve_team(user: StaffUser, item: ContactIn) -> int:
 
 
 async def _check_referral(session: AsyncSession, user: StaffUser, referral_id: uuid.UUID) -> None:
-    row = (
-        (
-            await session.execute(
-                text("SELECT authority_code, team_id FROM referrals WHERE id = :id"),
-                {"id": referral_id},
-            )
-        )
-        .mappings()
-        .first()
-    )
-    if row is None or not sees(user, dict(row)):
+    row = await referral_repo.get_scope(session, referral_id)
+    if row is None or not sees(user, row):
         raise NotFoundError("no such referral in your area")
 
 

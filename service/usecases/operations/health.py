@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from service.db.engine import transaction
+from service.db.engine import get_migration_revision, transaction
 from service.exceptions import NotReadyError
 from service.runtime import Runtime
 
@@ -13,9 +12,7 @@ from service.runtime import Runtime
 async def readiness(runtime: Runtime) -> tuple[str, int | None]:
     try:
         async with transaction(runtime.sessions) as session:
-            current = (
-                await session.execute(text("SELECT version_num FROM alembic_version"))
-            ).scalar_one_or_none()
+            current = await get_migration_revision(session)
     except (DBAPIError, OSError, TimeoutError) as exc:
         raise NotReadyError("the database is not reachable") from exc
     if current != runtime.migration_head:

@@ -17,9 +17,9 @@ import datetime as dt
 import logging
 
 import msgspec
-from sqlalchemy import text
 
-from service.db.engine import transaction
+from service.db import contacts, idempotency, kv_store, referrals
+from service.db.engine import transaction, try_xact_lock
 from service.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -41,44 +41,18 @@ async def run_retention(runtime: Runtime, *, now: dt.datetime | None = None) -> 
     contact_cutoff = now - dt.timedelta(days=settings.referrer_contact_retention_days)
     notes_cutoff = now - dt.timedelta(days=settings.unlinked_notes_retention_days)
     async with transaction(runtime.sessions) as session:
-        locked = (
-            await session.execute(
-                text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": RETENTION_LOCK}
-            )
-        ).scalar_one()
-        if not locked:
+        if not await try_xact_lock(session, RETENTION_LOCK):
             return RetentionReport(ran=False)
-        referrers = await session.execute(
-            text(
-                "DELETE FROM referrer_contacts rc USING referrals r WHERE r.id = rc.referral_id "
-                "AND r.status = 'closed' AND r.closed_at < :cutoff"
-            ),
-            {"cutoff": contact_cutoff},
-        )
-        notes = await session.execute(
-            text(
-                "WITH old AS (SELECT id FROM contacts WHERE person_id IS NULL "
-                "  AND observed_at < :cutoff AND notes_erased_at IS NULL), "
-                "sensitive AS (UPDATE contact_sensitive SET health_notes = NULL "
-                "  WHERE contact_id IN (SELECT id FROM old)) "
-                "UPDATE contacts SET notes = NULL, notes_erased_at = :now "
-                "WHERE id IN (SELECT id FROM old)"
-            ),
-            {"cutoff": notes_cutoff, "now": now},
-        )
-        replies = await session.execute(
-            text("DELETE FROM idempotent_responses WHERE created_at < :cutoff"),
-            {"cutoff": now - IDEMPOTENCY_KEEP},
-        )
-        counters = await session.execute(
-            text("DELETE FROM kv_store WHERE expires_at < :now"), {"now": now}
-        )
+        referrers = await referrals.delete_referrer_contacts(session, closed_before=contact_cutoff)
+        notes = await contacts.erase_unlinked_notes(session, observed_before=notes_cutoff, now=now)
+        replies = await idempotency.delete_older_than(session, now - IDEMPOTENCY_KEEP)
+        counters = await kv_store.delete_expired(session, now)
     return RetentionReport(
         ran=True,
-        referrer_contacts_deleted=referrers.rowcount,  # type: ignore[attr-defined]
-        contact_notes_erased=notes.rowcount,  # type: ignore[attr-defined]
-        idempotent_responses_deleted=replies.rowcount,  # type: ignore[attr-defined]
-        rate_limit_entries_deleted=counters.rowcount,  # type: ignore[attr-defined]
+        referrer_contacts_deleted=referrers,
+        contact_notes_erased=notes,
+        idempotent_responses_deleted=replies,
+        rate_limit_entries_deleted=counters,
     )
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.access import StaffUser, sees
@@ -18,17 +17,12 @@ from service.runtime import Runtime
 from service.schemas.referrals import DuplicateDecision
 from service.vocabularies import DuplicateVerdict
 
-LOCK_SQL = text(
-    "SELECT id, authority_code, team_id, status, outcome FROM referrals "
-    "WHERE id = ANY(:ids) ORDER BY id FOR UPDATE"
-)
-
 
 async def _load_pair(
     session: AsyncSession, user: StaffUser, referral_id: uuid.UUID, other_id: uuid.UUID
 ) -> dict[uuid.UUID, dict[str, Any]]:
-    rows = (await session.execute(LOCK_SQL, {"ids": [referral_id, other_id]})).mappings()
-    found = {r["id"]: dict(r) for r in rows}
+    rows = await repo.lock_many(session, [referral_id, other_id])
+    found = {r["id"]: r for r in rows}
     if len(found) != 2 or not all(sees(user, r) for r in found.values()):
         raise NotFoundError("no such pair of referrals in your area")
     return found
@@ -84,14 +78,8 @@ async def decide(
 async def _record_decision(
     session: AsyncSession, user: StaffUser, referral_id: uuid.UUID, other_id: uuid.UUID, state: str
 ) -> None:
-    await session.execute(
-        text(
-            "INSERT INTO referral_duplicates (referral_id, other_id, reason, state, decided_by, "
-            "decided_at) VALUES (:a, :b, 'coordinator', :state, :user, now()) "
-            "ON CONFLICT (referral_id, other_id) DO UPDATE SET state = EXCLUDED.state, "
-            "decided_by = EXCLUDED.decided_by, decided_at = EXCLUDED.decided_at"
-        ),
-        {"a": referral_id, "b": other_id, "state": state, "user": user.id},
+    await repo.upsert_duplicate_decision(
+        session, referral_id, other_id, state=state, decided_by=user.id
     )
 
 
@@ -100,18 +88,4 @@ async def _close_as_merged(session: AsyncSession, referral: dict[str, Any]) -> d
         if referral["outcome"] != "duplicate_merged":
             raise ConflictError("the referral is already closed with another outcome")
         return referral
-    row = (
-        (
-            await session.execute(
-                text(
-                    "UPDATE referrals SET status = 'closed', outcome = 'duplicate_merged', "
-                    "closed_at = now(), updated_at = now() WHERE id = :id "
-                    "RETURNING id, authority_code, team_id, status, outcome"
-                ),
-                {"id": referral["id"]},
-            )
-        )
-        .mappings()
-        .one()
-    )
-    return dict(row)
+    return await repo.mark_duplicate_merged(session, referral["id"])

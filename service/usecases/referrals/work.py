@@ -6,33 +6,30 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.access import StaffUser, sees
 from service.db import changes
 from service.db import referrals as repo
-from service.db.engine import sql, transaction
+from service.db.engine import transaction
 from service.exceptions import ConflictError, NotFoundError
 from service.runtime import Runtime
 from service.schemas.referrals import AttemptIn, OutcomeIn, ReferralState
 
-STATE_SQL = text(
-    "SELECT r.id, r.reference, r.status, r.outcome, r.attempts, r.closed_at, r.team_id, "
-    "r.authority_code, (SELECT count(*) FROM referral_attempts a "
-    "                    WHERE a.referral_id = r.id AND NOT a.found) AS not_found_attempts "
-    "FROM referrals r WHERE r.id = :id"
-)
-
 
 async def _locked(session: AsyncSession, user: StaffUser, referral_id: uuid.UUID) -> dict[str, Any]:
-    await session.execute(
-        text("SELECT 1 FROM referrals WHERE id = :id FOR UPDATE"), {"id": referral_id}
-    )
-    row = (await session.execute(STATE_SQL, {"id": referral_id})).mappings().first()
-    if row is None or not sees(user, dict(row)):
+    await repo.lock(session, referral_id)
+    row = await repo.get_state(session, referral_id)
+    if row is None or not sees(user, row):
         raise NotFoundError("no such referral in your area")
-    return dict(row)
+    return row
+
+
+async def _current(session: AsyncSession, referral_id: uuid.UUID) -> dict[str, Any]:
+    row = await repo.get_state(session, referral_id)
+    if row is None:  # cannot happen: the row is locked by this transaction
+        raise NotFoundError("no such referral in your area")
+    return row
 
 
 def _state(row: dict[str, Any]) -> ReferralState:
@@ -48,13 +45,7 @@ def _state(row: dict[str, Any]) -> ReferralState:
 
 
 async def _close(session: AsyncSession, row: dict[str, Any], outcome: str, actor: str) -> None:
-    await session.execute(
-        text(
-            "UPDATE referrals SET status = 'closed', outcome = :o, closed_at = now(), "
-            "updated_at = now() WHERE id = :id"
-        ),
-        {"o": outcome, "id": row["id"]},
-    )
+    await repo.close(session, row["id"], outcome)
     await repo.add_event(session, row["id"], "closed", actor=actor, data={"outcome": outcome})
     await changes.append(
         session,
@@ -79,29 +70,23 @@ async def _record_attempt(
 ) -> ReferralState:
     async with transaction(runtime.sessions) as session:
         row = await _locked(session, user, referral_id)
-        inserted = (
-            await session.execute(
-                sql("referral_attempt_insert"),
-                {
-                    "id": attempt.id,
-                    "rid": referral_id,
-                    "worker": user.id,
-                    "at": attempt.attempted_at,
-                    "found": attempt.found,
-                    "lon": attempt.lon,
-                    "lat": attempt.lat,
-                    "note": attempt.note,
-                },
-            )
-        ).first()
-        if inserted is None:  # the same attempt sent again
-            return _state(dict(row))
+        inserted = await repo.add_attempt(
+            session,
+            attempt_id=attempt.id,
+            referral_id=referral_id,
+            worker_id=user.id,
+            attempted_at=attempt.attempted_at,
+            found=attempt.found,
+            lon=attempt.lon,
+            lat=attempt.lat,
+            note=attempt.note,
+        )
+        if not inserted:  # the same attempt sent again
+            return _state(row)
         if row["status"] == "closed":
             raise ConflictError("the referral is closed")
         await _after_attempt(runtime, session, user, row, attempt)
-        return _state(
-            dict((await session.execute(STATE_SQL, {"id": referral_id})).mappings().one())
-        )
+        return _state(await _current(session, referral_id))
 
 
 async def _after_attempt(
@@ -111,13 +96,7 @@ async def _after_attempt(
     row: dict[str, Any],
     attempt: AttemptIn,
 ) -> None:
-    await session.execute(
-        text(
-            "UPDATE referrals SET attempts = attempts + 1, status = 'attempted', "
-            "updated_at = now() WHERE id = :id"
-        ),
-        {"id": row["id"]},
-    )
+    await repo.mark_attempted(session, row["id"])
     await repo.add_event(
         session,
         row["id"],
@@ -154,8 +133,6 @@ async def _record_outcome(
         if row["status"] == "closed":
             if row["outcome"] != outcome.outcome:
                 raise ConflictError("the referral is already closed with another outcome")
-            return _state(dict(row))
+            return _state(row)
         await _close(session, row, outcome.outcome, actor=user.username)
-        return _state(
-            dict((await session.execute(STATE_SQL, {"id": referral_id})).mappings().one())
-        )
+        return _state(await _current(session, referral_id))
