@@ -36,7 +36,7 @@ from service.api.contacts import ContactReadController, ContactsController
 from service.api.exports import ExportsController
 from service.api.health import HealthController
 from service.api.hotspots import HotspotRecomputeController, HotspotsController
-from service.api.metrics import MetricsController
+from service.api.metrics import METRICS_SCHEME, METRICS_SECURITY_SCHEME, MetricsController
 from service.api.open311 import Open311Controller
 from service.api.pages import DocsController, MapPageController, ReportPagesController
 from service.api.persons import PersonsController
@@ -45,7 +45,7 @@ from service.api.staff_referrals import StaffReferralsController
 from service.api.stats import StatsController
 from service.api.strict_structs import ExactStructSchemaPlugin
 from service.api.tiles import TilesController
-from service.auth import build_jwt_auth
+from service.auth import OpenAPIAccess, build_jwt_auth
 from service.db.engine import create_engine, session_factory
 from service.db.kv_store import PostgresStore
 from service.logs import RequestContext, configure_logging
@@ -71,7 +71,9 @@ def openapi_config() -> OpenAPIConfig:
         ),
         path="/openapi",
         render_plugins=[JsonRenderPlugin(path="/openapi.json")],
-        components=Components(),
+        # JWTAuth adds the staff token's scheme (BearerToken); OpenAPIAccess says which
+        # operations need which scheme.
+        components=Components(security_schemes={METRICS_SCHEME: METRICS_SECURITY_SCHEME}),
         use_handler_docstrings=False,
     )
 
@@ -222,6 +224,7 @@ def create_app(settings: Settings) -> Litestar:
                 ProblemDetailsConfig(exception_to_problem_detail_map=errors.exception_map())
             ),
             ExactStructSchemaPlugin(),
+            OpenAPIAccess(jwt_auth),
         ],
         openapi_config=openapi_config(),
         template_config=TemplateConfig(
