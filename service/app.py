@@ -33,6 +33,7 @@ from service.api.assignments import AssignmentsController, ShiftPlanController, 
 from service.api.contacts import ContactReadController, ContactsController
 from service.api.figures import ExportsController, StatsController
 from service.api.hotspots import HotspotRecomputeController, HotspotsController
+from service.api.operations import METRICS_SCHEME, METRICS_SECURITY_SCHEME
 from service.api.open311 import Open311Controller
 from service.api.operations import HealthController, MetricsController
 from service.api.pages import DocsController, MapPageController, ReportPagesController
@@ -45,7 +46,7 @@ from service.api.referrals import (
 from service.api.staff import AuditController, AuthController
 from service.api.strict_structs import ExactStructSchemaPlugin
 from service.api.tiles import TilesController
-from service.auth import build_jwt_auth
+from service.auth import OpenAPIAccess, build_jwt_auth
 from service.db.kv_store import PostgresStore
 from service.logs import RequestContext, configure_logging
 from service.runtime import Runtime, build_runtime
@@ -70,7 +71,9 @@ def openapi_config() -> OpenAPIConfig:
         ),
         path="/openapi",
         render_plugins=[JsonRenderPlugin(path="/openapi.json")],
-        components=Components(),
+        # JWTAuth adds the staff token's scheme (BearerToken); OpenAPIAccess says which
+        # operations need which scheme.
+        components=Components(security_schemes={METRICS_SCHEME: METRICS_SECURITY_SCHEME}),
         use_handler_docstrings=False,
     )
 
@@ -215,6 +218,7 @@ def create_app(settings: Settings) -> Litestar:
                 ProblemDetailsConfig(exception_to_problem_detail_map=errors.exception_map())
             ),
             ExactStructSchemaPlugin(),
+            OpenAPIAccess(jwt_auth),
         ],
         openapi_config=openapi_config(),
         template_config=TemplateConfig(

@@ -1,26 +1,45 @@
 """Staff sign-in: argon2 password hashes, JWT bearer tokens (Litestar's JWTAuth), roles and
-scopes. Every route is protected unless it is marked public with ``opt={"public": True}``."""
+scopes. Every route is protected unless it is marked public with ``opt={"public": True}``.
+
+What the OpenAPI document says about security is read from the same objects that enforce it
+(:class:`OpenAPIAccess`): JWTAuth's exclusions decide which operations need the bearer token,
+and the guards (:func:`require_role`) decide which roles each operation names."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-from typing import Annotated, Any
+import re
+from collections.abc import Iterable
+from copy import copy
+from typing import Annotated, Any, Protocol, TypeGuard, runtime_checkable
 
 import msgspec
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from litestar.config.app import AppConfig
 from litestar.connection import ASGIConnection, Request
 from litestar.di import Dependency
-from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.exceptions import (
+    ImproperlyConfiguredException,
+    NotAuthorizedException,
+    PermissionDeniedException,
+)
+from litestar.handlers import HTTPRouteHandler
 from litestar.handlers.base import BaseRouteHandler
+from litestar.plugins import InitPlugin, ReceiveRoutePlugin
+from litestar.routes import BaseRoute, HTTPRoute
 from litestar.security.jwt import JWTAuth, Token
 
 from service.access import StaffUser
 from service.db import users
 from service.db.engine import transaction
 from service.runtime import Runtime
+from service.vocabularies import ROLES
 
 PUBLIC = {"public": True}
+BEARER = "BearerToken"
+"""The OpenAPI security scheme of the staff token (JWTAuth's)."""
 TOKEN_LIFETIME = dt.timedelta(hours=10)
 _hasher = PasswordHasher()
 # Verifying against a real hash keeps the time of "no such user" like a wrong password.
@@ -57,23 +76,136 @@ def build_jwt_auth(runtime: Runtime) -> JWTAuth[StaffUser, Token]:
         default_token_expiration=TOKEN_LIFETIME,
         exclude_opt_key="public",
         exclude=["/static", "/docs", "/openapi", "/schema", "^/metrics$"],
+        openapi_security_scheme_name=BEARER,
         description="A staff token from POST /v1/auth/token",
     )
 
 
-def require_role(*roles: str):  # type: ignore[no-untyped-def]
-    """A guard admitting only these roles (admin always passes)."""
+@runtime_checkable
+class DocumentedGuard(Protocol):
+    """A guard that says whom it admits, for the OpenAPI document: these roles, presenting a
+    token of one of these security schemes. Every guard on a route must be one."""
 
-    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    roles: frozenset[str]
+    schemes: tuple[str, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class RoleGuard:
+    """Admits signed-in staff whose role is one of ``roles``; build it with :func:`require_role`."""
+
+    roles: frozenset[str]
+    schemes: tuple[str, ...] = (BEARER,)
+
+    async def __call__(
+        self, connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
+    ) -> None:
+        # async: Litestar would run a sync guard in a worker thread on every request
         if connection.scope.get("method") == "OPTIONS":
             return  # Litestar's automatic Allow answer: never authenticated, carries no data
         user = connection.scope.get("user")
         if not isinstance(user, StaffUser):
             raise NotAuthorizedException("sign in first")
-        if user.role not in roles and not user.is_admin:
+        if user.role not in self.roles:
             raise PermissionDeniedException("your role does not allow this")
 
-    return guard
+
+def require_role(*roles: str) -> RoleGuard:
+    """A guard admitting only these roles (admin always passes)."""
+    unknown = set(roles) - set(ROLES)
+    if unknown:
+        raise ValueError(f"unknown roles: {sorted(unknown)}")
+    return RoleGuard(frozenset(roles) | {"admin"})
+
+
+@dataclasses.dataclass(frozen=True)
+class Access:
+    """Who may call an operation: ``schemes`` empty means anyone, without a token."""
+
+    schemes: tuple[str, ...]
+    roles: tuple[str, ...]
+
+    @property
+    def security(self) -> list[dict[str, list[str]]]:
+        """OpenAPI security requirements: any one of the schemes suffices."""
+        return [{scheme: []} for scheme in self.schemes]
+
+    def describe(self, description: str | None) -> str | None:
+        """The operation's description followed by the roles that may call it."""
+        if not self.schemes:
+            return description
+        note = f"Roles: {', '.join(self.roles)}."
+        others = [scheme for scheme in self.schemes if scheme != BEARER]
+        if others:
+            note += f" Or a token of the {' or '.join(others)} scheme instead of a staff token."
+        return f"{description}\n\n{note}" if description else note
+
+
+def route_access(
+    handler: HTTPRouteHandler, path: str, jwt_auth: JWTAuth[StaffUser, Token]
+) -> Access:
+    """Who may call ``handler`` at ``path``, read from what enforces it: JWTAuth lets a route
+    through without a token when its ``opt`` carries the exclusion key or its path matches an
+    exclusion; each guard admits its own roles (the caller needs all of them)."""
+    every = [guard for layer in handler.ownership_layers for guard in (layer.guards or [])]
+    guards = [guard for guard in every if _documented(guard)]
+    undocumented = [guard for guard in every if not _documented(guard)]
+    if undocumented:
+        raise ImproperlyConfiguredException(
+            f"{path}: guards must say whom they admit (DocumentedGuard): {undocumented}"
+        )
+    key = jwt_auth.exclude_opt_key
+    exempt = bool(key and handler.opt.get(key)) or _excluded(path, jwt_auth.exclude)
+    schemes = _intersect(((BEARER,),) if not exempt else (), (g.schemes for g in guards))
+    roles = _intersect((ROLES,), (tuple(g.roles) for g in guards))
+    return Access(schemes=schemes, roles=roles)
+
+
+def _documented(guard: object) -> TypeGuard[DocumentedGuard]:
+    return isinstance(guard, DocumentedGuard)
+
+
+def _excluded(path: str, exclude: str | list[str] | None) -> bool:
+    if not exclude:
+        return False
+    patterns = [exclude] if isinstance(exclude, str) else exclude
+    return re.compile("|".join(patterns)).search(path) is not None
+
+
+def _intersect(*groups: Iterable[tuple[str, ...]]) -> tuple[str, ...]:
+    """Names present in every tuple, in the order of the first."""
+    tuples = [t for group in groups for t in group]
+    if not tuples:
+        return ()
+    return tuple(name for name in tuples[0] if all(name in t for t in tuples[1:]))
+
+
+class OpenAPIAccess(InitPlugin, ReceiveRoutePlugin):
+    """Writes each operation's security requirement and roles into the OpenAPI document,
+    from :func:`route_access`. JWTAuth declares its requirement for the whole document, which
+    would put it on public operations too; this plugin drops that and states it per operation."""
+
+    def __init__(self, jwt_auth: JWTAuth[StaffUser, Token]) -> None:
+        self.jwt_auth = jwt_auth
+        self._done: set[int] = set()
+
+    def on_app_init(self, app_config: AppConfig) -> AppConfig:
+        # Runs after JWTAuth.on_app_init (app hooks run before plugins').
+        if app_config.openapi_config is not None:
+            app_config.openapi_config = copy(app_config.openapi_config)
+            app_config.openapi_config.security = None
+        return app_config
+
+    def receive_route(self, route: BaseRoute) -> None:
+        if not isinstance(route, HTTPRoute):
+            return
+        for handler, _ in route.route_handler_map.values():
+            if id(handler) in self._done:  # one handler serves all its methods (and paths)
+                continue
+            self._done.add(id(handler))
+            access = route_access(handler, route.path, self.jwt_auth)
+            handler.security = access.security or None
+            handler.description = access.describe(handler.description)
 
 
 # Typed as Any: Litestar cannot build a signature model for the JWTAuth dataclass itself.

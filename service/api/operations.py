@@ -10,6 +10,7 @@ from litestar import Controller, MediaType, Response, get
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
+from litestar.openapi.spec import SecurityScheme
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -18,7 +19,7 @@ from prometheus_client import (
     multiprocess,
 )
 
-from service.auth import PUBLIC, load_user
+from service.auth import BEARER, PUBLIC, load_user
 from service.runtime import Runtime, RuntimeDep
 from service.schemas.areas import Health, Readiness
 from service.schemas.problems import problem_responses
@@ -56,24 +57,40 @@ def _bearer(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
     return value.strip() if scheme.lower() == "bearer" else ""
 
 
-async def scraper_or_admin(
-    connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
-) -> None:
+METRICS_SCHEME = "MetricsToken"
+METRICS_SECURITY_SCHEME = SecurityScheme(
+    type="http",
+    scheme="Bearer",
+    description="The Prometheus scrape token, OUTREACH_METRICS_TOKEN (GET /metrics only)",
+)
+
+
+class ScraperOrAdmin:
     """The scrape token (``OUTREACH_METRICS_TOKEN``), or a valid admin's staff token."""
-    runtime: Runtime = connection.app.state.runtime
-    presented = _bearer(connection)
-    if not presented:
-        raise NotAuthorizedException("a bearer token is needed")
-    expected = runtime.settings.metrics_token
-    if expected and hmac.compare_digest(presented.encode(), expected.encode()):
-        return
-    jwt_auth = connection.app.state.jwt_auth
-    token = jwt_auth.token_cls.decode(presented, jwt_auth.token_secret, jwt_auth.algorithm)
-    user = await load_user(runtime, int(token.sub))
-    if user is None:
-        raise NotAuthorizedException("sign in first")
-    if not user.is_admin:
-        raise PermissionDeniedException("metrics are for admins")
+
+    roles = frozenset({"admin"})
+    schemes = (METRICS_SCHEME, BEARER)
+
+    async def __call__(
+        self, connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
+    ) -> None:
+        runtime: Runtime = connection.app.state.runtime
+        presented = _bearer(connection)
+        if not presented:
+            raise NotAuthorizedException("a bearer token is needed")
+        expected = runtime.settings.metrics_token
+        if expected and hmac.compare_digest(presented.encode(), expected.encode()):
+            return
+        jwt_auth = connection.app.state.jwt_auth
+        token = jwt_auth.token_cls.decode(presented, jwt_auth.token_secret, jwt_auth.algorithm)
+        user = await load_user(runtime, int(token.sub))
+        if user is None:
+            raise NotAuthorizedException("sign in first")
+        if user.role not in self.roles:
+            raise PermissionDeniedException("metrics are for admins")
+
+
+scraper_or_admin = ScraperOrAdmin()
 
 
 def _registry() -> CollectorRegistry:
@@ -85,13 +102,12 @@ def _registry() -> CollectorRegistry:
 
 
 class MetricsController(Controller):
-    include_in_schema = False
-
     @get(
         "/metrics",
         operation_id="metrics",
         summary="Prometheus metrics",
         guards=[scraper_or_admin],
+        responses=problem_responses(401, 403),
         media_type=MediaType.TEXT,
         sync_to_thread=False,
     )

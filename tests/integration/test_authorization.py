@@ -78,6 +78,8 @@ MATRIX = [
     ("GET", "/v1/exports/snapshot.csv", None, expect(worker_mid=403, worker_south=403)),
     # Tiles answer everyone signed in; what is inside is scoped (tests/integration/test_tiles.py).
     ("GET", "/v1/tiles/{tile_z}/{tile_x}/{tile_y}", None, expect()),
+    # Or the scrape token (tests/integration/test_openapi_security.py).
+    ("GET", "/metrics", None, ADMIN_ONLY),
 ]
 BODIES = {
     "attempt": lambda: {
