@@ -32,5 +32,6 @@ bench: ## run every benchmark (quick sizes; see bench/README.md for full runs)
 fmt: ## format the code
 	@.venv/bin/ruff format . && .venv/bin/ruff check --fix .
 
-clean: stop ## stop the cluster and remove .data, .venv and node_modules
+clean: ## stop and delete the local cluster, remove .data, .venv and node_modules
+	@$(DEV) db-remove
 	rm -rf .data .venv node_modules service/web/static/vendor
