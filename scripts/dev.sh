@@ -102,7 +102,8 @@ ensure_postgis() {
 
 as_pg() {
     # PostgreSQL refuses to run as root: run the cluster as the `postgres` system user.
-    if is_root; then runuser -u postgres -- "$@"; else "$@"; fi
+    # From /: postgres may not be allowed into the current directory.
+    if is_root; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi
 }
 
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -179,8 +180,10 @@ cmd_db_stop() {
     local bindir; bindir=$(pg_bindir)
     resolve_pgdata
     if [ -n "$bindir" ] && [ -f "$PGDATA/PG_VERSION" ]; then
-        as_pg "$bindir/pg_ctl" -D "$PGDATA" -m fast -w stop 2>/dev/null || true
-        say "local PostgreSQL stopped"
+        if as_pg "$bindir/pg_ctl" -D "$PGDATA" status >/dev/null 2>&1; then
+            as_pg "$bindir/pg_ctl" -D "$PGDATA" -m fast -w stop >/dev/null
+            say "local PostgreSQL stopped"
+        fi
     fi
 }
 
