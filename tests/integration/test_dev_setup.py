@@ -73,8 +73,19 @@ def checkout() -> Iterator[Checkout]:
         real = link.resolve() if link.is_symlink() else None
         if clone.dev("db-remove").returncode != 0 and real is not None:
             subprocess.run(  # stop it however db-remove failed, then delete its files
-                ["runuser", "-u", "postgres", "--", f"/usr/lib/postgresql/{pg_version()}/bin/"
-                 "pg_ctl", "-D", str(real), "-m", "immediate", "-w", "stop"],
+                [
+                    "runuser",
+                    "-u",
+                    "postgres",
+                    "--",
+                    f"/usr/lib/postgresql/{pg_version()}/bin/pg_ctl",
+                    "-D",
+                    str(real),
+                    "-m",
+                    "immediate",
+                    "-w",
+                    "stop",
+                ],
                 capture_output=True,
                 check=False,
             )
@@ -84,9 +95,12 @@ def checkout() -> Iterator[Checkout]:
 
 def test_the_cluster_of_a_private_checkout_lives_where_postgres_can_reach_it(checkout):
     assert checkout.private.stat().st_mode & 0o777 == 0o700
-    assert subprocess.run(
-        ["runuser", "-u", "postgres", "--", "test", "-x", str(checkout.private)], check=False
-    ).returncode != 0, "the test needs a folder postgres cannot enter"
+    assert (
+        subprocess.run(
+            ["runuser", "-u", "postgres", "--", "test", "-x", str(checkout.private)], check=False
+        ).returncode
+        != 0
+    ), "the test needs a folder postgres cannot enter"
 
     started = checkout.dev("db-start")
     assert started.returncode == 0, started.stderr
@@ -95,7 +109,8 @@ def test_the_cluster_of_a_private_checkout_lives_where_postgres_can_reach_it(che
     real = link.resolve()
     assert real.parent.parent == Path("/var/lib/essex-outreach")
     assert real.owner() == "postgres"
-    assert (real / "PG_VERSION").exists() and (real / "server.log").exists()
+    assert (real / "PG_VERSION").exists()
+    assert (real / "server.log").exists()
     url = (checkout.data / "database_url").read_text().strip()
     assert url == f"postgresql://outreach@127.0.0.1:{checkout.port}/outreach"
     [row] = run_sql(url, "SELECT current_setting('data_directory') AS dir")
@@ -113,6 +128,7 @@ def test_the_cluster_of_a_private_checkout_lives_where_postgres_can_reach_it(che
 
     removed = checkout.dev("db-remove")
     assert removed.returncode == 0, removed.stderr
-    assert not real.parent.exists() and not link.exists() and not link.is_symlink()
+    assert not real.parent.exists()
+    assert not link.is_symlink()
     with pytest.raises(OSError):
         run_sql(url, "SELECT 1")
