@@ -14,7 +14,8 @@ import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -24,11 +25,26 @@ from alembic.config import Config
 from litestar.testing import TestClient
 
 from service.app import create_app
+from service.auth import build_jwt_auth
 from service.settings import Settings, to_plain_postgres_url
+from service.state import Runtime
 from service.usecases.commands import add_user, seed
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = ROOT.parent / "shared" / "reference"
+LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
+
+
+def _no_tls_on_loopback() -> None:
+    """A test server on loopback has no TLS: asking for it first on every new connection
+    (asyncpg's default ``prefer``) only costs time. Read by asyncpg and libpq, and inherited
+    by the servers the tests start."""
+    url = os.environ.get("OUTREACH_DATABASE_URL") or os.environ.get("DATABASE_URL") or ""
+    if urlsplit(to_plain_postgres_url(url)).hostname in LOOPBACK:
+        os.environ.setdefault("PGSSLMODE", "disable")
+
+
+_no_tls_on_loopback()
 
 
 def server_url() -> str:
@@ -92,12 +108,15 @@ def make_settings(url: str, **overrides: Any) -> Settings:
 
 @pytest.fixture(scope="session")
 def template_db() -> Iterator[str]:
+    """Migrated, seeded, and holding the :data:`STAFF` users (hashed once, not per test)."""
     name = f"outreach_tpl_{os.getpid()}"
     admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     admin(f'CREATE DATABASE "{name}"')
     url = url_for_database(name)
     in_thread(command.upgrade, alembic_config(url), "head")
-    in_thread(asyncio.run, seed(make_settings(url)))
+    settings = make_settings(url)
+    in_thread(asyncio.run, seed(settings))
+    in_thread(asyncio.run, add_staff(settings))
     yield name
     admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
@@ -154,26 +173,44 @@ STAFF = {
 PASSWORD = "correct horse battery staple"
 
 
+async def add_staff(settings: Settings) -> None:
+    for username, (role, teams, authorities) in STAFF.items():
+        await add_user(
+            settings,
+            username=username,
+            display_name=username,
+            password=PASSWORD,
+            role=role,
+            teams=teams,
+            authorities=authorities,
+        )
+
+
+@pytest.fixture(scope="session")
+def staff_ids(template_db: str) -> dict[str, int]:
+    """The ids of the :data:`STAFF` users, the same in every database cloned from the template."""
+    rows = run_sql(
+        url_for_database(template_db),
+        "SELECT username, id FROM users WHERE username = ANY($1::text[])",
+        list(STAFF),
+    )
+    return {row["username"]: row["id"] for row in rows}
+
+
+def mint_token(settings: Settings, user_id: int) -> str:
+    """The bearer token ``POST /v1/auth/token`` issues to this user (the app's own JWTAuth:
+    same secret, claims and lifetime), without the password check. Tests of signing in
+    itself sign in for real."""
+    runtime = cast(Runtime, SimpleNamespace(settings=settings))  # all that JWTAuth reads
+    return build_jwt_auth(runtime).create_token(identifier=str(user_id))
+
+
 @pytest.fixture
-def staff(client: TestClient[Any], settings: Settings) -> dict[str, dict[str, str]]:
-    """Signed-in staff of each role and scope: ``staff["coord_mid"]`` is a headers dict."""
-
-    async def create() -> None:
-        for username, (role, teams, authorities) in STAFF.items():
-            await add_user(
-                settings,
-                username=username,
-                display_name=username,
-                password=PASSWORD,
-                role=role,
-                teams=teams,
-                authorities=authorities,
-            )
-
-    in_thread(asyncio.run, create())
-    headers = {}
-    for username in STAFF:
-        response = client.post("/v1/auth/token", json={"username": username, "password": PASSWORD})
-        assert response.status_code == 200, response.text
-        headers[username] = {"Authorization": f"Bearer {response.json()['access_token']}"}
-    return headers
+def staff(settings: Settings, staff_ids: dict[str, int]) -> dict[str, dict[str, str]]:
+    """Signed-in staff of each role and scope: ``staff["coord_mid"]`` is a headers dict. The
+    users come with the template database (password :data:`PASSWORD`); their tokens are
+    minted for this test's settings."""
+    return {
+        username: {"Authorization": f"Bearer {mint_token(settings, staff_ids[username])}"}
+        for username in STAFF
+    }
