@@ -239,9 +239,9 @@ ensure_chromium() {
     fi
 }
 
-cmd_test() {
-    cmd_setup
-    ensure_chromium
+cmd_lint() {
+    # Static checks only: no database, no assets.
+    cmd_venv
     cd "$ROOT"
     say "ruff"
     "$VENV/bin/ruff" check .
@@ -250,8 +250,39 @@ cmd_test() {
     "$VENV/bin/mypy" geo streetlink service
     say "import-linter"
     "$VENV/bin/lint-imports"
+}
+
+cmd_unit() {
+    # Pure tests and doctests: no database (DATABASE_URL is hidden so nothing can use it).
+    cmd_venv
+    cd "$ROOT"
+    say "unit tests and doctests (no database)"
+    # shellcheck disable=SC2046 # the worker options are separate words
+    env -u DATABASE_URL -u OUTREACH_DATABASE_URL \
+        "$VENV/bin/pytest" -q $(pytest_workers) tests/unit geo streetlink service "$@"
+}
+
+pytest_workers() {
+    # pytest-xdist processes: one a CPU, at most 4 (each has its own template database and
+    # connection pools); PYTEST_WORKERS=1 runs in this process.
+    local n=${PYTEST_WORKERS:-$(nproc 2>/dev/null || echo 1)}
+    [ "$n" -gt 4 ] && n=4
+    if [ "$n" -gt 1 ]; then echo "-n $n --dist loadgroup"; fi
+}
+
+duration() { printf '%dm%02ds' $(($1 / 60)) $(($1 % 60)); }
+
+cmd_test() {
+    local start=$SECONDS suite rc=0
+    cmd_setup
+    ensure_chromium
+    cmd_lint
     say "pytest against PostGIS"
-    "$VENV/bin/pytest" "$@"
+    suite=$SECONDS
+    # shellcheck disable=SC2046 # the worker options are separate words
+    "$VENV/bin/pytest" $(pytest_workers) "$@" || rc=$?
+    say "make test: $(duration $((SECONDS - start))) (pytest $(duration $((SECONDS - suite))))"
+    return "$rc"
 }
 
 case "${1:-}" in
@@ -263,7 +294,9 @@ case "${1:-}" in
     setup) cmd_setup ;;
     migrate) cmd_setup; cmd_migrate ;;
     run) cmd_run ;;
+    lint) cmd_lint ;;
+    unit) shift; cmd_unit "$@" ;;
     test) shift; cmd_test "$@" ;;
     env) cmd_setup; echo "DATABASE_URL=$DATABASE_URL" ;;
-    *) die "usage: scripts/dev.sh venv|assets|db-start|db-stop|db-remove|setup|migrate|run|test|env" ;;
+    *) die "usage: scripts/dev.sh venv|assets|db-start|db-stop|db-remove|setup|migrate|run|lint|unit|test|env" ;;
 esac
