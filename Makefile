@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 DEV := scripts/dev.sh
 
-.PHONY: help run test stop db migrate openapi bench lint fmt clean
+.PHONY: help run test lint unit stop db migrate openapi bench fmt clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -11,8 +11,14 @@ help: ## list the targets
 run: ## set up everything (venv, assets, PostGIS under .data/, migrate, seed) and serve on :8000
 	@$(DEV) run
 
-test: ## the same setup, then ruff, mypy, import-linter and pytest against a real PostGIS
+test: ## the full gate (CI): the same setup, then lint, then every test against a real PostGIS
 	@$(DEV) test $(PYTEST_ARGS)
+
+lint: ## ruff, format check, mypy and import-linter (no database; seconds)
+	@$(DEV) lint
+
+unit: ## pure tests and doctests (no database; seconds)
+	@$(DEV) unit $(PYTEST_ARGS)
 
 stop: ## stop the project-local PostgreSQL cluster
 	@$(DEV) db-stop
@@ -32,5 +38,6 @@ bench: ## run every benchmark (quick sizes; see bench/README.md for full runs)
 fmt: ## format the code
 	@.venv/bin/ruff format . && .venv/bin/ruff check --fix .
 
-clean: stop ## stop the cluster and remove .data, .venv and node_modules
+clean: ## stop and delete the local cluster, remove .data, .venv and node_modules
+	@$(DEV) db-remove
 	rm -rf .data .venv node_modules service/web/static/vendor

@@ -11,6 +11,7 @@ VENV="$ROOT/.venv"
 DB_USER=outreach
 DB_NAME=outreach
 FIRST_PORT=54329
+PG_FALLBACK=/var/lib/essex-outreach  # cluster files of checkouts `postgres` cannot enter
 
 say() { printf '\033[1;34m==>\033[0m %s\n' "$*" >&2; }
 die() { printf '\033[1;31merror:\033[0m %s\n' "$*" >&2; exit 1; }
@@ -101,7 +102,8 @@ ensure_postgis() {
 
 as_pg() {
     # PostgreSQL refuses to run as root: run the cluster as the `postgres` system user.
-    if is_root; then runuser -u postgres -- "$@"; else "$@"; fi
+    # From /: postgres may not be allowed into the current directory.
+    if is_root; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi
 }
 
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -114,19 +116,28 @@ pick_port() {
     echo "$p"
 }
 
+resolve_pgdata() {
+    # .data/pg is the cluster's directory, or (see prepare_datadir) a link to it: the tools
+    # are given the real directory, since `postgres` may not be able to pass through the link.
+    if [ -L "$DATA/pg" ]; then PGDATA=$(readlink -m "$DATA/pg"); else PGDATA="$DATA/pg"; fi
+}
+
 prepare_datadir() {
     mkdir -p "$DATA"
     if is_root; then
         id postgres >/dev/null 2>&1 || die "no 'postgres' system user: is the postgresql package installed?"
-        if ! runuser -u postgres -- test -x "$DATA"; then
-            # postgres cannot reach this checkout (e.g. under /root): keep the cluster files
-            # in a directory it owns and link it from .data/pg.
-            local real="/var/lib/essex-outreach/$(echo "$ROOT" | sha1sum | cut -c1-12)/pg"
-            mkdir -p "$real" && chown -R postgres: "$(dirname "$real")"
-            [ -L "$PGDATA" ] || ln -s "$real" "$PGDATA"
+        if [ -L "$DATA/pg" ] || ! runuser -u postgres -- test -x "$DATA"; then
+            # postgres cannot reach this checkout (e.g. under /root or in a `mktemp -d`
+            # folder): keep the cluster files in a directory it owns, linked from .data/pg.
+            local real
+            real="$PG_FALLBACK/$(echo "$ROOT" | sha1sum | cut -c1-12)/pg"
+            mkdir -p "$real" && chown postgres: "$(dirname "$real")" "$real"
+            [ -L "$DATA/pg" ] || ln -s "$real" "$DATA/pg"
         fi
+        resolve_pgdata
         mkdir -p "$PGDATA" && chown postgres: "$PGDATA"
     fi
+    resolve_pgdata
     mkdir -p "$PGDATA"
     chmod 700 "$PGDATA" 2>/dev/null || true
 }
@@ -142,7 +153,7 @@ cmd_db_start() {
     prepare_datadir
     port=$(pick_port)
     if [ ! -f "$PGDATA/PG_VERSION" ]; then
-        say "initialising a PostgreSQL cluster in .data/pg"
+        say "initialising a PostgreSQL cluster in $PGDATA"
         as_pg "$bindir/initdb" -D "$PGDATA" -U "$DB_USER" --auth=trust -E UTF8 \
             --locale=C.UTF-8 --no-instructions >/dev/null
         cat >>"$PGDATA/postgresql.conf" <<CONF
@@ -167,16 +178,33 @@ CONF
 
 cmd_db_stop() {
     local bindir; bindir=$(pg_bindir)
+    resolve_pgdata
     if [ -n "$bindir" ] && [ -f "$PGDATA/PG_VERSION" ]; then
-        as_pg "$bindir/pg_ctl" -D "$PGDATA" -m fast -w stop 2>/dev/null || true
-        say "local PostgreSQL stopped"
+        if as_pg "$bindir/pg_ctl" -D "$PGDATA" status >/dev/null 2>&1; then
+            as_pg "$bindir/pg_ctl" -D "$PGDATA" -m fast -w stop >/dev/null
+            say "local PostgreSQL stopped"
+        fi
     fi
+}
+
+cmd_db_remove() {
+    # Stop the cluster and delete its files (also those kept outside the checkout).
+    cmd_db_stop
+    resolve_pgdata
+    case "$PGDATA" in
+        "$PG_FALLBACK"/*/pg) rm -rf "$(dirname "$PGDATA")"
+            rmdir --ignore-fail-on-non-empty "$PG_FALLBACK" ;;
+        *) [ -L "$DATA/pg" ] && say "kept $PGDATA (linked from .data/pg by hand)" ;;
+    esac
+    rm -rf "$DATA/pg" "$DATA/port" "$DATA/database_url"
 }
 
 db_env() {
     if [ -z "${DATABASE_URL:-}" ]; then
         [ -f "$DATA/database_url" ] || die "no database: run 'make db' first or set DATABASE_URL"
         DATABASE_URL=$(cat "$DATA/database_url")
+        # The local cluster listens on loopback only, without TLS: skip asking for it.
+        export PGSSLMODE=${PGSSLMODE:-disable}
     fi
     export DATABASE_URL
 }
@@ -211,9 +239,9 @@ ensure_chromium() {
     fi
 }
 
-cmd_test() {
-    cmd_setup
-    ensure_chromium
+cmd_lint() {
+    # Static checks only: no database, no assets.
+    cmd_venv
     cd "$ROOT"
     say "ruff"
     "$VENV/bin/ruff" check .
@@ -222,8 +250,39 @@ cmd_test() {
     "$VENV/bin/mypy" geo streetlink service
     say "import-linter"
     "$VENV/bin/lint-imports"
+}
+
+cmd_unit() {
+    # Pure tests and doctests: no database (DATABASE_URL is hidden so nothing can use it).
+    cmd_venv
+    cd "$ROOT"
+    say "unit tests and doctests (no database)"
+    # shellcheck disable=SC2046 # the worker options are separate words
+    env -u DATABASE_URL -u OUTREACH_DATABASE_URL \
+        "$VENV/bin/pytest" -q $(pytest_workers) tests/unit geo streetlink service "$@"
+}
+
+pytest_workers() {
+    # pytest-xdist processes: one a CPU, at most 4 (each has its own template database and
+    # connection pools); PYTEST_WORKERS=1 runs in this process.
+    local n=${PYTEST_WORKERS:-$(nproc 2>/dev/null || echo 1)}
+    [ "$n" -gt 4 ] && n=4
+    if [ "$n" -gt 1 ]; then echo "-n $n --dist loadgroup"; fi
+}
+
+duration() { printf '%dm%02ds' $(($1 / 60)) $(($1 % 60)); }
+
+cmd_test() {
+    local start=$SECONDS suite rc=0
+    cmd_setup
+    ensure_chromium
+    cmd_lint
     say "pytest against PostGIS"
-    "$VENV/bin/pytest" "$@"
+    suite=$SECONDS
+    # shellcheck disable=SC2046 # the worker options are separate words
+    "$VENV/bin/pytest" $(pytest_workers) "$@" || rc=$?
+    say "make test: $(duration $((SECONDS - start))) (pytest $(duration $((SECONDS - suite))))"
+    return "$rc"
 }
 
 case "${1:-}" in
@@ -231,10 +290,13 @@ case "${1:-}" in
     assets) cmd_assets ;;
     db-start) cmd_db_start ;;
     db-stop) cmd_db_stop ;;
+    db-remove) cmd_db_remove ;;
     setup) cmd_setup ;;
     migrate) cmd_setup; cmd_migrate ;;
     run) cmd_run ;;
+    lint) cmd_lint ;;
+    unit) shift; cmd_unit "$@" ;;
     test) shift; cmd_test "$@" ;;
     env) cmd_setup; echo "DATABASE_URL=$DATABASE_URL" ;;
-    *) die "usage: scripts/dev.sh venv|assets|db-start|db-stop|setup|migrate|run|test|env" ;;
+    *) die "usage: scripts/dev.sh venv|assets|db-start|db-stop|db-remove|setup|migrate|run|lint|unit|test|env" ;;
 esac

@@ -33,9 +33,13 @@ from service.api.assignments import AssignmentsController, ShiftPlanController, 
 from service.api.contacts import ContactReadController, ContactsController
 from service.api.figures import ExportsController, StatsController
 from service.api.hotspots import HotspotRecomputeController, HotspotsController
-from service.api.operations import METRICS_SCHEME, METRICS_SECURITY_SCHEME
 from service.api.open311 import Open311Controller
-from service.api.operations import HealthController, MetricsController
+from service.api.operations import (
+    METRICS_SCHEME,
+    METRICS_SECURITY_SCHEME,
+    HealthController,
+    MetricsController,
+)
 from service.api.pages import DocsController, MapPageController, ReportPagesController
 from service.api.persons import PersonsController
 from service.api.referrals import (

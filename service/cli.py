@@ -119,7 +119,41 @@ def main(argv: Sequence[str] | None = None) -> int:
         "export": _export,
         "openapi": _openapi,
     }[args.command]
-    return handler(args)
+    try:
+        return handler(args)
+    except Exception as exc:
+        known = _known_error(exc)
+        if known is None:
+            raise  # a bug: the traceback is what is needed
+        message, code = known
+        print(f"error: {message}", file=sys.stderr)
+        return code
+
+
+def _known_error(exc: Exception) -> tuple[str, int] | None:
+    """A one-line message and exit code for an error of the environment or of the input
+    (2: the configuration or the request; 1: the database or the system), else ``None``."""
+    from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+
+    from service.exceptions import ServiceError
+    from service.settings import SettingsError
+
+    if isinstance(exc, SettingsError | ServiceError):
+        return _first_line(exc), 2
+    if isinstance(exc, DBAPIError):  # the driver's own message, without SQL or parameters
+        return f"database: {_first_line(exc.orig or exc)}", 1
+    if isinstance(exc, SQLAlchemyError):
+        return f"database: {_first_line(exc)}", 1
+    if isinstance(exc, OSError):  # e.g. the database server refused the connection
+        return f"{_first_line(exc)} ({type(exc).__name__})", 1
+    return None
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    text = lines[0] if lines else type(exc).__name__
+    # SQLAlchemy's wrapped driver errors start with "(module.Class) ".
+    return text.split(") ", 1)[1] if text.startswith("(") and ") " in text else text
 
 
 def _serve(args: argparse.Namespace) -> int:

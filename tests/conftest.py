@@ -8,27 +8,68 @@ for ``db_url`` gets its own database cloned from that template, dropped afterwar
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import os
 import time
 import uuid
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
+import httpx
 import pytest
 from alembic import command
 from alembic.config import Config
 from litestar.testing import TestClient
 
 from service.app import create_app
+from service.auth import build_jwt_auth
 from service.settings import Settings, to_plain_postgres_url
+from service.runtime import Runtime
 from service.usecases.operations.cli_jobs import add_user, seed
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = ROOT.parent / "shared" / "reference"
+LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
+
+
+def _no_tls_on_loopback() -> None:
+    """A test server on loopback has no TLS: asking for it first on every new connection
+    (asyncpg's default ``prefer``) only costs time. Read by asyncpg and libpq, and inherited
+    by the servers the tests start."""
+    url = os.environ.get("OUTREACH_DATABASE_URL") or os.environ.get("DATABASE_URL") or ""
+    if urlsplit(to_plain_postgres_url(url)).hostname in LOOPBACK:
+        os.environ.setdefault("PGSSLMODE", "disable")
+
+
+_no_tls_on_loopback()
+
+
+def _one_default_tls_context() -> None:
+    """Each app opens an httpx client (routing, Open311 relays), whose default TLS context
+    loads the system's CA bundle: about 0.1 s of CPU per test. The tests share one (a context
+    is meant to be shared; nothing in the tests changes it). Left alone if httpx moves it."""
+    transports = getattr(httpx, "_transports", None)
+    default = getattr(transports, "default", None)
+    original = getattr(default, "create_ssl_context", None)
+    if original is None:
+        return
+    shared = functools.cache(original)
+
+    def create_ssl_context(verify: Any = True, cert: Any = None, trust_env: bool = True) -> Any:
+        if verify is True and cert is None:
+            return shared(verify=True, cert=None, trust_env=trust_env)
+        return original(verify=verify, cert=cert, trust_env=trust_env)
+
+    default.create_ssl_context = create_ssl_context
+
+
+_one_default_tls_context()
 
 
 def server_url() -> str:
@@ -92,22 +133,87 @@ def make_settings(url: str, **overrides: Any) -> Settings:
 
 @pytest.fixture(scope="session")
 def template_db() -> Iterator[str]:
+    """Migrated, seeded, and holding the :data:`STAFF` users (hashed once, not per test)."""
     name = f"outreach_tpl_{os.getpid()}"
     admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     admin(f'CREATE DATABASE "{name}"')
     url = url_for_database(name)
     in_thread(command.upgrade, alembic_config(url), "head")
-    in_thread(asyncio.run, seed(make_settings(url)))
+    settings = make_settings(url)
+    in_thread(asyncio.run, seed(settings))
+    in_thread(asyncio.run, add_staff(settings))
     yield name
     admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+class Clones:
+    """The tests' own databases, cloned from the template by one background thread: the next
+    one is cloned while a test runs, and a used one is dropped after it (a ``DROP DATABASE``
+    waits for a checkpoint, about a second, which the next test need not wait for)."""
+
+    def __init__(self, template: str) -> None:
+        self.template = template
+        self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="test-databases")
+        self.drops: list[Future[None]] = []
+        self.spare = self.worker.submit(self._create)
+
+    def _create(self) -> str:
+        name = f"outreach_t_{uuid.uuid4().hex[:12]}"
+        # A test's commits need not wait for the disk (they stay visible at once to other
+        # sessions; only a crash of the server could lose the last ones).
+        asyncio.run(
+            _execute(
+                url_for_database("postgres"),
+                f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"',
+                f'ALTER DATABASE "{name}" SET synchronous_commit = off',
+            )
+        )
+        return name
+
+    @staticmethod
+    def _drop(name: str) -> None:
+        statement = f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
+        asyncio.run(_execute(url_for_database("postgres"), statement))
+
+    def take(self) -> str:
+        """A fresh database (its name), cloned from the template."""
+        name = self.spare.result()
+        self.spare = self.worker.submit(self._create)
+        return name
+
+    def give_back(self, name: str) -> None:
+        self.drops.append(self.worker.submit(self._drop, name))
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):  # a failed spare has nothing to drop
+            self.give_back(self.spare.result())
+        self.worker.shutdown(wait=True)
+        for dropped in self.drops:
+            dropped.result()  # a failed drop fails the session
+
+
+async def _execute(url: str, *statements: str) -> None:
+    conn = await asyncpg.connect(url)
+    try:
+        for statement in statements:
+            await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+def clones(template_db: str) -> Iterator[Clones]:
+    pool = Clones(template_db)
+    yield pool
+    pool.close()
+
+
 @pytest.fixture
-def db_url(template_db: str) -> Iterator[str]:
-    name = f"outreach_t_{uuid.uuid4().hex[:12]}"
-    admin(f'CREATE DATABASE "{name}" TEMPLATE "{template_db}"')
+def db_url(clones: Clones) -> Iterator[str]:
+    """This test's own database, a copy of the template."""
+    name = clones.take()
     yield url_for_database(name)
-    admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    clones.give_back(name)
 
 
 @pytest.fixture
@@ -154,26 +260,63 @@ STAFF = {
 PASSWORD = "correct horse battery staple"
 
 
+async def add_staff(settings: Settings) -> None:
+    for username, (role, teams, authorities) in STAFF.items():
+        await add_user(
+            settings,
+            username=username,
+            display_name=username,
+            password=PASSWORD,
+            role=role,
+            teams=teams,
+            authorities=authorities,
+        )
+
+
+@pytest.fixture(scope="session")
+def staff_ids(template_db: str) -> dict[str, int]:
+    """The ids of the :data:`STAFF` users, the same in every database cloned from the template."""
+    rows = run_sql(
+        url_for_database(template_db),
+        "SELECT username, id FROM users WHERE username = ANY($1::text[])",
+        list(STAFF),
+    )
+    return {row["username"]: row["id"] for row in rows}
+
+
+def mint_token(settings: Settings, user_id: int) -> str:
+    """The bearer token ``POST /v1/auth/token`` issues to this user (the app's own JWTAuth:
+    same secret, claims and lifetime), without the password check. Tests of signing in
+    itself sign in for real."""
+    runtime = cast(Runtime, SimpleNamespace(settings=settings))  # all that JWTAuth reads
+    return build_jwt_auth(runtime).create_token(identifier=str(user_id))
+
+
 @pytest.fixture
-def staff(client: TestClient[Any], settings: Settings) -> dict[str, dict[str, str]]:
-    """Signed-in staff of each role and scope: ``staff["coord_mid"]`` is a headers dict."""
+def staff(settings: Settings, staff_ids: dict[str, int]) -> dict[str, dict[str, str]]:
+    """Signed-in staff of each role and scope: ``staff["coord_mid"]`` is a headers dict. The
+    users come with the template database (password :data:`PASSWORD`); their tokens are
+    minted for this test's settings."""
+    return {
+        username: {"Authorization": f"Bearer {mint_token(settings, staff_ids[username])}"}
+        for username in STAFF
+    }
 
-    async def create() -> None:
-        for username, (role, teams, authorities) in STAFF.items():
-            await add_user(
-                settings,
-                username=username,
-                display_name=username,
-                password=PASSWORD,
-                role=role,
-                teams=teams,
-                authorities=authorities,
-            )
 
-    in_thread(asyncio.run, create())
-    headers = {}
-    for username in STAFF:
-        response = client.post("/v1/auth/token", json={"username": username, "password": PASSWORD})
-        assert response.status_code == 200, response.text
-        headers[username] = {"Authorization": f"Bearer {response.json()['access_token']}"}
-    return headers
+# Under pytest-xdist (``make test`` runs ``-n <cpus> --dist loadgroup``), tests of one group
+# run one after another on one worker: the browser tests share their worker's Chromium, and
+# the tests that start their own servers or cluster under load never overlap each other.
+XDIST_GROUPS = {
+    "tests/e2e/": "browser",
+    "tests/integration/test_fault_db_restart.py": "processes",
+    "tests/integration/test_hotspot_recompute.py::test_two_app_processes": "processes",
+    "tests/integration/test_operations.py": "processes",
+    "tests/integration/test_dev_setup.py": "processes",
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        for prefix, group in XDIST_GROUPS.items():
+            if item.nodeid.startswith(prefix):
+                item.add_marker(pytest.mark.xdist_group(group))
