@@ -29,8 +29,8 @@ from litestar.testing import TestClient
 
 from service.app import create_app
 from service.auth import build_jwt_auth
-from service.settings import Settings, to_plain_postgres_url
 from service.runtime import Runtime
+from service.settings import Settings, to_plain_postgres_url
 from service.usecases.operations.cli_jobs import add_user, seed
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -237,6 +237,35 @@ def sql(db_url: str):  # type: ignore[no-untyped-def]
     return query
 
 
+@pytest.fixture(scope="module")
+def module_db_url(clones: Clones) -> Iterator[str]:
+    """One database for a whole module whose tests only read what a module fixture made."""
+    name = clones.take()
+    yield url_for_database(name)
+    clones.give_back(name)
+
+
+@pytest.fixture(scope="module")
+def module_settings(module_db_url: str) -> Settings:
+    return make_settings(module_db_url)
+
+
+@pytest.fixture(scope="module")
+def module_client(module_settings: Settings) -> Iterator[TestClient[Any]]:
+    with TestClient(app=create_app(module_settings)) as test_client:
+        yield test_client
+
+
+@pytest.fixture(scope="module")
+def module_sql(module_db_url: str):  # type: ignore[no-untyped-def]
+    """``module_sql("SELECT …", *args)`` against the module's database."""
+
+    def query(statement: str, *args: Any) -> list[asyncpg.Record]:
+        return run_sql(module_db_url, statement, *args)
+
+    return query
+
+
 def assert_problem(response: Any, status: int, slug: str | None = None) -> dict[str, Any]:
     """The response is an RFC 9457 problem with this status (and problem type)."""
     assert response.status_code == status, response.text
@@ -313,6 +342,15 @@ XDIST_GROUPS = {
     "tests/integration/test_operations.py": "processes",
     "tests/integration/test_dev_setup.py": "processes",
 }
+
+
+@pytest.fixture(scope="module")
+def module_staff(module_settings: Settings, staff_ids: dict[str, int]) -> dict[str, dict[str, str]]:
+    """As :func:`staff`, for the module's database."""
+    return {
+        username: {"Authorization": f"Bearer {mint_token(module_settings, staff_ids[username])}"}
+        for username in STAFF
+    }
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -19,7 +19,7 @@ import io
 import itertools
 import re
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import asyncpg
@@ -29,14 +29,8 @@ from litestar.testing import TestClient
 
 from service import access
 from service.access import Scope, StaffUser
-from service.app import create_app
-from service.usecases.operations.cli_jobs import add_user
 from tests.conftest import (
-    PASSWORD,
-    STAFF,
-    admin,
     in_thread,
-    make_settings,
     run_sql,
     url_for_database,
     wait_for,
@@ -101,46 +95,22 @@ def test_the_sql_function_and_the_python_rule_agree_on_every_combination(templat
 
 
 @pytest.fixture(scope="module")
-def world_url(template_db) -> Iterator[str]:
-    name = f"outreach_access_{uuid.uuid4().hex[:10]}"
-    admin(f'CREATE DATABASE "{name}" TEMPLATE "{template_db}"')
-    yield url_for_database(name)
-    admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+def world_url(module_db_url) -> str:
+    return module_db_url
 
 
 @pytest.fixture(scope="module")
-def wclient(world_url) -> Iterator[TestClient[Any]]:
-    with TestClient(app=create_app(make_settings(world_url))) as test_client:
-        yield test_client
+def wclient(module_client) -> TestClient[Any]:
+    return module_client
+
+
+@pytest.fixture(scope="module")
+def wstaff(module_staff) -> dict[str, dict[str, str]]:
+    return module_staff
 
 
 def _sql(url: str) -> Callable[..., list[Any]]:
     return lambda statement, *args: run_sql(url, statement, *args)
-
-
-@pytest.fixture(scope="module")
-def wstaff(wclient, world_url) -> dict[str, dict[str, str]]:
-    """Headers for the five members of staff (made here unless the template has them)."""
-    settings = make_settings(world_url)
-    headers = {}
-    for username, (role, teams, authorities) in STAFF.items():
-        if not run_sql(world_url, "SELECT 1 FROM users WHERE username = $1", username):
-            in_thread(
-                asyncio.run,
-                add_user(
-                    settings,
-                    username=username,
-                    display_name=username,
-                    password=PASSWORD,
-                    role=role,
-                    teams=teams,
-                    authorities=authorities,
-                ),
-            )
-        response = wclient.post("/v1/auth/token", json={"username": username, "password": PASSWORD})
-        assert response.status_code == 200, response.text
-        headers[username] = {"Authorization": f"Bearer {response.json()['access_token']}"}
-    return headers
 
 
 def _team(sql, name: str) -> int:

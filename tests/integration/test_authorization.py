@@ -99,6 +99,17 @@ MID_ESSEX_TEAM = 4  # checked against the seeded teams in the `world` fixture
 
 @pytest.fixture
 def world(client, sql, staff):
+    """A fresh world for each write (writes change what the next caller would meet)."""
+    return build_world(client, sql, staff)
+
+
+@pytest.fixture(scope="module")
+def shared_world(module_client, module_sql, module_staff):
+    """One world for every read: reading changes nothing another caller would see."""
+    return build_world(module_client, module_sql, module_staff)
+
+
+def build_world(client, sql, staff):
     """A referral pair, a contact and two persons in Chelmsford, made by staff in scope."""
     refs = [
         client.post("/v1/referrals", json=alert(lat=lat, appearance=str(lat))).json()
@@ -143,22 +154,44 @@ def world(client, sql, staff):
     }
 
 
-@pytest.mark.parametrize(
-    ("method", "path", "body", "statuses"), MATRIX, ids=[f"{m} {p}" for m, p, _, _ in MATRIX]
-)
-@pytest.mark.parametrize("who", WHO)
-def test_authorization_matrix(client, staff, world, method, path, body, statuses, who):
-    headers = {} if who == "anonymous" else staff[who]
+READS = [row for row in MATRIX if row[0] == "GET"]
+WRITES = [row for row in MATRIX if row[0] != "GET"]
+
+
+def _call(client, headers, world, method, path, body):
     content = json.dumps(BODIES[body]()) if body else None
-    response = client.request(
+    return client.request(
         method,
         path.format(**world),
         content=content,
         headers={**headers, "content-type": "application/json"},
     )
-    assert response.status_code == statuses[who], response.text
+
+
+def _check(response, expected):
+    assert response.status_code == expected, response.text
     if response.status_code >= 400:
         assert response.headers["content-type"].startswith("application/problem+json")
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "statuses"), READS, ids=[f"{m} {p}" for m, p, _, _ in READS]
+)
+@pytest.mark.parametrize("who", WHO)
+def test_authorization_matrix_reads(
+    module_client, module_staff, shared_world, method, path, body, statuses, who
+):
+    headers = {} if who == "anonymous" else module_staff[who]
+    _check(_call(module_client, headers, shared_world, method, path, body), statuses[who])
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "statuses"), WRITES, ids=[f"{m} {p}" for m, p, _, _ in WRITES]
+)
+@pytest.mark.parametrize("who", WHO)
+def test_authorization_matrix_writes(client, staff, world, method, path, body, statuses, who):
+    headers = {} if who == "anonymous" else staff[who]
+    _check(_call(client, headers, world, method, path, body), statuses[who])
 
 
 def _shape(path):
