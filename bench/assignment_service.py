@@ -31,7 +31,7 @@ from alembic import command
 from alembic.config import Config
 
 from geo.assignment import assign
-from service.auth import StaffUser
+from service.access import StaffUser
 from service.db import assignments as repo
 from service.db.engine import transaction
 from service.runtime import Runtime, build_runtime
