@@ -8,7 +8,8 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 DATA="$ROOT/.data"
 PGDATA="$DATA/pg"
 VENV="$ROOT/.venv"
-DB_USER=outreach
+DB_USER=outreach            # the app's role: owns its database, no superuser, may create databases
+DB_SUPERUSER=outreach_admin  # the cluster's bootstrap superuser: creates roles and extensions only
 DB_NAME=outreach
 FIRST_PORT=54329
 PG_FALLBACK=/var/lib/essex-outreach  # cluster files of checkouts `postgres` cannot enter
@@ -153,9 +154,14 @@ cmd_db_start() {
     prepare_datadir
     port=$(pick_port)
     if [ ! -f "$PGDATA/PG_VERSION" ]; then
-        say "initialising a PostgreSQL cluster in $PGDATA"
-        as_pg "$bindir/initdb" -D "$PGDATA" -U "$DB_USER" --auth=trust -E UTF8 \
-            --locale=C.UTF-8 --no-instructions >/dev/null
+        say "initialising a PostgreSQL cluster in $PGDATA (passwords in .data/, mode 600)"
+        local pwfile
+        pwfile=$(mktemp)
+        secret "$DATA/admin_password" >"$pwfile"
+        is_root && chown postgres: "$pwfile"
+        as_pg "$bindir/initdb" -D "$PGDATA" -U "$DB_SUPERUSER" --auth=scram-sha-256 \
+            --pwfile="$pwfile" -E UTF8 --locale=C.UTF-8 --no-instructions >/dev/null
+        rm -f "$pwfile"
         cat >>"$PGDATA/postgresql.conf" <<CONF
 # essex-outreach development cluster
 listen_addresses = '127.0.0.1'
@@ -169,11 +175,43 @@ CONF
         as_pg "$bindir/pg_ctl" -D "$PGDATA" -l "$PGDATA/server.log" -w -t 60 \
             -o "-p $port" start >/dev/null || { tail -20 "$PGDATA/server.log" >&2; die "PostgreSQL did not start"; }
     fi
-    if ! "$bindir/psql" -h 127.0.0.1 -p "$port" -U "$DB_USER" -d postgres -tAc \
-        "SELECT 1 FROM pg_database WHERE datname = '$DB_NAME'" | grep -q 1; then
-        "$bindir/createdb" -h 127.0.0.1 -p "$port" -U "$DB_USER" "$DB_NAME"
+    ensure_roles "$bindir" "$port"
+}
+
+secret() {
+    # A generated password kept in FILE (made once, readable by its owner only).
+    local file=$1
+    if [ ! -s "$file" ]; then
+        (umask 077 && head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$file")
     fi
-    echo "postgresql://$DB_USER@127.0.0.1:$port/$DB_NAME" >"$DATA/database_url"
+    cat "$file"
+}
+
+ensure_roles() {
+    # The app connects as $DB_USER with a password (scram-sha-256): it owns its database and
+    # may create databases (the tests clone theirs), but is no superuser, so it cannot run
+    # COPY ... TO PROGRAM or read the server's files. PostGIS is created once in template1 by
+    # the superuser, so every database made later (the tests' too) has it.
+    local bindir=$1 port=$2
+    if [ ! -s "$DATA/admin_password" ]; then
+        say "this cluster predates passwords (trust, the app as superuser): keeping it as it is;"
+        say "run 'scripts/dev.sh db-remove' (deletes its data) and start again to get one with passwords"
+        echo "postgresql://$DB_USER@127.0.0.1:$port/$DB_NAME" >"$DATA/database_url"
+        return
+    fi
+    local app_pw
+    app_pw=$(secret "$DATA/app_password")
+    admin_sql() {
+        PGPASSWORD=$(cat "$DATA/admin_password") "$bindir/psql" -X -q -v ON_ERROR_STOP=1 -tA \
+            -h 127.0.0.1 -p "$port" -U "$DB_SUPERUSER" "$@"
+    }
+    admin_sql -d postgres -c "SELECT 1 FROM pg_roles WHERE rolname = '$DB_USER'" | grep -q 1 \
+        || admin_sql -d postgres -c "CREATE ROLE $DB_USER LOGIN CREATEDB NOSUPERUSER"
+    admin_sql -d postgres -c "ALTER ROLE $DB_USER LOGIN CREATEDB NOSUPERUSER PASSWORD '$app_pw'"
+    admin_sql -d template1 -c "CREATE EXTENSION IF NOT EXISTS postgis"
+    admin_sql -d postgres -c "SELECT 1 FROM pg_database WHERE datname = '$DB_NAME'" | grep -q 1 \
+        || admin_sql -d postgres -c "CREATE DATABASE $DB_NAME OWNER $DB_USER"
+    (umask 077 && echo "postgresql://$DB_USER:$app_pw@127.0.0.1:$port/$DB_NAME" >"$DATA/database_url")
 }
 
 cmd_db_stop() {
@@ -196,7 +234,7 @@ cmd_db_remove() {
             rmdir --ignore-fail-on-non-empty "$PG_FALLBACK" ;;
         *) [ -L "$DATA/pg" ] && say "kept $PGDATA (linked from .data/pg by hand)" ;;
     esac
-    rm -rf "$DATA/pg" "$DATA/port" "$DATA/database_url"
+    rm -rf "$DATA/pg" "$DATA/port" "$DATA/database_url" "$DATA/admin_password" "$DATA/app_password"
 }
 
 db_env() {

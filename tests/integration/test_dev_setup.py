@@ -13,6 +13,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 from tests.conftest import ROOT, run_sql
@@ -93,6 +94,27 @@ def checkout() -> Iterator[Checkout]:
         shutil.rmtree(clone.private, ignore_errors=True)
 
 
+def assert_app_role_is_safe(url: str, port: int) -> None:
+    """A password is needed, the app's role owns its database but is no superuser (no
+    COPY ... TO PROGRAM), may create databases, and new databases have PostGIS."""
+    with pytest.raises(asyncpg.InvalidPasswordError):
+        run_sql(f"postgresql://outreach@127.0.0.1:{port}/outreach", "SELECT 1")
+    with pytest.raises(asyncpg.InvalidPasswordError):
+        run_sql(f"postgresql://outreach:wrong@127.0.0.1:{port}/outreach", "SELECT 1")
+    [role] = run_sql(
+        url,
+        "SELECT r.rolsuper, r.rolcreatedb, pg_get_userbyid(d.datdba) = current_user AS owner "
+        "FROM pg_roles r, pg_database d WHERE r.rolname = current_user "
+        "AND d.datname = current_database()",
+    )
+    assert (role["rolsuper"], role["rolcreatedb"], role["owner"]) == (False, True, True)
+    with pytest.raises(asyncpg.InsufficientPrivilegeError):
+        run_sql(url, "COPY (SELECT 1) TO PROGRAM 'true'")
+    run_sql(url.rsplit("/", 1)[0] + "/postgres", "CREATE DATABASE made_by_the_app")
+    made = url.rsplit("/", 1)[0] + "/made_by_the_app"
+    assert run_sql(made, "SELECT postgis_version() IS NOT NULL AS ok")[0]["ok"]
+
+
 def test_the_cluster_of_a_private_checkout_lives_where_postgres_can_reach_it(checkout):
     assert checkout.private.stat().st_mode & 0o777 == 0o700
     assert (
@@ -112,9 +134,16 @@ def test_the_cluster_of_a_private_checkout_lives_where_postgres_can_reach_it(che
     assert (real / "PG_VERSION").exists()
     assert (real / "server.log").exists()
     url = (checkout.data / "database_url").read_text().strip()
-    assert url == f"postgresql://outreach@127.0.0.1:{checkout.port}/outreach"
-    [row] = run_sql(url, "SELECT current_setting('data_directory') AS dir")
+    password = (checkout.data / "app_password").read_text().strip()
+    assert url == f"postgresql://outreach:{password}@127.0.0.1:{checkout.port}/outreach"
+    assert len(password) >= 32
+    for secret in ("database_url", "app_password", "admin_password"):
+        assert (checkout.data / secret).stat().st_mode & 0o077 == 0, secret
+    admin_password = (checkout.data / "admin_password").read_text().strip()
+    admin_url = f"postgresql://outreach_admin:{admin_password}@127.0.0.1:{checkout.port}/postgres"
+    [row] = run_sql(admin_url, "SELECT current_setting('data_directory') AS dir")
     assert row["dir"] == str(real)
+    assert_app_role_is_safe(url, checkout.port)
 
     stopped = checkout.dev("db-stop")
     assert stopped.returncode == 0, stopped.stderr
