@@ -9,6 +9,7 @@ import socket
 import threading
 from collections.abc import Coroutine
 from typing import Any
+from urllib.parse import SplitResult
 
 
 class DatabaseProxy:
@@ -72,3 +73,16 @@ class DatabaseProxy:
             self._pipes.discard(writer)
             with contextlib.suppress(Exception):
                 writer.transport.abort()
+
+
+def via_proxy(parts: SplitResult, port: int) -> str:
+    """The ``netloc`` of a database URL sent through a proxy on this port of loopback, keeping
+    its credentials (the local cluster asks for a password).
+
+    >>> via_proxy(urlsplit("postgresql://app:s3cret@127.0.0.1:5432/db"), 6000)
+    'app:s3cret@127.0.0.1:6000'
+    >>> via_proxy(urlsplit("postgresql://app@db.example:5432/db"), 6000)
+    'app@127.0.0.1:6000'
+    """
+    credentials = parts.netloc.rpartition("@")[0]
+    return f"{credentials}@127.0.0.1:{port}" if credentials else f"127.0.0.1:{port}"

@@ -11,7 +11,7 @@ from litestar.testing import TestClient
 from service.app import create_app
 from service.db.revisions import migration_head
 from tests.conftest import assert_problem, make_settings, wait_for
-from tests.dbproxy import DatabaseProxy
+from tests.dbproxy import DatabaseProxy, via_proxy
 
 
 def test_healthz(client):
@@ -37,7 +37,7 @@ def proxy(db_url):
     parts = urlsplit(db_url)
     db_proxy = DatabaseProxy(parts.hostname or "127.0.0.1", parts.port or 5432)
     db_proxy.up()
-    yield db_proxy, urlunsplit(parts._replace(netloc=f"{parts.username}@127.0.0.1:{db_proxy.port}"))
+    yield db_proxy, urlunsplit(parts._replace(netloc=via_proxy(parts, db_proxy.port)))
     db_proxy.close()
 
 

@@ -17,7 +17,7 @@ from litestar.testing import TestClient
 
 from service.app import create_app
 from tests.conftest import PASSWORD, assert_problem, make_settings
-from tests.dbproxy import DatabaseProxy
+from tests.dbproxy import DatabaseProxy, via_proxy
 from tests.integration.test_referrals import alert
 
 SECRET = make_settings("postgresql://unused/x").jwt_secret
@@ -142,7 +142,7 @@ def test_a_database_outage_answer_shows_nothing_internal(db_url):
     parts = urlsplit(db_url)
     proxy = DatabaseProxy(parts.hostname or "127.0.0.1", parts.port or 5432)
     proxy.up()
-    url = urlunsplit(parts._replace(netloc=f"{parts.username}@127.0.0.1:{proxy.port}"))
+    url = urlunsplit(parts._replace(netloc=via_proxy(parts, proxy.port)))
     try:
         with TestClient(app=create_app(make_settings(url, db_connect_timeout_s=1.0))) as client:
             proxy.down()
