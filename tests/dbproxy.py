@@ -79,6 +79,7 @@ def via_proxy(parts: SplitResult, port: int) -> str:
     """The ``netloc`` of a database URL sent through a proxy on this port of loopback, keeping
     its credentials (the local cluster asks for a password).
 
+    >>> from urllib.parse import urlsplit
     >>> via_proxy(urlsplit("postgresql://app:s3cret@127.0.0.1:5432/db"), 6000)
     'app:s3cret@127.0.0.1:6000'
     >>> via_proxy(urlsplit("postgresql://app@db.example:5432/db"), 6000)
