@@ -62,7 +62,22 @@ def _parser() -> argparse.ArgumentParser:
 
     retention = sub.add_parser("retention", help="delete personal data past its retention")
     retention_sub = retention.add_subparsers(dest="retention_command", required=True)
-    retention_sub.add_parser("run", help="run the retention rules once and report counts")
+    retention_run = retention_sub.add_parser(
+        "run", help="apply the retention schedule once and report counts per row"
+    )
+    retention_run.add_argument(
+        "--dry-run", action="store_true", help="count what would change; change nothing"
+    )
+    schedule = retention_sub.add_parser(
+        "schedule", help="print the retention schedule (default periods; no database needed)"
+    )
+    schedule.add_argument("--markdown", action="store_true", help="as Markdown tables")
+    schedule.add_argument(
+        "--update",
+        type=Path,
+        metavar="FILE",
+        help="rewrite the Markdown section between the retention-schedule markers of FILE",
+    )
 
     hotspots = sub.add_parser("hotspots", help="hotspot clustering")
     hotspots_sub = hotspots.add_subparsers(dest="hotspots_command", required=True)
@@ -294,19 +309,45 @@ def _users(args: argparse.Namespace) -> int:
     return 0
 
 
-def _retention(_: argparse.Namespace) -> int:
+def _retention(args: argparse.Namespace) -> int:
+    if args.retention_command == "schedule":
+        return _retention_schedule(args)
+    from service.retention_schedule import RULES
     from service.usecases.operations.cli_jobs import retention
 
-    report = asyncio.run(retention(Settings.from_env()))
+    report = asyncio.run(retention(Settings.from_env(), dry_run=args.dry_run))
     if not report.ran:
         print("retention: another process is running it now; nothing done")
         return 0
-    print(
-        f"retention: {report.referrer_contacts_deleted} referrer contact details deleted, "
-        f"{report.contact_notes_erased} unlinked contact notes erased, "
-        f"{report.idempotent_responses_deleted} stored responses and "
-        f"{report.rate_limit_entries_deleted} rate-limit entries expired"
-    )
+    verb = "would change (dry run: nothing changed)" if report.dry_run else "changed"
+    print(f"retention: rows {verb}, per schedule row:")
+    for name, count in report.counts.items():
+        rule = RULES[name]
+        print(f"  {name:<26} {rule.action:<8} {count:>7}  {rule.table}")
+    return 0
+
+
+def _retention_schedule(args: argparse.Namespace) -> int:
+    from service import retention_schedule as schedule
+
+    if args.update is not None:
+        text = args.update.read_text(encoding="utf-8")
+        try:
+            updated = schedule.replace_section(text, schedule.markdown())
+        except ValueError as exc:
+            print(f"outreach retention schedule: {args.update}: {exc}", file=sys.stderr)
+            return 2
+        args.update.write_text(updated, encoding="utf-8")
+        print(f"updated the retention schedule in {args.update}")
+    elif args.markdown:
+        print(schedule.markdown(), end="")
+    else:
+        for rule in schedule.SCHEDULE:
+            print(
+                f"{rule.name}: {rule.action} {rule.table} ({', '.join(rule.columns)}): "
+                f"{rule.what}; after {schedule.period_text(rule.default_days())} from "
+                f"{rule.measured_from} [{schedule.setting_text(rule).strip('`')}]"
+            )
     return 0
 
 

@@ -10,7 +10,7 @@ import os
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -20,6 +20,10 @@ ENV_PREFIX = "OUTREACH_"
 PACKAGE_DIR = Path(__file__).resolve().parent
 LIST_SETTINGS = frozenset({"cors_origins", "assignment_hotspot_layers", "tile_point_roles"})
 """Settings given in the environment as comma-separated lists."""
+
+
+Days = Annotated[int, msgspec.Meta(ge=1)]
+"""A period in whole days (at least one)."""
 
 
 class SettingsError(Exception):
@@ -52,11 +56,26 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     outcome_due_days: int = 14
     not_found_attempts_to_close: int = 3
     """A referral closes as ``not_found`` after this many unsuccessful searches."""
-    referrer_contact_retention_days: int = 30
-    """Referrer contact details are deleted this many days after the referral closes."""
-    unlinked_notes_retention_days: int = 365
-    """Free-text notes of contacts linked to no person are erased after this many days."""
+    # Retention periods in days (service.retention_schedule says what each one governs).
+    retention_stale_referral_days: Days = 60
+    """An open referral with no activity for this long is closed as ``closed_no_activity``."""
+    retention_referrer_contact_days: Days = 30
+    """Referrer contact details are deleted this long after the referral closes..."""
+    retention_referrer_contact_open_days: Days = 90
+    """...and this long after it was received, even when it is still open."""
+    retention_free_text_days: Days = 365
+    """Free text of referrals and searches is erased this long after the referral closes."""
+    retention_position_days: Days = 365
+    """Exact positions are coarsened to 1 km this long after closure (referrals), the contact
+    (contacts) or the last activity (retired hotspots)."""
+    retention_unlinked_notes_days: Days = 365
+    """Notes and special-category data of contacts linked to no person are erased after this."""
+    retention_contact_notes_days: Days = 730
+    """Notes and special-category data of every contact are erased after this."""
+    retention_dormant_person_days: Days = 1095
+    """A person with no contact for this long keeps only what the figures need."""
     retention_interval_s: float = 3600.0
+    """How often the app applies the retention schedule; 0 turns the periodic task off."""
     area_refresh_s: float = 300.0
     """How often the in-memory area index is reloaded even without a NOTIFY (seconds)."""
     hotspot_eps_m: float = 200.0

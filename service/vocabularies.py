@@ -55,7 +55,10 @@ OutcomeCode = Literal[
     "insufficient_information",
     "out_of_area_forwarded",
     "duplicate_merged",
+    "closed_no_activity",
 ]
+"""``closed_no_activity``: closed by the retention schedule after nobody acted on it for
+``retention_stale_referral_days`` (nobody searched, so it is not ``not_found``)."""
 OUTCOME_CODES: tuple[OutcomeCode, ...] = get_args(OutcomeCode)
 
 DuplicateVerdict = Literal["confirmed", "rejected"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from typing import Any
 
@@ -114,22 +113,3 @@ async def get_sensitive(session: AsyncSession, contact_id: uuid.UUID) -> dict[st
         .first()
     )
     return dict(row) if row else {"support_needs": [], "health_notes": None}
-
-
-async def erase_unlinked_notes(
-    session: AsyncSession, *, observed_before: dt.datetime, now: dt.datetime
-) -> int:
-    """Erase the notes and health notes of contacts observed before a time and linked to no
-    person (marked erased at ``now``); how many contacts."""
-    result = await session.execute(
-        text(
-            "WITH old AS (SELECT id FROM contacts WHERE person_id IS NULL "
-            "  AND observed_at < :cutoff AND notes_erased_at IS NULL), "
-            "sensitive AS (UPDATE contact_sensitive SET health_notes = NULL "
-            "  WHERE contact_id IN (SELECT id FROM old)) "
-            "UPDATE contacts SET notes = NULL, notes_erased_at = :now "
-            "WHERE id IN (SELECT id FROM old)"
-        ),
-        {"cutoff": observed_before, "now": now},
-    )
-    return int(result.rowcount)  # type: ignore[attr-defined]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from sqlalchemy import text
@@ -38,11 +37,3 @@ async def add(
         ),
         {"u": user_id, "k": key, "h": request_hash, "b": body},
     )
-
-
-async def delete_older_than(session: AsyncSession, cutoff: dt.datetime) -> int:
-    """Delete responses stored before ``cutoff``; how many."""
-    result = await session.execute(
-        text("DELETE FROM idempotent_responses WHERE created_at < :cutoff"), {"cutoff": cutoff}
-    )
-    return int(result.rowcount)  # type: ignore[attr-defined]

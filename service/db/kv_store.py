@@ -88,11 +88,3 @@ class PostgresStore(Store):
                 )
             ).first()
         return int(row.s) if row and row.s is not None else None
-
-
-async def delete_expired(session: AsyncSession, now: dt.datetime) -> int:
-    """Delete the entries (of every namespace) that expired before ``now``; how many."""
-    result = await session.execute(
-        text("DELETE FROM kv_store WHERE expires_at < :now"), {"now": now}
-    )
-    return int(result.rowcount)  # type: ignore[attr-defined]

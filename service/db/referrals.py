@@ -271,15 +271,3 @@ async def upsert_duplicate_decision(
         ),
         {"a": referral_id, "b": other_id, "state": state, "user": decided_by},
     )
-
-
-async def delete_referrer_contacts(session: AsyncSession, *, closed_before: dt.datetime) -> int:
-    """Delete the referrer's contact details of referrals closed before a time; how many."""
-    result = await session.execute(
-        text(
-            "DELETE FROM referrer_contacts rc USING referrals r WHERE r.id = rc.referral_id "
-            "AND r.status = 'closed' AND r.closed_at < :cutoff"
-        ),
-        {"cutoff": closed_before},
-    )
-    return int(result.rowcount)  # type: ignore[attr-defined]

@@ -52,12 +52,12 @@ class Figures(msgspec.Struct, frozen=True, kw_only=True):
     """One authority's or team's figures for the period.
 
     Referrals count by the time they were received. ``found_rate`` is the share of searched
-    referrals (closed, other than duplicates and forwarded ones) where the person was found
-    (engaged, accommodated, declined, already known, not rough sleeping). Medians are hours
-    from receipt. A referral breached its SLA when the first search (or the closure) came
-    after the end of the next shift, or the outcome came after it was due (open ones judged
-    now). Contacts count by the time they were observed; ``verified_bedded_down_people`` are
-    distinct people seen bedded down.
+    referrals (closed, other than duplicates, forwarded ones and those closed for lack of
+    activity) where the person was found (engaged, accommodated, declined, already known, not
+    rough sleeping). Medians are hours from receipt. A referral breached its SLA when the
+    first search (or the closure) came after the end of the next shift, or the outcome came
+    after it was due (open ones judged now). Contacts count by the time they were observed;
+    ``verified_bedded_down_people`` are distinct people seen bedded down.
     """
 
     kind: Literal["authority", "team"]

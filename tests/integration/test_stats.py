@@ -29,7 +29,7 @@ FOUND = {
     "already_known",
     "found_not_rough_sleeping",
 }
-NOT_SEARCHED = {"duplicate_merged", "out_of_area_forwarded"}
+NOT_SEARCHED = {"duplicate_merged", "out_of_area_forwarded", "closed_no_activity"}
 PERIOD = {"from": FROM.isoformat(), "to": TO.isoformat()}
 
 

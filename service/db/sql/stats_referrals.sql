@@ -1,6 +1,7 @@
 -- Referral figures for a period, per authority and per team (GROUPING SETS).
 -- A referral belongs to the period by received_at in [:start, :end). "Searched" referrals are
--- closed ones the service looked for (not merged as a duplicate, not forwarded out of area).
+-- closed ones the service looked for (not merged as a duplicate, not forwarded out of area,
+-- not closed by retention for lack of activity).
 -- An SLA breach: the first action (a search or the closure) later than the end of the next
 -- shift, or the outcome later than its due date (unfinished ones judged at :now).
 WITH period AS (
@@ -19,7 +20,8 @@ SELECT GROUPING(authority_code) = 0 AS by_authority,
        count(*) AS received,
        count(*) FILTER (WHERE outcome IS NOT NULL) AS closed,
        count(*) FILTER (WHERE outcome IS NOT NULL
-                          AND outcome NOT IN ('duplicate_merged', 'out_of_area_forwarded'))
+                          AND outcome NOT IN ('duplicate_merged', 'out_of_area_forwarded',
+                                          'closed_no_activity'))
            AS searched,
        count(*) FILTER (WHERE outcome IN ('found_engaged', 'found_accommodated',
                                           'found_declined', 'already_known',

@@ -115,9 +115,9 @@ async def cli_runtime(settings: Settings) -> AsyncIterator[Runtime]:
         await runtime.engine.dispose()
 
 
-async def retention(settings: Settings) -> RetentionReport:
+async def retention(settings: Settings, *, dry_run: bool = False) -> RetentionReport:
     async with cli_runtime(settings) as runtime:
-        return await run_retention(runtime)
+        return await run_retention(runtime, dry_run=dry_run)
 
 
 async def recompute_hotspots(settings: Settings) -> RecomputeOut:

@@ -32,6 +32,7 @@ OUTCOME_TEXT: dict[str, str] = {
     "insufficient_information": "There was not enough detail for the team to find the person.",
     "out_of_area_forwarded": "The location is outside Greater Essex; your alert was passed on.",
     "duplicate_merged": "Someone else reported the same person; the alerts were joined together.",
+    "closed_no_activity": "The alert was closed because no outcome was recorded for it in time.",
 }
 NOT_FOUND = "no referral with that reference and token"
 LONDON_FORMAT = "%d %B %Y, %H:%M"
