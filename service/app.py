@@ -46,6 +46,7 @@ from service.api.staff import AuditController, AuthController
 from service.api.strict_structs import ExactStructSchemaPlugin
 from service.api.tiles import TilesController
 from service.auth import build_jwt_auth
+from service.client_key import ClientKeys, trusted_networks
 from service.db.kv_store import PostgresStore
 from service.logs import RequestContext, configure_logging
 from service.runtime import Runtime, build_runtime
@@ -126,6 +127,7 @@ def create_app(settings: Settings) -> Litestar:
     runtime = build_runtime(settings)
     jwt_auth = build_jwt_auth(runtime)
     throttle = login_throttle(runtime)
+    client_keys = ClientKeys(trusted_networks(settings.trusted_proxies))
     public = Router(
         path="/",
         route_handlers=[
@@ -140,6 +142,7 @@ def create_app(settings: Settings) -> Litestar:
     rate_limit = RateLimitConfig(
         rate_limit=("minute", settings.public_rate_limit_per_minute),
         check_throttle_handler=is_public,
+        identifier_for_request=client_keys,
         exclude=["/static"],
     )
 
@@ -203,6 +206,7 @@ def create_app(settings: Settings) -> Litestar:
             "runtime": Provide(lambda: runtime, use_cache=True, sync_to_thread=False),
             "jwt_auth": Provide(lambda: jwt_auth, use_cache=True, sync_to_thread=False),
             "login_throttle": Provide(lambda: throttle, use_cache=True, sync_to_thread=False),
+            "client_key": Provide(client_keys.provide),
         },
         on_app_init=[jwt_auth.on_app_init],
         middleware=[metrics.prometheus_config().middleware, rate_limit.middleware],

@@ -6,6 +6,7 @@ and the CLI, and tests build their own :class:`Settings`.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from collections.abc import Mapping
@@ -18,7 +19,9 @@ from service.vocabularies import ROLES, HotspotLayer, Role
 
 ENV_PREFIX = "OUTREACH_"
 PACKAGE_DIR = Path(__file__).resolve().parent
-LIST_SETTINGS = frozenset({"cors_origins", "assignment_hotspot_layers", "tile_point_roles"})
+LIST_SETTINGS = frozenset(
+    {"cors_origins", "assignment_hotspot_layers", "tile_point_roles", "trusted_proxies"}
+)
 """Settings given in the environment as comma-separated lists."""
 
 
@@ -45,6 +48,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Requests a minute from one client to public endpoints (forms, status, sign-in)."""
     rate_limit_store: Literal["memory", "postgres"] = "memory"
     """``postgres`` shares the counters between several app processes."""
+    trusted_proxies: tuple[str, ...] = ()
+    """Reverse proxies (IP addresses or CIDR ranges, comma-separated in the env) whose
+    ``X-Forwarded-For`` names the client; from any other connection the header is ignored.
+    Rate limits and sign-in throttles count clients by address (IPv6 by its /64)."""
     max_public_body_bytes: int = 32 * 1024
     max_body_bytes: int = 4 * 1024 * 1024
     duplicate_radius_m: float = 250.0
@@ -117,6 +124,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Failed sign-ins from one address (for any usernames) before it is throttled."""
     login_failure_window_s: int = 900
     """How long failed sign-ins are remembered, and the longest a throttle lasts (seconds)."""
+
+    def __post_init__(self) -> None:
+        for entry in self.trusted_proxies:
+            try:
+                ipaddress.ip_network(entry.strip(), strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"trusted_proxies: {entry!r} is not an IP address or range"
+                ) from None
 
     @property
     def asyncpg_dsn(self) -> str:

@@ -1,5 +1,6 @@
-"""Throttling of failed sign-ins: per username (from any address) and per address (for any
-usernames), in a store shared by every app process when the PostgreSQL store is configured.
+"""Throttling of failed sign-ins: per username (from any client) and per client key
+(:mod:`service.client_key`, for any usernames), in a store shared by every app process when
+the PostgreSQL store is configured.
 
 Only failures count: a successful sign-in is never slowed, and it clears its username's
 failures. Once a username (or an address) has ``limit`` failures inside the window, every
