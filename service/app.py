@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -116,9 +117,14 @@ def login_throttle(runtime: Runtime) -> LoginThrottle:
     settings = runtime.settings
     return LoginThrottle(
         store=rate_limit_store(runtime, "login"),
+        # Store keys are hashed with a key derived from the token secret, which every process
+        # of a deployment shares.
+        secret=hashlib.sha256(b"outreach-login-throttle\0" + settings.jwt_secret.encode()).digest(),
         per_user=settings.login_failures_per_user,
         per_address=settings.login_failures_per_address,
+        base_s=settings.login_backoff_base_s,
         window_s=settings.login_failure_window_s,
+        known_s=settings.login_known_address_days * 86400,
     )
 
 

@@ -119,11 +119,18 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     log_json: bool = True
     """One JSON object a log line (set false for plain text while developing)."""
     login_failures_per_user: int = 5
-    """Failed sign-ins for one username (from any address) before it is throttled."""
+    """Failed sign-ins for one username (from addresses not known for it) before each further
+    attempt for it has to wait: ``login_backoff_base_s``, doubling with every failure."""
     login_failures_per_address: int = 20
-    """Failed sign-ins from one address (for any usernames) before it is throttled."""
+    """Failed sign-ins from one client (for any usernames) before its attempts have to wait;
+    also the failures a known address may make for its own user before it waits."""
+    login_backoff_base_s: float = 2.0
+    """The first wait after too many failures (seconds); it doubles with each failure."""
     login_failure_window_s: int = 900
-    """How long failed sign-ins are remembered, and the longest a throttle lasts (seconds)."""
+    """The longest wait (seconds), and how long failures are remembered after it ends."""
+    login_known_address_days: int = 90
+    """A client that signed in as a user is known for them for this long after the last
+    time: the failures of other clients never keep it waiting (stored hashed)."""
 
     def __post_init__(self) -> None:
         for entry in self.trusted_proxies:

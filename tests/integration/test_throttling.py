@@ -2,16 +2,19 @@
 on loopback (:mod:`tests.httpproxy`) that appends the client's address to
 ``X-Forwarded-For``, with ``OUTREACH_TRUSTED_PROXIES`` naming the proxy's address.
 
-The public rate limit counts each client behind the proxy on its own (IPv6 clients by their
-/64) and believes the header only from the proxy."""
+The public rate limit and the sign-in throttle count each client behind the proxy on its own
+(IPv6 clients by their /64), believe the header only from the proxy, and never keep a member
+of staff out of their usual address, however many wrong passwords others send."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
 
+from tests.conftest import PASSWORD
 from tests.httpproxy import ForwardingProxy
 from tests.liveserver import LiveServer
 
@@ -82,3 +85,63 @@ def test_ipv6_clients_are_counted_by_their_64(limited):
         # IPv4 clients behind the proxy are counted by address.
         assert statuses(client, LIMIT, peer="198.51.100.1") == [404] * LIMIT
         assert statuses(client, LIMIT, peer="198.51.100.2") == [404] * LIMIT
+
+
+# ---------------------------------------------------------------- sign-in throttling
+
+
+@pytest.fixture
+def signing_in(db_url: str, staff: Any) -> Iterator[httpx.Client]:
+    """The app behind the proxy: its public limit out of the way, ten failures free per
+    address, and the first wait after too many a minute long (it must not run out during a
+    test)."""
+    with (
+        LiveServer(
+            db_url, trusted_proxies=PROXY, login_failures_per_address=10, login_backoff_base_s=60
+        ) as server,
+        ForwardingProxy(server.port, source=PROXY) as proxy,
+        httpx.Client(base_url=proxy.url, timeout=10) as client,
+    ):
+        yield client
+
+
+def sign_in(client: httpx.Client, username: str, password: str, address: str) -> httpx.Response:
+    return client.post(
+        "/v1/auth/token",
+        json={"username": username, "password": password},
+        headers={"x-test-peer": address},
+    )
+
+
+def test_an_attacker_spraying_the_admin_does_not_keep_the_admin_out(signing_in):
+    client = signing_in
+    usual = "198.51.100.7"
+    assert sign_in(client, "admin", PASSWORD, usual).status_code == 200
+    # Wrong passwords for the admin from many addresses: five, then each has to wait.
+    sprayed = [sign_in(client, "admin", "guess", f"203.0.113.{i}") for i in range(1, 16)]
+    assert [r.status_code for r in sprayed] == [401] * 5 + [429] * 10
+    assert 0 < int(sprayed[-1].headers["retry-after"]) <= 60
+    # Wrong passwords for anyone from one address: ten (as configured), then it has to wait.
+    guesses = [sign_in(client, f"user{i}", "guess", "203.0.113.200") for i in range(15)]
+    assert [r.status_code for r in guesses] == [401] * 10 + [429] * 5
+    # All of it came through the same proxy: the admin still gets in from their usual address,
+    assert sign_in(client, "admin", PASSWORD, usual).status_code == 200
+    # and other staff from theirs, even for the first time from there.
+    assert sign_in(client, "worker_mid", PASSWORD, "198.51.100.20").status_code == 200
+    # Only an address never used by the admin has to wait its turn for the admin's account.
+    assert sign_in(client, "admin", PASSWORD, "198.51.100.8").status_code == 429
+
+
+def test_five_wrong_passwords_do_not_lock_the_right_one_out_of_a_known_address(signing_in):
+    client = signing_in
+    usual = "2001:db8:7:7::10"
+    assert sign_in(client, "worker_mid", PASSWORD, usual).status_code == 200
+    # Five mistakes from the usual place (another host of the same /64) ...
+    mistakes = [sign_in(client, "worker_mid", "typo", "2001:db8:7:7::11") for _ in range(5)]
+    assert [r.status_code for r in mistakes] == [401] * 5
+    # ... and from anywhere else now has to wait:
+    elsewhere = sign_in(client, "worker_mid", "typo", "203.0.113.77")
+    assert elsewhere.status_code == 429
+    assert 0 < int(elsewhere.headers["retry-after"]) <= 60
+    # the right password from the usual place is not refused.
+    assert sign_in(client, "worker_mid", PASSWORD, usual).status_code == 200
