@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -51,6 +52,7 @@ from service.api.staff import AuditController, AuthController
 from service.api.strict_structs import ExactStructSchemaPlugin
 from service.api.tiles import TilesController
 from service.auth import OpenAPIAccess, build_jwt_auth
+from service.client_key import ClientKeys, trusted_networks
 from service.db.kv_store import PostgresStore
 from service.logs import RequestContext, configure_logging
 from service.runtime import Runtime, build_runtime
@@ -122,9 +124,14 @@ def login_throttle(runtime: Runtime) -> LoginThrottle:
     settings = runtime.settings
     return LoginThrottle(
         store=rate_limit_store(runtime, "login"),
+        # Store keys are hashed with a key derived from the token secret, which every process
+        # of a deployment shares.
+        secret=hashlib.sha256(b"outreach-login-throttle\0" + settings.jwt_secret.encode()).digest(),
         per_user=settings.login_failures_per_user,
         per_address=settings.login_failures_per_address,
+        base_s=settings.login_backoff_base_s,
         window_s=settings.login_failure_window_s,
+        known_s=settings.login_known_address_days * 86400,
     )
 
 
@@ -133,6 +140,7 @@ def create_app(settings: Settings) -> Litestar:
     runtime = build_runtime(settings)
     jwt_auth = build_jwt_auth(runtime)
     throttle = login_throttle(runtime)
+    client_keys = ClientKeys(trusted_networks(settings.trusted_proxies))
     public = Router(
         path="/",
         route_handlers=[
@@ -147,6 +155,7 @@ def create_app(settings: Settings) -> Litestar:
     rate_limit = RateLimitConfig(
         rate_limit=("minute", settings.public_rate_limit_per_minute),
         check_throttle_handler=is_public,
+        identifier_for_request=client_keys,
         exclude=["/static"],
     )
 
@@ -210,6 +219,7 @@ def create_app(settings: Settings) -> Litestar:
             "runtime": Provide(lambda: runtime, use_cache=True, sync_to_thread=False),
             "jwt_auth": Provide(lambda: jwt_auth, use_cache=True, sync_to_thread=False),
             "login_throttle": Provide(lambda: throttle, use_cache=True, sync_to_thread=False),
+            "client_key": Provide(client_keys.provide),
         },
         on_app_init=[jwt_auth.on_app_init],
         middleware=[metrics.prometheus_config().middleware, rate_limit.middleware],

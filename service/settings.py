@@ -6,6 +6,7 @@ and the CLI, and tests build their own :class:`Settings`.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from collections.abc import Mapping
@@ -18,7 +19,9 @@ from service.vocabularies import ROLES, HotspotLayer, Role
 
 ENV_PREFIX = "OUTREACH_"
 PACKAGE_DIR = Path(__file__).resolve().parent
-LIST_SETTINGS = frozenset({"cors_origins", "assignment_hotspot_layers", "tile_point_roles"})
+LIST_SETTINGS = frozenset(
+    {"cors_origins", "assignment_hotspot_layers", "tile_point_roles", "trusted_proxies"}
+)
 """Settings given in the environment as comma-separated lists."""
 
 
@@ -49,6 +52,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Requests a minute from one client to public endpoints (forms, status, sign-in)."""
     rate_limit_store: Literal["memory", "postgres"] = "memory"
     """``postgres`` shares the counters between several app processes."""
+    trusted_proxies: tuple[str, ...] = ()
+    """Reverse proxies (IP addresses or CIDR ranges, comma-separated in the env) whose
+    ``X-Forwarded-For`` names the client; from any other connection the header is ignored.
+    Rate limits and sign-in throttles count clients by address (IPv6 by its /64)."""
     max_public_body_bytes: int = 32 * 1024
     max_body_bytes: int = 4 * 1024 * 1024
     duplicate_radius_m: float = 250.0
@@ -131,11 +138,27 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     log_json: bool = True
     """One JSON object a log line (set false for plain text while developing)."""
     login_failures_per_user: int = 5
-    """Failed sign-ins for one username (from any address) before it is throttled."""
+    """Failed sign-ins for one username (from addresses not known for it) before each further
+    attempt for it has to wait: ``login_backoff_base_s``, doubling with every failure."""
     login_failures_per_address: int = 20
-    """Failed sign-ins from one address (for any usernames) before it is throttled."""
+    """Failed sign-ins from one client (for any usernames) before its attempts have to wait;
+    also the failures a known address may make for its own user before it waits."""
+    login_backoff_base_s: float = 2.0
+    """The first wait after too many failures (seconds); it doubles with each failure."""
     login_failure_window_s: int = 900
-    """How long failed sign-ins are remembered, and the longest a throttle lasts (seconds)."""
+    """The longest wait (seconds), and how long failures are remembered after it ends."""
+    login_known_address_days: int = 90
+    """A client that signed in as a user is known for them for this long after the last
+    time: the failures of other clients never keep it waiting (stored hashed)."""
+
+    def __post_init__(self) -> None:
+        for entry in self.trusted_proxies:
+            try:
+                ipaddress.ip_network(entry.strip(), strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"trusted_proxies: {entry!r} is not an IP address or range"
+                ) from None
 
     @property
     def asyncpg_dsn(self) -> str:

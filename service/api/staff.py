@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 import msgspec
-from litestar import Controller, Request, get, post
+from litestar import Controller, get, post
 from litestar.di import Dependency
 from litestar.params import JSONBody, QueryParameter
 
@@ -20,6 +20,8 @@ from service.usecases.staff.login_throttle import LoginThrottle
 from service.usecases.staff.tokens import issue_token
 
 LoginThrottleDep = Annotated[LoginThrottle, Dependency(kind="named")]
+ClientKeyDep = Annotated[str, Dependency(kind="named")]
+"""Who the request comes from, as throttles count it (:mod:`service.client_key`)."""
 
 
 class Credentials(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -51,12 +53,11 @@ class AuthController(Controller):
         runtime: RuntimeDep,
         jwt_auth: JwtAuthDep,
         login_throttle: LoginThrottleDep,
-        request: Request[Any, Any, Any],
+        client_key: ClientKeyDep,
         data: JSONBody[Credentials],
     ) -> AccessToken:
-        address = request.client.host if request.client else "unknown"
         token, expires_in, role = await issue_token(
-            runtime, jwt_auth, login_throttle, (data.username, data.password), address
+            runtime, jwt_auth, login_throttle, (data.username, data.password), client_key
         )
         return AccessToken(
             access_token=token,

@@ -18,17 +18,17 @@ async def issue_token(
     jwt_auth: JWTAuth[StaffUser, Token],
     throttle: LoginThrottle,
     credentials: tuple[str, str],
-    address: str,
+    client: str,
 ) -> tuple[str, int, str]:
-    """A token for these (username, password) credentials from this client address; failed
-    attempts are counted and throttled per username and per address."""
+    """A token for these (username, password) credentials from this client (its client key);
+    failed attempts slow further ones down (:mod:`~service.usecases.staff.login_throttle`)."""
     username, password = credentials
-    await throttle.check(username, address)
+    attempt = await throttle.check(username, client)
     async with transaction(runtime.sessions) as session:
         creds = await users_repo.get_credentials(session, username)
     if not verify_password(creds["password_hash"] if creds else None, password) or not creds:
-        await throttle.failed(username, address)
+        await throttle.failed(attempt)
         raise AuthenticationError("wrong username or password")
-    await throttle.succeeded(username)
+    await throttle.succeeded(attempt)
     token = jwt_auth.create_token(identifier=str(creds["id"]))
     return token, int(jwt_auth.default_token_expiration.total_seconds()), creds["role"]
