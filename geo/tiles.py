@@ -1,9 +1,9 @@
 """Web-Mercator tile addresses (XYZ, as MapLibre asks for them) and the aggregation grid.
 
 Pure arithmetic, no I/O. A tile address is ``z/x/y`` with ``0 <= x, y < 2**z``; the row ``y``
-counts from the north. Aggregated cells (for callers who may not see points) are tiles of a
-deeper zoom, so a cell never straddles two tiles and its count is the same in every tile
-that shows it.
+counts from the north. Aggregated cells (for callers who may not see points) are the tiles of
+one fixed zoom, so a cell never straddles two tiles and is the same cell, with the same count,
+in every tile that shows it.
 
 >>> parse_tile_address("8", "128", "85.mvt", max_zoom=22)
 TileAddress(z=8, x=128, y=85)
@@ -11,8 +11,6 @@ TileAddress(z=8, x=128, y=85)
 Traceback (most recent call last):
 ...
 geo.errors.InvalidTileAddressError: x must be between 0 and 7 at zoom 3
->>> cell_zoom(8, cells_per_tile_log2=4, max_cell_zoom=14), cell_zoom(16, 4, 14)
-(12, 14)
 """
 
 from __future__ import annotations
@@ -77,17 +75,6 @@ def _whole(text: str, name: str) -> int:
     if _WHOLE.match(text) is None:
         raise InvalidTileAddressError(f"{name} must be a whole number")
     return int(text)
-
-
-def cell_zoom(z: int, cells_per_tile_log2: int, max_cell_zoom: int) -> int:
-    """The zoom whose tiles are the aggregation cells when showing a tile of zoom ``z``:
-    ``2**cells_per_tile_log2`` cells along a side, never finer than tiles of ``max_cell_zoom``
-    (which bounds how precisely a count can place people).
-
-    >>> [cell_zoom(z, 3, 14) for z in (0, 8, 11, 14, 18)]
-    [3, 11, 14, 14, 14]
-    """
-    return min(z + cells_per_tile_log2, max_cell_zoom)
 
 
 def tile_for_lonlat(lon: float, lat: float, z: int) -> TileAddress:

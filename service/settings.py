@@ -129,8 +129,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     tile_point_roles: tuple[Role, ...] = ROLES
     """Roles that may see referrals and contacts as points (in their scope); other roles and
     points outside a caller's scope are shown as counts in grid cells."""
-    tile_cell_max_zoom: int = 14
-    """Grid cells are never smaller than a tile of this zoom (14: about 1.5 km in Essex)."""
+    tile_cell_zoom: int = 14
+    """The one grid of counted cells (on the map, outside the caller's scope): the tiles of
+    this zoom, at every zoom of the map (14: squares of about 1.5 km in Essex)."""
     metrics_token: str = ""
     """Bearer token a Prometheus scraper presents at ``/metrics`` (admins may use their own
     staff token); empty means admins only."""

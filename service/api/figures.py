@@ -49,9 +49,13 @@ class StatsController(Controller):
             "median hours to the first search and to the outcome, SLA breaches, contacts, "
             "verified bedded-down people and CHAIN cohorts. With audience=public every figure "
             "is suppressed for wide audiences; with audience=staff the rows of your own area "
-            "are exact and the others suppressed."
+            "are exact and the others suppressed. Suppressed figures come only for one "
+            "calendar month that has ended (from = its first day, to = its last), only as "
+            "authority rows (not narrowed by team), with secondary suppression; for another "
+            'period they are left out (outside_scope="withheld"), and audience=public is a '
+            "400 problem."
         ),
-        responses=problem_responses(401, 403, 422),
+        responses=problem_responses(400, 401, 403, 422),
     )
     async def get_stats(
         self,

@@ -43,6 +43,13 @@ LAYERS_HELP = (
     f"{', '.join(tiles.LAYERS)}. Default: all. Points you may not see come as "
     f"`referral_cells` / `contact_cells` counts."
 )
+WINDOW_HELP = (
+    "Points: exactly this window. Cells (`referral_cells`, `contact_cells`): one fixed grid "
+    "and one calendar month (Europe/London), the last that has ended by `until` (or now), "
+    "whatever `since` is; each cell says which (`month`, YYYY-MM) and for which authority "
+    "(`authority`). Counts under 5 are `<5`, and so are others that would let one be worked "
+    "out."
+)
 
 
 def tile_response(tile: Tile, if_none_match: str | None) -> Response[bytes]:
@@ -89,8 +96,12 @@ class TilesController(Controller):
         x: Column,
         y: Row,
         layers: Annotated[list[str] | None, QueryParameter(description=LAYERS_HELP)] = None,
-        since: Annotated[dt.datetime | None, QueryParameter(description="inclusive")] = None,
-        until: Annotated[dt.datetime | None, QueryParameter(description="exclusive")] = None,
+        since: Annotated[
+            dt.datetime | None, QueryParameter(description="Inclusive. " + WINDOW_HELP)
+        ] = None,
+        until: Annotated[
+            dt.datetime | None, QueryParameter(description="Exclusive. " + WINDOW_HELP)
+        ] = None,
         window_days: Annotated[
             int | None,
             QueryParameter(ge=1, le=tiles.MAX_WINDOW_DAYS, description="Days up to `until`"),

@@ -66,3 +66,12 @@ async def cohort_facts(
     return await _rows(
         session, "stats_cohort_facts", {"roots": list(roots), "since": since, "end": end}
     )
+
+
+async def month_groups(
+    session: AsyncSession, kind: str, params: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """``(authority_code, cx, cy, records, hidden)`` for the referrals (``kind="referral"``)
+    or contacts (``"contact"``) of one period; ``params``: ``start``, ``end``, ``cell_m`` and
+    the caller's scope (``service.access.params``)."""
+    return await _rows(session, f"figures_{kind}_groups", params)

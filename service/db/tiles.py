@@ -28,3 +28,10 @@ async def layer(session: AsyncSession, name: str, params: dict[str, Any]) -> Lay
     values = {"extent": EXTENT, "buffer": BUFFER, "margin": BUFFER / EXTENT, **params}
     row = (await session.execute(sql(f"tiles_{name}"), values)).one()
     return LayerTile(name, bytes(row.mvt or b""), int(row.features), bool(row.capped))
+
+
+async def cells(session: AsyncSession, name: str, params: dict[str, Any]) -> LayerTile:
+    """A layer of grid cells whose counts were worked out already (``tiles_cells.sql``)."""
+    values = {"extent": EXTENT, "buffer": BUFFER, "layer_name": name, **params}
+    row = (await session.execute(sql("tiles_cells"), values)).one()
+    return LayerTile(name, bytes(row.mvt or b""), int(row.features), bool(row.capped))

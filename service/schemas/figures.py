@@ -87,6 +87,12 @@ class StatsReport(msgspec.Struct, frozen=True, kw_only=True):
     audience: Audience
     suppression_threshold: int
     """Counts under this are shown as "<5" where figures are suppressed."""
+    outside_scope: Literal["suppressed", "withheld"]
+    """Figures outside your own scope (every row with ``audience=public``) are given only for
+    one calendar month (Europe/London) that has ended, and only as authority rows not narrowed
+    by ``team``: "suppressed" when this report holds them (small numbers suppressed, and more
+    where one could be worked out from others), "withheld" when the period is not such a
+    month and they are left out."""
     generated_at: dt.datetime
     authorities: list[Figures]
     teams: list[Figures]

@@ -396,7 +396,12 @@ def read_stats(client, headers, sql, scope):
     got |= {f"t {r['team_id']}" for r in report["teams"] if r["exact"]}
     expected = {f"a {r['code']}" for r in report["authorities"] if exact.authority(r["code"])}
     expected |= {f"t {r['team_id']}" for r in report["teams"] if exact.team(r["team_id"])}
-    public = client.get("/v1/stats?audience=public", headers=headers).json()
+    # audience=public is given only for a calendar month that has ended: last month
+    this_month = dt.datetime.now(dt.UTC).date().replace(day=1)
+    last_day = this_month - dt.timedelta(days=1)
+    month = {"from": last_day.replace(day=1).isoformat(), "to": last_day.isoformat()}
+    public = client.get("/v1/stats", params={**month, "audience": "public"}, headers=headers)
+    public = public.json()
     got |= {
         f"public {r.get('code') or r['team_id']}"
         for r in public["authorities"] + public["teams"]

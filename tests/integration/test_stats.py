@@ -31,6 +31,9 @@ FOUND = {
 }
 NOT_SEARCHED = {"duplicate_merged", "out_of_area_forwarded", "closed_no_activity"}
 PERIOD = {"from": FROM.isoformat(), "to": TO.isoformat()}
+# Figures outside the caller's scope come only for one whole calendar month.
+MONTH = {"from": "2025-01-01", "to": "2025-01-31"}
+MONTH_END = dt.datetime(2025, 2, 1, tzinfo=dt.UTC)  # London is on GMT in winter
 
 
 @pytest.fixture
@@ -38,14 +41,14 @@ def world(staff, db_url):
     return seed_world(db_url)
 
 
-def _referral_expectations(sql, column, key):
+def _referral_expectations(sql, column, key, end=END):
     rows = sql(
         f"SELECT r.outcome, r.received_at, r.closed_at, r.next_shift_due_at, r.outcome_due_at, "
         f"array(SELECT a.attempted_at FROM referral_attempts a WHERE a.referral_id = r.id) "
         f"AS attempts FROM referrals r WHERE r.{column} = $1",
         key,
     )
-    rows = [r for r in rows if START <= r["received_at"] < END]
+    rows = [r for r in rows if START <= r["received_at"] < end]
     now = dt.datetime.now(dt.UTC)
     closed = [r for r in rows if r["outcome"]]
     searched = [r for r in closed if r["outcome"] not in NOT_SEARCHED]
@@ -86,10 +89,10 @@ def _roots(sql):
     return {person_id: root(person_id) for person_id in parent}
 
 
-def _contact_expectations(sql, column, key):
+def _contact_expectations(sql, column, key, end=END):
     roots = _roots(sql)
     every = sql("SELECT person_id, observed_at, bedded_down, authority_code, team_id FROM contacts")
-    here = [c for c in every if c[column] == key and START <= c["observed_at"] < END]
+    here = [c for c in every if c[column] == key and START <= c["observed_at"] < end]
     history = defaultdict(list)
     for c in every:
         if c["person_id"] is not None:
@@ -100,7 +103,7 @@ def _contact_expectations(sql, column, key):
     seen = {roots[c["person_id"]] for c in here if c["person_id"] is not None}
     cohort_counts = defaultdict(int)
     for person in seen:
-        cohort_counts[cohorts.cohort_between(history[person], START, END)] += 1
+        cohort_counts[cohorts.cohort_between(history[person], START, end)] += 1
     return {
         "contacts": len(here),
         "verified_bedded_down_people": len(
@@ -112,9 +115,12 @@ def _contact_expectations(sql, column, key):
     }
 
 
-def expected(sql, kind, key):
+def expected(sql, kind, key, end=END):
+    """What the tables say for the quarter (or, with ``end=MONTH_END``, for January)."""
     column = "authority_code" if kind == "authority" else "team_id"
-    return _referral_expectations(sql, column, key) | _contact_expectations(sql, column, key)
+    return _referral_expectations(sql, column, key, end) | _contact_expectations(
+        sql, column, key, end
+    )
 
 
 def _row(body, kind, key):
@@ -182,21 +188,41 @@ def _assert_suppressed(got, want):
 
 def test_the_public_audience_suppresses_small_numbers_even_for_admins(client, staff, sql, world):
     body = client.get(
-        "/v1/stats", params={**PERIOD, "audience": "public"}, headers=staff["admin"]
+        "/v1/stats", params={**MONTH, "audience": "public"}, headers=staff["admin"]
     ).json()
     assert body["audience"] == "public"
-    for kind, key in _keys(world):
-        _assert_suppressed(_row(body, kind, key), expected(sql, kind, key))
+    assert body["outside_scope"] == "suppressed"
+    assert body["teams"] == []  # teams cut across authorities: never given suppressed
+    for code in PLACES:
+        _assert_suppressed(
+            _row(body, "authority", code), expected(sql, "authority", code, MONTH_END)
+        )
     braintree = _row(body, "authority", "E07000067")
     assert braintree["referrals_received"] == "<5"
     assert "<5" in {v["count"] for v in _row(body, "authority", "E07000070")["outcomes"].values()}
 
 
+def test_suppressed_figures_come_only_for_one_whole_month(client, staff):
+    """Any other period could be subtracted from a month (or a month from it)."""
+    for period in (PERIOD, {"from": "2025-01-01", "to": "2025-01-30"}, {}):
+        public = client.get(
+            "/v1/stats", params={**period, "audience": "public"}, headers=staff["admin"]
+        )
+        assert_problem(public, 400)
+        body = client.get("/v1/stats", params=period, headers=staff["coord_south"]).json()
+        assert body["outside_scope"] == "withheld"
+        assert [r["code"] for r in body["authorities"]] == ["E06000033"]
+        assert all(r["exact"] for r in body["authorities"] + body["teams"])
+    body = client.get("/v1/stats", params=MONTH, headers=staff["coord_south"]).json()
+    assert body["outside_scope"] == "suppressed"
+    assert len(body["authorities"]) == 14
+
+
 def test_staff_see_exact_numbers_for_their_own_area_only(client, staff, sql, world):
     mid = world.teams["Mid Essex Outreach"]
     south = world.teams["Southend Outreach"]
-    coord = client.get("/v1/stats", params=PERIOD, headers=staff["coord_mid"]).json()
-    braintree = expected(sql, "authority", "E07000067")
+    coord = client.get("/v1/stats", params=MONTH, headers=staff["coord_mid"]).json()
+    braintree = expected(sql, "authority", "E07000067", MONTH_END)
     assert (
         _row(coord, "authority", "E07000067")["referrals_received"]
         == (braintree["referrals_received"])
@@ -206,14 +232,21 @@ def test_staff_see_exact_numbers_for_their_own_area_only(client, staff, sql, wor
         "E07000067",
         "E07000074",
     }
-    assert {r["team_id"] for r in coord["teams"] if r["exact"]} == {mid}
+    assert [r["team_id"] for r in coord["teams"]] == [mid]  # other teams are not given
     _assert_suppressed(
-        _row(coord, "authority", "E06000033"), expected(sql, "authority", "E06000033")
+        _row(coord, "authority", "E06000033"), expected(sql, "authority", "E06000033", MONTH_END)
     )
-    worker = client.get("/v1/stats", params=PERIOD, headers=staff["worker_south"]).json()
-    assert [r["team_id"] for r in worker["teams"] if r["exact"]] == [south]
+    worker = client.get("/v1/stats", params=MONTH, headers=staff["worker_south"]).json()
+    assert [r["team_id"] for r in worker["teams"]] == [south]
+    assert worker["teams"][0]["exact"]
     assert not any(r["exact"] for r in worker["authorities"])
     _assert_suppressed(_row(worker, "authority", "E07000067"), braintree)
+    # a team filter would narrow the suppressed rows to one team's part of them: left out
+    narrowed = client.get(
+        "/v1/stats", params={**MONTH, "team": mid}, headers=staff["coord_south"]
+    ).json()
+    assert narrowed["authorities"] == []
+    assert narrowed["teams"] == []
 
 
 def test_filters_narrow_the_rows_and_the_data(client, staff, sql, world):
@@ -262,4 +295,6 @@ def test_by_default_the_last_90_days(client, staff):
     period = body["period"]
     days = dt.date.fromisoformat(period["to"]) - dt.date.fromisoformat(period["from"])
     assert days == dt.timedelta(days=89)
-    assert len(body["authorities"]) == 14
+    assert body["outside_scope"] == "withheld"  # not a whole month: only the worker's team
+    assert body["authorities"] == []
+    assert [r["name"] for r in body["teams"]] == ["Mid Essex Outreach"]

@@ -60,6 +60,22 @@ def two_towns(client, sql, staff):
     return ids
 
 
+LAST_MONTH = (
+    "(date_trunc('month', now() AT TIME ZONE 'Europe/London') - interval '10 days') "
+    "AT TIME ZONE 'Europe/London'"
+)
+
+
+def into_last_month(sql: Any) -> str:
+    """Move every referral and contact into last month (cells count only whole months that
+    have ended); the month as cells name it."""
+    sql(f"UPDATE referrals SET received_at = {LAST_MONTH}")
+    sql(f"UPDATE contacts SET observed_at = {LAST_MONTH}")
+    return str(
+        sql(f"SELECT to_char({LAST_MONTH} AT TIME ZONE 'Europe/London', 'YYYY-MM') AS m")[0]["m"]
+    )
+
+
 def ids_in(layer: list[dict[str, Any]]) -> set[str]:
     return {f["id"] for f in layer}
 
@@ -88,8 +104,9 @@ def test_an_admin_gets_every_layer_and_points_carry_no_description(client, staff
     ],
 )
 def test_staff_get_points_only_in_their_scope_and_suppressed_counts_elsewhere(
-    client, staff, two_towns, who, own, other
+    client, sql, staff, two_towns, who, own, other
 ):
+    month = into_last_month(sql)
     response = client.get(url(), headers=staff[who])
     layers = decode(response)
     assert ids_in(layers["referrals"]) == {two_towns[f"{own}_referral"]}
@@ -97,8 +114,11 @@ def test_staff_get_points_only_in_their_scope_and_suppressed_counts_elsewhere(
     if who.startswith("worker"):
         assert ids_in(layers["contacts"]) == {two_towns[f"contact_{own}"]}
         assert two_towns[f"contact_{other}"].encode() not in response.content
-    # The other town's single referral is a cell with no number, only "<5".
+    # The other town's single referral is a cell with no number, only "<5", for last month.
     assert [(c.get("count"), c["label"]) for c in layers["referral_cells"]] == [(None, "<5")]
+    assert layers["referral_cells"][0]["month"] == month
+    code = {"mid": "E07000070", "south": "E06000033"}[other]
+    assert layers["referral_cells"][0]["authority"] == code
 
 
 def test_roles_not_allowed_points_get_cells_with_small_counts_suppressed(
@@ -108,6 +128,7 @@ def test_roles_not_allowed_points_get_cells_with_small_counts_suppressed(
         refer(client, sql, (SOUTHEND[0] + i * 0.0003, SOUTHEND[1]), appearance=f"n{i}")
     for i in range(2):
         refer(client, sql, (CHELMSFORD[0] + i * 0.0003, CHELMSFORD[1]), appearance=f"m{i}")
+    into_last_month(sql)
     settings = make_settings(db_url, tile_point_roles=("admin",))
     with TestClient(app=create_app(settings)) as limited:
         response = limited.get(url(), headers=staff["coord_south"])
@@ -125,6 +146,7 @@ def test_cells_count_the_whole_cell_even_when_it_is_larger_than_the_tile(
     """At zoom 16 a cell (a zoom-14 tile) covers 16 tiles: every one reports the same count."""
     for i in range(5):
         refer(client, sql, (SOUTHEND[0] + i * 0.002, SOUTHEND[1]), appearance=f"k{i}")
+    into_last_month(sql)
     tile = tile_for_lonlat(*SOUTHEND, 16)
     layers = decode(client.get(url(tile), headers=staff["worker_mid"]))
     inside = sql(

@@ -9,6 +9,18 @@ Who sees exact numbers (everything else is suppressed, see :mod:`disclosure`):
   sees the rows of their own teams. Other rows are suppressed, so everyone can compare
   areas without learning about small numbers elsewhere.
 
+Suppressed figures are safe only if no two answers can be subtracted
+(:mod:`disclosure`, "Figures outside the caller's scope"), so they are given
+
+* only for one calendar month (Europe/London) that has ended: for any other period they are
+  left out (``outside_scope="withheld"``), and ``audience=public`` (all suppressed) is a 400
+  problem;
+* only as authority rows: teams outside the caller's scope are left out (a team's row minus
+  the rows of the authorities it covers would give what is suppressed in one of them), and
+  so are suppressed authority rows narrowed by ``team`` (a team within an authority);
+* with the month's secondary suppression, the same as the map's cells
+  (:func:`months.month_figures`).
+
 Figures are aggregates: reading them is not a read of personal data and is not audited.
 """
 
@@ -20,15 +32,17 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
+
 from service import access
 from service.access import StaffUser
 from service.db import figures as repo
 from service.db import teams as teams_repo
 from service.db.engine import transaction
-from service.exceptions import InvalidInputError
+from service.exceptions import InvalidInputError, InvalidQueryError
 from service.runtime import Runtime
 from service.schemas import figures as wire
-from service.usecases.figures import disclosure
+from service.usecases.figures import disclosure, months
 from service.usecases.persons import cohorts
 from service.usecases.referrals.sla import LONDON
 from service.vocabularies import COHORTS, OUTCOME_CODES
@@ -62,13 +76,9 @@ def make_period(from_date: dt.date | None, to_date: dt.date | None) -> wire.Peri
     return wire.Period(
         from_date=from_date,
         to_date=to_date,
-        start=_london_midnight(from_date),
-        end=_london_midnight(to_date + dt.timedelta(days=1)),
+        start=months.london_midnight(from_date),
+        end=months.london_midnight(to_date + dt.timedelta(days=1)),
     )
-
-
-def _london_midnight(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(0), LONDON).astimezone(dt.UTC)
 
 
 @dataclass(slots=True)
@@ -121,6 +131,33 @@ def figures(kind: str, key: str | int, name: str, tallies: Tallies, *, exact: bo
         verified_bedded_down_people=n(tallies.contacts.get("verified_people", 0), exact=exact),
         cohorts=wire.Cohorts(**{c: n(tallies.cohorts[c], exact=exact) for c in COHORTS}),
     )
+
+
+def withhold(row: wire.Figures, *, referrals: bool, contacts: bool) -> wire.Figures:
+    """A suppressed row with its referral or contact figures withheld whole: secondary
+    suppression, where the month's pattern says a small number could be worked out."""
+    gone = disclosure.SUPPRESSED
+    changes: dict[str, Any] = {}
+    if referrals:
+        changes |= {name: gone for name in REFERRAL_COUNTS}
+        changes |= {name: disclosure.WITHHELD for name in REFERRAL_DERIVED}
+        changes["outcomes"] = {
+            code: wire.OutcomeFigure(count=gone, share=disclosure.WITHHELD) for code in row.outcomes
+        }
+    if contacts:
+        changes |= {"contacts": gone, "verified_bedded_down_people": gone}
+        changes["cohorts"] = wire.Cohorts(**{c: gone for c in COHORTS})
+    return msgspec.structs.replace(row, **changes)
+
+
+REFERRAL_COUNTS = (
+    "referrals_received",
+    "referrals_closed",
+    "referrals_searched",
+    "referrals_found",
+    "sla_breaches",
+)
+REFERRAL_DERIVED = ("found_rate", "median_hours_to_first_attempt", "median_hours_to_outcome")
 
 
 class _Tally:
@@ -220,6 +257,12 @@ def check_filter(
         raise InvalidInputError("there is no such team", field="team")
 
 
+OUTSIDE_SCOPE_PERIOD = (
+    "figures for everyone (audience=public) are given only for one calendar month that has "
+    "ended: ask for from=<its first day>&to=<its last day>"
+)
+
+
 async def report(
     runtime: Runtime,
     user: StaffUser,
@@ -232,6 +275,11 @@ async def report(
 ) -> wire.StatsReport:
     period = make_period(from_date, to_date)
     now = _now()
+    whole_month = disclosure.is_whole_month(
+        period.from_date, period.to_date, today=now.astimezone(LONDON).date()
+    )
+    if audience == "public" and not whole_month:
+        raise InvalidQueryError(OUTSIDE_SCOPE_PERIOD, field="from")
     params = {
         "start": period.start,
         "end": period.end,
@@ -255,10 +303,15 @@ async def report(
             since=cohorts.months_before(period.start, COHORT_RULE.lookback_months),
             end=period.end,
         )
+        exact = access.exact_figures(
+            user, public=audience == "public", covers={t["id"]: t["covers"] for t in teams}
+        )
+        month = (
+            await _month_patterns(runtime, session, user, period.from_date)
+            if whole_month and not exact.everything
+            else None
+        )
     _count_cohorts(tally, seen, facts, period)
-    exact = access.exact_figures(
-        user, public=audience == "public", covers={t["id"]: t["covers"] for t in teams}
-    )
     area_rows, team_rows = _rows_wanted(
         authorities, teams, tally, authority=authority, team_id=team_id
     )
@@ -267,19 +320,55 @@ async def report(
         period=period,
         audience=audience,
         suppression_threshold=disclosure.THRESHOLD,
+        outside_scope="suppressed" if whole_month else "withheld",
         generated_at=now,
         authorities=[
-            figures(
-                "authority",
-                a["code"],
-                names[a["code"]],
-                tally.authorities[a["code"]],
-                exact=exact.authority(a["code"]),
-            )
+            row
             for a in area_rows
+            if (row := _authority_row(a["code"], names, tally, exact, month, team_id))
         ],
         teams=[
-            figures("team", t["id"], t["name"], tally.teams[t["id"]], exact=exact.team(t["id"]))
+            figures("team", t["id"], t["name"], tally.teams[t["id"]], exact=True)
             for t in team_rows
+            if exact.team(t["id"])
         ],
+    )
+
+
+async def _month_patterns(
+    runtime: Runtime, session: Any, user: StaffUser, first: dt.date
+) -> dict[str, disclosure.MonthFigures]:
+    """The month's suppression of referrals and of contacts, as the map's cells have it."""
+    return {
+        kind: await months.month_figures(
+            session,
+            kind,
+            month=first,
+            known=access.scope_of(user),
+            cells_count_known=user.role not in runtime.settings.tile_point_roles,
+            cell_zoom=runtime.settings.tile_cell_zoom,
+        )
+        for kind in months.KINDS
+    }
+
+
+def _authority_row(
+    code: str,
+    names: Mapping[str, str],
+    tally: _Tally,
+    exact: access.FigureScope,
+    month: Mapping[str, disclosure.MonthFigures] | None,
+    team_id: int | None,
+) -> wire.Figures | None:
+    """An authority's row: exact in the caller's scope; elsewhere suppressed, and only for a
+    whole month and when ``team`` does not narrow it (``None`` otherwise)."""
+    if exact.authority(code):
+        return figures("authority", code, names[code], tally.authorities[code], exact=True)
+    if month is None or team_id is not None:
+        return None
+    row = figures("authority", code, names[code], tally.authorities[code], exact=False)
+    return withhold(
+        row,
+        referrals=not month["referral"].authorities.get(code, True),
+        contacts=not month["contact"].authorities.get(code, True),
     )

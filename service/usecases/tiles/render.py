@@ -2,8 +2,18 @@
 
 Points (referrals, contacts) are shown only to roles allowed to see points
 (``settings.tile_point_roles``) and only within their scope: workers their teams', coordinators
-their authorities', admins all. Whatever the caller may not see as points is shown as counts
-in grid cells (``referral_cells``, ``contact_cells``), counts under 5 given only as "<5".
+their authorities', admins all, for exactly the window asked for. Whatever the caller may not
+see as points is shown as counts in grid cells (``referral_cells``, ``contact_cells``), and
+those are figures outside the caller's scope (:mod:`service.usecases.figures.disclosure`):
+
+* one fixed grid, the tiles of ``settings.tile_cell_zoom``, at every zoom of the map, so a
+  cell is the same cell (with the same count) in every tile that shows it;
+* one calendar month (Europe/London), the last that has ended by the window's end, whatever
+  ``since`` is (each cell carries it as ``month``), so two windows never count overlapping
+  but different sets of records;
+* each cell counted for one authority (a square on a boundary is two cells), with counts under
+  5 given only as "<5" and secondary suppression shared with ``GET /v1/stats``.
+
 Every tile holding points is an audited read of personal data.
 """
 
@@ -14,7 +24,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
-from geo.tiles import TileAddress, cell_zoom, parse_tile_address, tile_size_m
+from geo.tiles import TileAddress, parse_tile_address
 from service import access
 from service.access import StaffUser
 from service.db import audit
@@ -23,18 +33,18 @@ from service.db.engine import transaction
 from service.exceptions import InvalidQueryError
 from service.runtime import Runtime
 from service.settings import Settings
+from service.usecases.figures import disclosure, months
 
 LAYERS = ("areas", "teams", "hotspots", "referrals", "contacts")
 """Every layer a tile can carry, in drawing order (bottom first)."""
 CELL_LAYERS = {"referrals": "referral_cells", "contacts": "contact_cells"}
 """Point layers and the aggregated layer standing in for the points a caller may not see."""
+CELL_KINDS = {"referral_cells": "referral", "contact_cells": "contact"}
+"""What each cell layer counts (``months.KINDS``)."""
 SCOPED_LAYERS = frozenset({"hotspots", *CELL_LAYERS})
 """Layers holding personal data: only in the caller's scope, and reading them is audited.
 Hotspots outside it are not shown (the cells count that activity)."""
 MAX_ZOOM = 22
-CELLS_PER_TILE_LOG2 = 3
-"""Aggregation cells are tiles three zooms deeper: 8 x 8 cells along a tile."""
-SUPPRESS_BELOW = 5
 MAX_WINDOW_DAYS = 3660
 MEDIA_TYPE = "application/vnd.mapbox-vector-tile"
 
@@ -117,23 +127,40 @@ def scope_params(user: StaffUser, settings: Settings) -> dict[str, Any]:
     return access.params(access.scope_of(user) if allowed else access.NOBODY)
 
 
-def cell_params(tile: TileAddress, settings: Settings) -> dict[str, Any]:
-    """The aggregation grid for this tile: the cells' zoom, the region counted and its cells."""
-    cz = cell_zoom(tile.z, CELLS_PER_TILE_LOG2, settings.tile_cell_max_zoom)
-    qz = min(tile.z, cz)
+def cell_range(tile: TileAddress, cell_zoom: int) -> dict[str, int]:
+    """The cells (tiles of ``cell_zoom``) this tile shows: columns ``cx0..cx1`` and rows
+    ``cy0..cy1``, ends exclusive; the one cell holding the tile when cells are larger.
+
+    >>> cell_range(TileAddress(13, 10, 20), 14)
+    {'cz': 14, 'cx0': 20, 'cx1': 22, 'cy0': 40, 'cy1': 42}
+    >>> cell_range(TileAddress(16, 10, 21), 14)
+    {'cz': 14, 'cx0': 2, 'cx1': 3, 'cy0': 5, 'cy1': 6}
+    """
+    qz = min(tile.z, cell_zoom)
     qx, qy = tile.x >> (tile.z - qz), tile.y >> (tile.z - qz)
-    shift = cz - qz
+    shift = cell_zoom - qz
     return {
-        "cz": cz,
-        "cell_m": tile_size_m(cz),
-        "qz": qz,
-        "qx": qx,
-        "qy": qy,
+        "cz": cell_zoom,
         "cx0": qx << shift,
         "cx1": (qx + 1) << shift,
         "cy0": qy << shift,
         "cy1": (qy + 1) << shift,
-        "suppress_below": SUPPRESS_BELOW,
+    }
+
+
+def cell_arrays(counted: disclosure.MonthFigures, grid: dict[str, int]) -> dict[str, list[Any]]:
+    """The cells of ``grid`` with anything counted, as the arrays ``tiles_cells.sql`` reads."""
+    inside = sorted(
+        (cx, cy, code or "", n)
+        for (code, cx, cy), n in counted.cells.items()
+        if grid["cx0"] <= cx < grid["cx1"] and grid["cy0"] <= cy < grid["cy1"]
+    )
+    return {
+        "cx": [c[0] for c in inside],
+        "cy": [c[1] for c in inside],
+        "authority": [c[2] for c in inside],
+        "counts": [None if c[3] == disclosure.SUPPRESSED else c[3] for c in inside],
+        "labels": [str(c[3]) for c in inside],
     }
 
 
@@ -180,10 +207,14 @@ async def render_tile(
         "until": until,
         "cap": settings.tile_max_features,
         **scope,
-        **cell_params(tile, settings),
     }
     async with transaction(runtime.sessions) as session:
-        parts = [await repo.layer(session, name, params) for name in layer_plan(layers, scope)]
+        parts = []
+        for name in layer_plan(layers, scope):
+            if name in CELL_KINDS:
+                parts.append(await _cells(session, name, user, tile, until, settings))
+            else:
+                parts.append(await repo.layer(session, name, params))
         points = {p.name: p.features for p in parts if p.name in SCOPED_LAYERS and p.features}
         if points:
             await audit.record(
@@ -203,6 +234,29 @@ async def render_tile(
         capped=tuple(p.name for p in parts if p.capped),
         max_age_s=settings.tile_max_age_s,
     )
+
+
+async def _cells(
+    session: Any,
+    name: str,
+    user: StaffUser,
+    tile: TileAddress,
+    until: dt.datetime,
+    settings: Settings,
+) -> repo.LayerTile:
+    """A cell layer: the month's counts outside the caller's scope on the one grid."""
+    month = months.cell_month(until, dt.datetime.now(dt.UTC))
+    counted = await months.month_figures(
+        session,
+        CELL_KINDS[name],
+        month=month,
+        known=access.scope_of(user),
+        cells_count_known=user.role not in settings.tile_point_roles,
+        cell_zoom=settings.tile_cell_zoom,
+    )
+    grid = cell_range(tile, settings.tile_cell_zoom)
+    params = {"z": tile.z, "x": tile.x, "y": tile.y, "month": month.strftime("%Y-%m"), **grid}
+    return await repo.cells(session, name, params | cell_arrays(counted, grid))
 
 
 def etag_matches(if_none_match: str | None, etag: str) -> bool:

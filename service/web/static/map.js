@@ -186,7 +186,9 @@
     },
     cells: function (p, list) {
       row(list, "Count", p.label);
-      row(list, "Note", "Outside your teams or areas: counts under 5 are not shown.");
+      row(list, "Month", p.month);
+      row(list, "Note", "Outside your teams or areas: counts for the last whole month, " +
+        "under 5 (or that would reveal one) not shown.");
       return "Activity elsewhere";
     }
   };
