@@ -6,7 +6,8 @@ when no team does). A member of staff sees a record when
 
 * they are an administrator (everything, but special-category fields only where
   :data:`SPECIAL_CATEGORY_ROLES` says), or
-* the record belongs to one of their teams, or
+* the record belongs to one of their teams (for a coordinator, also the teams that work only
+  inside their authorities: ``StaffUser.area_team_ids``), or
 * they are a coordinator and the record lies in one of their authorities, or is *unrouted*
   (no authority and no team: a referral that waits for a coordinator to place it).
 
@@ -25,9 +26,8 @@ assignment                     the item's ``authority_code`` and the assigned ``
 change-feed entry              the changed referral's or contact's ``authority_code``, the
                                entry's ``team_id`` (the team whose feed it is)
 tile feature, export row       the referral, contact or hotspot it shows
-person                         their owning team (seen by its members, and by coordinators
-                               of an area the team works only inside: :func:`teams_within`),
-                               or any contact of theirs the caller may see
+person                         their owning team (``authority_code`` ``None``), or any
+                               contact of theirs the caller may see
 run-sheet                      a team's sheet is open to :func:`may_read_team`; each visit on
                                it is shown only when its referral or hotspot is visible
 figure                         exact where :func:`exact_figures` says, suppressed elsewhere
@@ -37,7 +37,7 @@ audit log                      administrators only
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 import msgspec
@@ -57,6 +57,10 @@ class StaffUser(msgspec.Struct, frozen=True, kw_only=True):
     role: str
     team_ids: tuple[int, ...] = ()
     authority_codes: tuple[str, ...] = ()
+    area_team_ids: tuple[int, ...] = ()
+    """For a coordinator, the teams that work only inside their authorities
+    (:func:`teams_within`, computed in SQL when the user is loaded): all those teams' work
+    is theirs to see, even a record that lies outside every authority."""
 
     @property
     def is_admin(self) -> bool:
@@ -82,14 +86,17 @@ def scope_of(user: StaffUser) -> Scope:
     ...                    authority_codes=("E07000070",)))
     Scope(everything=False, coordinator=True, team_ids=(3,), authority_codes=('E07000070',))
     >>> scope_of(StaffUser(id=2, username="w", role="worker", team_ids=(4,),
-    ...                    authority_codes=("E07000070",))).authority_codes
-    ()
+    ...                    authority_codes=("E07000070",), area_team_ids=(5,)))
+    Scope(everything=False, coordinator=False, team_ids=(4,), authority_codes=())
+    >>> scope_of(StaffUser(id=3, username="c", role="coordinator", team_ids=(4,),
+    ...                    area_team_ids=(5,))).team_ids
+    (4, 5)
     """
     coordinator = user.role == "coordinator"
     return Scope(
         everything=user.is_admin,
         coordinator=coordinator,
-        team_ids=tuple(sorted(user.team_ids)),
+        team_ids=tuple(sorted({*user.team_ids, *(user.area_team_ids if coordinator else ())})),
         authority_codes=tuple(sorted(user.authority_codes)) if coordinator else (),
     )
 
@@ -138,49 +145,35 @@ def params(scope: Scope) -> dict[str, Any]:
     }
 
 
-def teams_within(scope: Scope, covers: Mapping[int, Collection[str]]) -> frozenset[int]:
-    """The teams that work only inside a coordinator's authorities: all their work is the
-    coordinator's to see, including records held by the team with no place of their own.
+def teams_within(
+    authority_codes: Collection[str], covers: Mapping[int, Collection[str]]
+) -> frozenset[int]:
+    """The teams that work only inside these authorities (and cover at least one): a
+    coordinator's ``area_team_ids``. ``service/db/sql/user_get.sql`` computes the same.
 
     >>> covers = {1: ["A", "B"], 2: ["B", "C"], 3: []}
-    >>> sorted(teams_within(Scope(coordinator=True, authority_codes=("A", "B")), covers))
+    >>> sorted(teams_within(("A", "B"), covers))
     [1]
-    >>> teams_within(Scope(team_ids=(2,)), covers)
+    >>> teams_within((), covers)
     frozenset()
     """
-    if not scope.coordinator:
-        return frozenset()
-    codes = set(scope.authority_codes)
+    codes = set(authority_codes)
     return frozenset(team for team, areas in covers.items() if areas and set(areas) <= codes)
 
 
-def person_params(scope: Scope, covers: Mapping[int, Collection[str]]) -> dict[str, Any]:
-    """:func:`params` and ``person_teams``: the teams whose persons the caller sees whole."""
-    return params(scope) | {
-        "person_teams": sorted({*scope.team_ids, *teams_within(scope, covers)}),
-    }
-
-
 def may_see_person(
-    scope: Scope,
-    covers: Mapping[int, Collection[str]],
-    team_id: int | None,
-    contacts: Iterable[Mapping[str, Any]],
+    scope: Scope, team_id: int | None, contacts: Iterable[Mapping[str, Any]]
 ) -> bool:
-    """A person is seen by their owning team's members (and coordinators of an area that
-    team works only inside), and by whoever may see any contact recorded with them.
+    """A person is seen by whoever may see their owning team's work, and by whoever may see
+    any contact recorded with them (``service.db.persons.SCOPE_SQL``).
 
-    >>> coord = Scope(coordinator=True, authority_codes=("A",))
-    >>> may_see_person(coord, {1: ["A"], 2: ["A", "B"]}, 1, [])
-    True
-    >>> may_see_person(coord, {1: ["A"], 2: ["A", "B"]}, 2, [])
-    False
-    >>> may_see_person(coord, {2: ["A", "B"]}, 2, [{"authority_code": "A", "team_id": 2}])
+    >>> coord = Scope(coordinator=True, authority_codes=("A",), team_ids=(1,))
+    >>> may_see_person(coord, 1, []), may_see_person(coord, 2, [])
+    (True, False)
+    >>> may_see_person(coord, 2, [{"authority_code": "A", "team_id": 2}])
     True
     """
-    if scope.everything:
-        return True
-    if team_id is not None and team_id in {*scope.team_ids, *teams_within(scope, covers)}:
+    if scope.everything or (team_id is not None and team_id in scope.team_ids):
         return True
     return any(may_see_row(scope, c) for c in contacts)
 
@@ -214,24 +207,21 @@ class FigureScope(msgspec.Struct, frozen=True, kw_only=True):
         return self.everything or team_id in self.team_ids
 
 
-def exact_figures(
-    user: StaffUser, *, public: bool, covers: Mapping[int, Sequence[str]]
-) -> FigureScope:
-    """Exact figures for an authority the caller may see whole (a coordinator's own), and for
-    a team whose work they may see whole: their own teams, and teams that work only inside the
-    coordinator's authorities. Never for a wide (public) audience.
+def exact_figures(user: StaffUser, *, public: bool) -> FigureScope:
+    """Exact figures for what the caller sees whole: a coordinator's own authorities, and
+    the teams in their scope (their own, and those working only inside their authorities).
+    Never for a wide (public) audience.
 
-    >>> covers = {1: ["A", "B"], 2: ["B", "C"], 3: []}
-    >>> coord = StaffUser(id=1, username="c", role="coordinator", authority_codes=("A", "B"))
-    >>> e = exact_figures(coord, public=False, covers=covers)
+    >>> coord = StaffUser(id=1, username="c", role="coordinator", authority_codes=("A", "B"),
+    ...                   area_team_ids=(1,))
+    >>> e = exact_figures(coord, public=False)
     >>> sorted(e.authority_codes), sorted(e.team_ids)
     (['A', 'B'], [1])
     >>> worker = StaffUser(id=2, username="w", role="worker", team_ids=(2,))
-    >>> e = exact_figures(worker, public=False, covers=covers)
+    >>> e = exact_figures(worker, public=False)
     >>> sorted(e.authority_codes), sorted(e.team_ids)
     ([], [2])
-    >>> exact_figures(StaffUser(id=3, username="a", role="admin"), public=True,
-    ...               covers=covers).everything
+    >>> exact_figures(StaffUser(id=3, username="a", role="admin"), public=True).everything
     False
     """
     if public:
@@ -240,6 +230,5 @@ def exact_figures(
     if scope.everything:
         return FigureScope(everything=True)
     return FigureScope(
-        authority_codes=frozenset(scope.authority_codes),
-        team_ids=frozenset({*scope.team_ids, *teams_within(scope, covers)}),
+        authority_codes=frozenset(scope.authority_codes), team_ids=frozenset(scope.team_ids)
     )

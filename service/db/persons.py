@@ -25,14 +25,14 @@ MAX_MERGE_DEPTH = 50
 
 SCOPE_SQL = """(
     CAST(:scope_all AS boolean)
-    OR p.team_id = ANY(CAST(:person_teams AS integer[]))
+    OR p.team_id = ANY(CAST(:scope_teams AS integer[]))
     OR EXISTS (SELECT 1 FROM contacts sc
                 WHERE sc.person_id = p.id
                   AND staff_may_see(:scope_all, :scope_coordinator, :scope_teams, :scope_codes,
                                     sc.authority_code, sc.team_id))
 )"""
 """A person in the caller's scope (``service.access.may_see_person``), reading
-``service.access.person_params``."""
+``service.access.params``."""
 
 FAMILY_CTE = f"""family(id, depth) AS (
     SELECT CAST(:person_id AS uuid), 0

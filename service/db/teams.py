@@ -51,15 +51,3 @@ async def add_if_missing(
             [{"team_id": team_id, "code": code} for code in covers],
         )
     return team_id
-
-
-async def coverage(session: AsyncSession) -> dict[int, list[str]]:
-    """Every team's covered authorities, by team id (teams covering none map to ``[]``)."""
-    rows = await session.execute(
-        text(
-            "SELECT t.id, COALESCE(array_agg(ta.authority_code ORDER BY ta.authority_code) "
-            "FILTER (WHERE ta.authority_code IS NOT NULL), ARRAY[]::varchar[]) AS covers "
-            "FROM teams t LEFT JOIN team_areas ta ON ta.team_id = t.id GROUP BY t.id"
-        )
-    )
-    return {row.id: list(row.covers) for row in rows}

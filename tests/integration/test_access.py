@@ -29,12 +29,7 @@ from litestar.testing import TestClient
 
 from service import access
 from service.access import Scope, StaffUser
-from tests.conftest import (
-    in_thread,
-    run_sql,
-    url_for_database,
-    wait_for,
-)
+from tests.conftest import ROOT, in_thread, run_sql, url_for_database, wait_for
 from tests.integration.test_contacts import contact
 from tests.integration.test_referrals import alert
 
@@ -162,7 +157,9 @@ def world(wclient, wstaff, world_url) -> dict[str, Any]:
     return {"teams": {"mid": mid, "south": south}}
 
 
-def _scope(world_url: str, who: str) -> Scope:
+def _user(world_url: str, who: str) -> StaffUser:
+    """The member of staff as the rule sees them, read from the tables here (not the app's
+    query): ``area_team_ids`` from :func:`access.teams_within` over the teams' coverage."""
     row = run_sql(
         world_url,
         "SELECT u.id, u.username, u.role, "
@@ -173,15 +170,20 @@ def _scope(world_url: str, who: str) -> Scope:
         "FROM users u WHERE username = $1",
         who,
     )[0]
-    return access.scope_of(
-        StaffUser(
-            id=row["id"],
-            username=row["username"],
-            role=row["role"],
-            team_ids=tuple(row["team_ids"]),
-            authority_codes=tuple(row["authority_codes"]),
-        )
+    codes = tuple(row["authority_codes"])
+    within = access.teams_within(codes, _covers(_sql(world_url)))
+    return StaffUser(
+        id=row["id"],
+        username=row["username"],
+        role=row["role"],
+        team_ids=tuple(row["team_ids"]),
+        authority_codes=codes,
+        area_team_ids=tuple(sorted(within)) if row["role"] == "coordinator" else (),
     )
+
+
+def _scope(world_url: str, who: str) -> Scope:
+    return access.scope_of(_user(world_url, who))
 
 
 def _visible(scope: Scope, rows: list[Any], key: str = "id") -> set[str]:
@@ -297,13 +299,11 @@ def read_sync(client, headers, sql, scope):
 
 
 def _persons_seen(sql, scope) -> set[str]:
-    covers = _covers(sql)
     return {
         str(p["id"])
         for p in sql("SELECT id, team_id FROM persons")
         if access.may_see_person(
             scope,
-            covers,
             p["team_id"],
             sql("SELECT authority_code, team_id FROM contacts WHERE person_id = $1", p["id"]),
         )
@@ -391,7 +391,7 @@ def read_stats(client, headers, sql, scope):
         team_ids=scope.team_ids,
         authority_codes=scope.authority_codes,
     )
-    exact = access.exact_figures(user, public=False, covers=_covers(sql))
+    exact = access.exact_figures(user, public=False)
     got = {f"a {r['code']}" for r in report["authorities"] if r["exact"]}
     got |= {f"t {r['team_id']}" for r in report["teams"] if r["exact"]}
     expected = {f"a {r['code']}" for r in report["authorities"] if exact.authority(r["code"])}
@@ -473,6 +473,17 @@ def test_every_read_path_answers_exactly_what_the_rule_admits(
         return
     got, expected = globals()[read](wclient, wstaff[who], sql, _scope(world_url, who))
     assert got == expected, f"{who} {read}: extra {got - expected}, missing {expected - got}"
+
+
+def test_a_coordinator_is_loaded_with_the_teams_working_only_inside_their_area(world_url):
+    """``user_get.sql`` computes ``area_team_ids`` as :func:`access.teams_within` says."""
+    statement = (ROOT / "service/db/sql/user_get.sql").read_text().replace(":id", "$1")
+    for who in WHO[1:]:
+        expected = _user(world_url, who)
+        [row] = run_sql(world_url, statement, expected.id)
+        assert tuple(row["area_team_ids"]) == expected.area_team_ids, who
+    assert _user(world_url, "coord_mid").area_team_ids  # Mid Essex works only in their area
+    assert not _user(world_url, "coord_south").area_team_ids  # Southend's team covers Rochford
 
 
 def test_the_world_has_records_each_caller_may_not_see(world, world_url):

@@ -3,5 +3,12 @@ SELECT u.id, u.username, u.role,
                   WHERE user_id = u.id), ARRAY[]::integer[]) AS team_ids,
        COALESCE((SELECT array_agg(authority_code ORDER BY authority_code)
                    FROM user_authorities WHERE user_id = u.id),
-                ARRAY[]::varchar[]) AS authority_codes
+                ARRAY[]::varchar[]) AS authority_codes,
+       -- a coordinator's teams that work only inside their authorities (service.access)
+       CASE WHEN u.role = 'coordinator' THEN COALESCE((
+           SELECT array_agg(team_id ORDER BY team_id) FROM (
+               SELECT ta.team_id FROM team_areas ta GROUP BY ta.team_id
+               HAVING bool_and(ta.authority_code IN (
+                   SELECT ua.authority_code FROM user_authorities ua WHERE ua.user_id = u.id))
+           ) within), ARRAY[]::integer[]) ELSE ARRAY[]::integer[] END AS area_team_ids
 FROM users u WHERE u.id = :id AND u.active

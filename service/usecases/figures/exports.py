@@ -330,7 +330,7 @@ async def snapshot(
     """The return for the caller's authorities (nationality for administrators only)."""
     nationality = user.is_admin if with_nationality is None else with_nationality and user.is_admin
     period = make_period(filters.from_date, filters.to_date)
-    exact = access.exact_figures(user, public=False, covers={})
+    exact = access.exact_figures(user, public=False)
     params = {
         "scope_all": exact.everything,
         "scope_codes": sorted(exact.authority_codes),

@@ -303,9 +303,7 @@ async def report(
             since=cohorts.months_before(period.start, COHORT_RULE.lookback_months),
             end=period.end,
         )
-        exact = access.exact_figures(
-            user, public=audience == "public", covers={t["id"]: t["covers"] for t in teams}
-        )
+        exact = access.exact_figures(user, public=audience == "public")
         month = (
             await _month_patterns(runtime, session, user, period.from_date)
             if whole_month and not exact.everything

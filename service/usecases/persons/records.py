@@ -38,7 +38,6 @@ from service import access
 from service.access import StaffUser
 from service.db import audit
 from service.db import persons as repo
-from service.db import teams as teams_repo
 from service.db.engine import transaction
 from service.exceptions import (
     AccessDeniedError,
@@ -67,16 +66,14 @@ NOT_FOUND = "no such person in your scope"
 # --- scope ----------------------------------------------------------------------------------
 
 
-async def person_scope(session: AsyncSession, user: StaffUser) -> dict[str, Any]:
-    """The scope parameters of person queries (``service.access.person_params``)."""
-    scope = access.scope_of(user)
-    covers = await teams_repo.coverage(session) if scope.coordinator else {}
-    return access.person_params(scope, covers)
+def person_scope(user: StaffUser) -> dict[str, Any]:
+    """The scope parameters of person queries (``service.access.params``)."""
+    return access.params(access.scope_of(user))
 
 
 async def _may_own(session: AsyncSession, user: StaffUser, team_id: int) -> bool:
     """Records may be given only to a team whose persons the user then still sees."""
-    return user.is_admin or team_id in (await person_scope(session, user))["person_teams"]
+    return user.is_admin or team_id in access.scope_of(user).team_ids
 
 
 async def _owning_team(session: AsyncSession, user: StaffUser, team_id: int | None) -> int:
@@ -189,9 +186,7 @@ async def _audit(
 async def _get(
     session: AsyncSession, user: StaffUser, person_id: uuid.UUID, *, for_update: bool = False
 ) -> dict[str, Any]:
-    row = await repo.get(
-        session, person_id, await person_scope(session, user), for_update=for_update
-    )
+    row = await repo.get(session, person_id, person_scope(user), for_update=for_update)
     if row is None:
         raise NotFoundError(NOT_FOUND)
     return row
@@ -274,7 +269,7 @@ async def list_persons(
     async with transaction(runtime.sessions) as session:
         rows = await repo.list_page(
             session,
-            await person_scope(session, user),
+            person_scope(user),
             limit=limit + 1,
             after=after,
             team_id=team_id,
@@ -420,7 +415,7 @@ async def possible_duplicates(
         rows = await repo.duplicate_candidates(
             session,
             person_id,
-            await person_scope(session, user),
+            person_scope(user),
             radius_m=DUPLICATE_RADIUS_M,
             initial=normalise_name(subject["known_as"])[:1],
             cap=DUPLICATE_CANDIDATE_CAP,
@@ -442,7 +437,7 @@ async def possible_duplicates(
 async def _lock_pair(
     session: AsyncSession, user: StaffUser, person_id: uuid.UUID, other_id: uuid.UUID
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    pair = await repo.lock_pair(session, [person_id, other_id], await person_scope(session, user))
+    pair = await repo.lock_pair(session, [person_id, other_id], person_scope(user))
     if len(pair) != 2:
         raise NotFoundError("no such pair of persons in your scope")
     return pair[person_id], pair[other_id]
