@@ -6,12 +6,15 @@ Outreach, so these leaks need no special setup."""
 from __future__ import annotations
 
 import asyncio
+import re
+from urllib.parse import quote, unquote
 
 import pytest
 
 from service.usecases.operations.cli_jobs import add_user
 from tests.conftest import PASSWORD, in_thread
 from tests.integration.test_contacts import contact
+from tests.integration.test_referrals import alert
 
 HARLOW = (0.094, 51.769)  # lon, lat: Harlow Outreach's base, inside E07000073
 
@@ -98,3 +101,46 @@ def test_a_person_moves_only_to_a_team_whose_persons_the_mover_sees(client, sql,
         f"/v1/persons/{mine.json()['id']}", json={"team_id": west}, headers=shared["coord_harlow"]
     )
     assert moved.status_code == 403, moved.text
+
+
+# --- item 3: public answers never depend on other people's reports ------------------------------
+
+
+def _masked(text, reference, token):
+    """An answer with what always differs between two reports (reference, token, times)
+    replaced by placeholders."""
+    text = text.replace(reference, "REF").replace(token, "TOKEN").replace(quote(token), "TOKEN")
+    text = re.sub(r"\d{4}-\d{2}-\d{2}T[\d:.]+(Z|[+-]\d{2}:\d{2})?", "TIME", text)
+    return re.sub(r"\d{1,2} [A-Z][a-z]+ \d{4}, \d{2}:\d{2}", "TIME", text)
+
+
+def _public_answers(client, lat):
+    """Every public answer about one new report at ``lat`` (JSON, pages and Open311)."""
+    receipt = client.post("/v1/referrals", json=alert(lat=lat))
+    assert receipt.status_code == 201, receipt.text
+    reference = receipt.json()["reference"]
+    token = unquote(receipt.json()["status_url"].split("token=")[1])
+    answers = {
+        "receipt": receipt.text,
+        "status": client.get(receipt.json()["status_url"]).text,
+        "status page": client.get(receipt.json()["status_page_url"]).text,
+    }
+    form = {"service_code": "rough-sleeping", "lat": str(lat + 0.0002), "long": "0.4693"}
+    created = client.post("/open311/v2/requests.json", data=form)
+    assert created.status_code == 201, created.text
+    request_id = created.json()[0]["service_request_id"]
+    answers["open311 post"] = created.text.replace(request_id, reference)
+    read = client.get(f"/open311/v2/requests/{request_id}.json")
+    answers["open311 read"] = read.text.replace(request_id, reference)
+    return {name: _masked(text, reference, token) for name, text in answers.items()}
+
+
+def test_public_answers_do_not_depend_on_a_report_150_m_away(client, sql):
+    """Anyone may report: what they get back must not say whether someone else was reported
+    near the same place (possible_duplicate was true within 250 m and 72 h)."""
+    lat = 51.7366
+    first = _public_answers(client, lat)
+    second = _public_answers(client, lat + 150 / 111_320)  # 150 m north
+    assert sql("SELECT count(*) AS n FROM referral_duplicates")[0]["n"] > 0  # staff still see it
+    for name, answer in first.items():
+        assert second[name] == answer, name
