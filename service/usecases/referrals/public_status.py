@@ -37,7 +37,9 @@ OUTCOME_TEXT: dict[str, str] = {
     "insufficient_information": "There was not enough detail for the team to find the person.",
     "out_of_area_forwarded": "The location is outside Greater Essex; your alert was passed on.",
 }
-"""Outcome texts shown to the referrer; ``duplicate_merged`` is left out on purpose."""
+"""Outcome texts shown to the referrer; every outcome code is here or in :data:`UNTOLD`."""
+UNTOLD = frozenset({"duplicate_merged"})
+"""Outcomes that depend on other people's reports: the referrer sees only "closed"."""
 NOT_FOUND = "no referral with that reference and token"
 LONDON_FORMAT = "%d %B %Y, %H:%M"
 
