@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import cache
@@ -63,10 +64,20 @@ async def statements(factory: async_sessionmaker[AsyncSession]) -> AsyncIterator
         yield session
 
 
+_INCLUDE = re.compile(r"^-- include: (\w+)$", re.MULTILINE)
+
+
+def _sql_text(name: str) -> str:
+    """The text of ``service/db/sql/<name>.sql``, a line ``-- include: other`` replaced by
+    the text of ``other.sql`` (a fragment several queries share)."""
+    source = (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
+    return _INCLUDE.sub(lambda m: _sql_text(m.group(1)).rstrip("\n"), source)
+
+
 @cache
 def sql(name: str) -> TextClause:
-    """A hand-written query from ``service/db/sql/<name>.sql``."""
-    return text((SQL_DIR / f"{name}.sql").read_text(encoding="utf-8"))
+    """A hand-written query from ``service/db/sql/<name>.sql`` (with its includes)."""
+    return text(_sql_text(name))
 
 
 async def try_xact_lock(session: AsyncSession, key: int) -> bool:

@@ -236,30 +236,33 @@ async def last_run_finished(session: AsyncSession) -> dt.datetime | None:
     return value
 
 
-HOTSPOT_COLUMNS = (
-    "h.id, h.layer, h.status, h.member_count, h.core_count, h.referral_count, "
-    "h.contact_count, h.bedded_down_count, h.first_activity_at, h.last_activity_at, "
-    "h.authority_code, h.team_id, h.successor_id, ST_AsGeoJSON(h.centroid, 6) AS geometry, "
-    "ST_AsGeoJSON(h.hull, 6) AS hull"
-)
-
-
 async def list_hotspots(session: AsyncSession, params: dict[str, Any]) -> list[dict[str, Any]]:
-    rows = await session.execute(sql("hotspots_list"), params)
+    """Hotspots in the caller's scope as they see them (``hotspots_seen.sql``); ``params``
+    carries the filters and ``service.access.params``."""
+    rows = await session.execute(sql("hotspots_list"), {"id": None, **params})
     return [dict(r) for r in rows.mappings()]
 
 
-async def get(session: AsyncSession, hotspot_id: int) -> dict[str, Any] | None:
-    row = (
-        (
-            await session.execute(
-                text(f"SELECT {HOTSPOT_COLUMNS} FROM hotspots h WHERE h.id = :id"),
-                {"id": hotspot_id},
-            )
-        )
-        .mappings()
-        .first()
-    )
+async def get(
+    session: AsyncSession, hotspot_id: int, scope: dict[str, Any]
+) -> dict[str, Any] | None:
+    """One hotspot (active or retired) as the caller sees it; ``None`` if out of scope."""
+    params = {
+        "id": hotspot_id,
+        "statuses": ["active", "retired"],
+        "layer": None,
+        "authority": None,
+        "team": None,
+        "min_size": 0,
+        "active_since": None,
+        "bbox_w": None,
+        "bbox_s": None,
+        "bbox_e": None,
+        "bbox_n": None,
+        "limit": 1,
+        **scope,
+    }
+    row = (await session.execute(sql("hotspots_list"), params)).mappings().first()
     return dict(row) if row else None
 
 

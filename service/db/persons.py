@@ -89,6 +89,19 @@ async def get(
     return _one(row)
 
 
+async def ids_in_scope(
+    session: AsyncSession, ids: set[uuid.UUID], scope: Mapping[str, Any]
+) -> set[uuid.UUID]:
+    """Which of these persons exist and are in the caller's scope (the others look missing)."""
+    if not ids:
+        return set()
+    rows = await session.execute(
+        text(f"SELECT p.id FROM persons p WHERE p.id = ANY(CAST(:ids AS uuid[])) AND {SCOPE_SQL}"),
+        {"ids": list(ids), **scope},
+    )
+    return {row.id for row in rows}
+
+
 async def lock_pair(
     session: AsyncSession, ids: Sequence[uuid.UUID], scope: Mapping[str, Any]
 ) -> dict[uuid.UUID, dict[str, Any]]:

@@ -19,19 +19,25 @@ class HotspotProperties(msgspec.Struct, frozen=True, kw_only=True):
     referral_count: int
     contact_count: int
     bedded_down_count: int
-    first_activity_at: dt.datetime
-    last_activity_at: dt.datetime
+    """Counts of the members you may see when some are hidden (``hidden_members`` > 0)."""
+    first_activity_at: dt.datetime | None
+    """When some members are hidden: of the visible members, to the UTC day."""
+    last_activity_at: dt.datetime | None
     authority_code: str | None
     team_id: int | None
     successor_id: int | None
-    hull: Geometry
-    """The convex hull of the members (a Point or LineString when they are collinear)."""
+    hull: Geometry | None
+    """The convex hull of the members (a Point or LineString when they are collinear);
+    ``null`` when some members are hidden from you."""
+    hidden_members: int
+    """Members outside your scope: counted in ``member_count``, nothing else shows them."""
 
 
 class HotspotFeature(msgspec.Struct, frozen=True, kw_only=True, tag="Feature"):
     id: int
-    geometry: Point
-    """The centroid of the members."""
+    geometry: Point | None
+    """The centroid of the members; when some are hidden from you, the centre of the 1 km
+    grid square holding the centroid of those you may see (``null`` if you see none)."""
     properties: HotspotProperties
 
 

@@ -2,8 +2,9 @@
 
 Names follow the GeoReport v2 specification (``service_code``, ``long``,
 ``attribute[code]``…), not the rest of this API. A service request read back
-carries public fields only: no description, no address, nothing personal, and a
-location no finer than the centre of a 1 km British National Grid square.
+carries public fields only: no description, no address, nothing personal, and no
+location (``lat``/``long`` are always ``null``; the authority is named in
+``agency_responsible``).
 """
 
 from __future__ import annotations
@@ -135,9 +136,8 @@ class RequestCreated(msgspec.Struct, frozen=True, kw_only=True):
 class ServiceRequest(msgspec.Struct, frozen=True, kw_only=True):
     """A service request as anyone may read it: public fields only.
 
-    ``lat``/``long`` are the centre of the 1 km grid square, or ``null`` when the location
-    is withheld (urgent, outside Greater Essex, less than a day old, or too few requests in
-    that square). Times are to the hour.
+    ``lat``/``long`` are always ``null``: no public answer shows where a report was made;
+    ``agency_responsible`` names its authority only. Times are to the hour.
     """
 
     service_request_id: str
@@ -148,5 +148,5 @@ class ServiceRequest(msgspec.Struct, frozen=True, kw_only=True):
     agency_responsible: str
     requested_datetime: dt.datetime
     updated_datetime: dt.datetime
-    lat: float | None
-    long: float | None
+    lat: None = None
+    long: None = None

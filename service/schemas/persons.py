@@ -110,9 +110,12 @@ class PersonPage(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class DuplicateCandidate(msgspec.Struct, frozen=True, kw_only=True):
+    """A person who may be the same one. ``known_as`` follows the list rule
+    (:class:`PersonSummary`): sent to workers only."""
+
     id: uuid.UUID
     pseudonym: str
-    known_as: str | None
+    known_as: str | msgspec.UnsetType | None = msgspec.UNSET
     age_band: str
     gender: str
     team_id: int | None

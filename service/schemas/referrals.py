@@ -14,7 +14,11 @@ Stage = PublicStage
 
 
 class ReferralReceipt(msgspec.Struct, frozen=True, kw_only=True):
-    """What the referrer gets back: a reference and a private link to follow it."""
+    """What the referrer gets back: a reference and a private link to follow it.
+
+    Nothing here depends on anyone else's report (no "possible duplicate": that would tell
+    anyone whether someone was reported near a place); duplicates are for staff.
+    """
 
     reference: str
     status_url: str
@@ -24,7 +28,6 @@ class ReferralReceipt(msgspec.Struct, frozen=True, kw_only=True):
     urgent_guidance: str | None
     out_of_area: bool
     message: str
-    possible_duplicate: bool
     replayed: bool
 
 

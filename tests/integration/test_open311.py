@@ -1,5 +1,5 @@
 """Open311 GeoReport v2 at /open311/v2: the service, form-encoded requests over the same intake,
-public read-back (1 km squares, nothing personal) and errors in the specification's shape.
+public read-back (no location, nothing personal) and errors in the specification's shape.
 
 Most tests go through Litestar's TestClient; the last one runs the app under uvicorn on a
 loopback port and talks to it with a third-party GeoReport v2 client (``georeport``).
@@ -336,15 +336,14 @@ def test_an_unexpected_error_is_a_500_in_open311_shape_and_says_nothing(client, 
 # --- reading requests back ---------------------------------------------------------------------
 
 
-def test_reading_back_shows_public_fields_only_and_a_1km_square(client, sql):
-    lat, lon = CHELMSFORD_STATION
+def test_reading_back_shows_public_fields_only_and_no_location(client, sql):
+    lat = CHELMSFORD_STATION[0]
     # Three requests in the same 1 km square (a few tens of metres apart), with personal data.
     refs = [
         created(client, with_contact(lat=str(lat + d), **{"attribute[appearance]": f"p{d}"}))
         for d in (0.0, 0.0004, 0.0008)
     ]
     age(sql)
-    expected = square_centre(lat, lon)
     by_id = client.get(f"{BASE}/requests/{refs[0]}.json")
     assert by_id.status_code == 200, by_id.text
     [one] = by_id.json()
@@ -353,21 +352,19 @@ def test_reading_back_shows_public_fields_only_and_a_1km_square(client, sql):
     assert {r["service_request_id"] for r in listed.json()} == set(refs)
     for response, request in [(by_id, one), *[(listed, r) for r in listed.json()]]:
         assert set(request) == PUBLIC_FIELDS
-        assert (request["lat"], request["long"]) == pytest.approx(expected, abs=1e-5)
-        e, n = wgs84_to_bng(request["long"], request["lat"])
-        assert (e % 1000, n % 1000) == (pytest.approx(500, abs=1), pytest.approx(500, abs=1))
+        assert (request["lat"], request["long"]) == (None, None)
         assert request["status"] == "open"
         assert request["service_code"] == "rough-sleeping"
-        assert request["agency_responsible"] == "Mid Essex Outreach"
+        assert request["agency_responsible"] == "Street outreach in Chelmsford"
         assert request["requested_datetime"].endswith(":00:00Z")  # to the hour
         text = response.text.lower()
         for personal in PERSONAL:
             assert personal not in text, personal
     stored = sql("SELECT ST_Y(geom) AS lat FROM referrals WHERE reference = $1", refs[0])
-    assert stored[0]["lat"] == pytest.approx(lat)  # stored precisely, only published coarsely
+    assert stored[0]["lat"] == pytest.approx(lat)  # stored precisely, never published
 
 
-def test_locations_are_withheld_when_fresh_lone_urgent_or_out_of_area(client, sql):
+def test_fresh_requests_are_not_listed_and_none_has_a_location(client, sql):
     lat = CHELMSFORD_STATION[0]
     dense = [created(client, form(lat=str(lat + d), description=f"p{d}")) for d in (0, 4e-4, 8e-4)]
     urgent = created(client, form(**{"attribute[immediate_danger]": "true"}))
@@ -377,13 +374,48 @@ def test_locations_are_withheld_when_fresh_lone_urgent_or_out_of_area(client, sq
     fresh = created(client, form(lat=str(lat + 2e-4), description="fresh"))
     listed = {r["service_request_id"]: r for r in client.get(f"{BASE}/requests.json").json()}
     assert set(listed) == {*dense, urgent, lone, london}  # the fresh one is not listed
-    assert all(listed[ref]["lat"] is not None for ref in dense)
-    for ref in (urgent, lone, london):
+    for ref in (*dense, urgent, lone, london):
         assert (listed[ref]["lat"], listed[ref]["long"]) == (None, None), ref
+    assert listed[lone]["agency_responsible"] == "Street outreach in Colchester"
     assert listed[london]["agency_responsible"] == open311_views.COORDINATORS
     [by_id] = client.get(f"{BASE}/requests/{fresh}.json").json()
-    assert (by_id["lat"], by_id["long"]) == (None, None)  # readable by id, but no location yet
+    assert (by_id["lat"], by_id["long"]) == (None, None)
     assert by_id["status"] == "open"
+
+
+def _public_view(request: dict[str, Any]) -> dict[str, Any]:
+    """A request as read back, without what differs between any two requests (id, times)."""
+    skip = {"service_request_id", "requested_datetime", "updated_datetime"}
+    return {key: value for key, value in request.items() if key not in skip}
+
+
+def test_padding_a_square_reveals_nothing_about_a_lone_report(client, sql):
+    """Two requests of an attacker in a lone real report's 1 km square: the real report reads
+    back exactly like a report elsewhere in the same authority, and nothing in the answers
+    points at its square."""
+    lat, lon = CHELMSFORD_STATION
+    real = created(client, form(description="real"))
+    control = created(client, form(lat=str(lat + 0.03), description="elsewhere"))  # ~3.3 km
+    age(sql)
+    padding = [created(client, form(lat=str(lat + d), description=f"pad{d}")) for d in (3e-4, 6e-4)]
+    sql(
+        "UPDATE referrals SET received_at = received_at - interval '2 days' "
+        "WHERE reference = ANY($1::varchar[])",
+        padding,
+    )
+    places = sql(
+        "SELECT reference, authority_code FROM referrals WHERE reference = ANY($1)", [real, control]
+    )
+    assert {p["authority_code"] for p in places} == {"E07000070"}
+    listed = client.get(f"{BASE}/requests.json")
+    requests_by_id = {r["service_request_id"]: r for r in listed.json()}
+    assert set(requests_by_id) == {real, control, *padding}
+    [by_id] = client.get(f"{BASE}/requests/{real}.json").json()
+    assert _public_view(requests_by_id[real]) == _public_view(requests_by_id[control])
+    assert _public_view(by_id) == _public_view(requests_by_id[control])
+    square = square_centre(lat, lon)
+    for number in (f"{square[0]:.3f}", f"{square[1]:.3f}", f"{lat:.3f}", f"{lon:.3f}"):
+        assert number not in listed.text
 
 
 def test_status_notes_say_what_happened_to_the_alert_not_to_the_person(client, sql):
@@ -396,9 +428,11 @@ def test_status_notes_say_what_happened_to_the_alert_not_to_the_person(client, s
     )
     listed = {r["service_request_id"]: r for r in client.get(f"{BASE}/requests.json").json()}
     assert {r["status"] for r in listed.values()} == {"closed"}
-    assert listed[merged]["status_notes"] == OUTCOME_TEXT["duplicate_merged"]
     assert "accommodation" not in listed[accommodated]["status_notes"]
     assert "finished" in listed[accommodated]["status_notes"]
+    # a merge says that someone else reported the same place: it reads like any closure
+    assert listed[merged]["status_notes"] == listed[accommodated]["status_notes"]
+    assert "duplicate_merged" not in OUTCOME_TEXT
 
 
 def test_list_filters_by_id_status_and_date_with_a_bounded_page(client, sql):

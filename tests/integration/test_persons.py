@@ -339,6 +339,29 @@ def test_possible_duplicates_score_names_places_and_attributes(client, staff, sq
     assert shown[0]["detail"] == {"view": "possible_duplicates", "of": subject["id"]}
 
 
+def test_possible_duplicates_follow_the_list_rule_for_names(client, staff, sql):
+    """Candidates are a list: ``known_as`` goes to workers only, as in ``GET /v1/persons``."""
+    me = dict(age_band="36_45", gender="male")
+    subject = create(client, staff["worker_mid"], known_as="Dave", **me)
+    add_contact(sql, subject["id"], days_ago=3)
+    namesake = create(client, staff["worker_mid"], known_as="Davey Jones", **me)
+    add_contact(sql, namesake["id"], days_ago=2, north_m=100)
+    url = f"/v1/persons/{subject['id']}/possible-duplicates"
+
+    as_worker = client.get(url, headers=staff["worker_mid"]).json()["candidates"]
+    assert [c["known_as"] for c in as_worker] == ["Davey Jones"]
+    listed = client.get("/v1/persons", headers=staff["coord_mid"]).json()["items"]
+    assert namesake["id"] in {p["id"] for p in listed}
+    assert all("known_as" not in p for p in listed)
+    for role in ("coord_mid", "admin"):
+        response = client.get(url, headers=staff[role])
+        assert response.status_code == 200, response.text
+        [candidate] = response.json()["candidates"]
+        assert candidate["id"] == namesake["id"]
+        assert "known_as" not in candidate
+        assert "Davey" not in response.text
+
+
 # --- merges -----------------------------------------------------------------------------------
 
 

@@ -4,6 +4,11 @@ Each item is applied on its own (a savepoint each): ``created``; ``duplicate`` w
 id arrives again with the same content (a re-sent batch: nothing changes); ``conflict`` when
 the id is reused for other content (nothing is overwritten); ``rejected`` when the item breaks
 a rule (scope, unknown referral). A batch cut off half way and sent again creates nothing twice.
+
+A contact may name a referral or a person only when the sender may see it
+(``service.access``: the referral rule, and the person rule of ``service.db.persons``); one
+outside their scope is refused exactly like one that does not exist, so a batch can neither
+attach work to another team's person (and so come to see it) nor tell which ids exist.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from service import metrics
 from service.access import StaffUser, sees
 from service.db import changes
 from service.db import contacts as repo
+from service.db import persons as persons_repo
 from service.db import referrals as referral_repo
 from service.db.engine import constraint_name, transaction
 from service.exceptions import AccessDeniedError, InvalidInputError, NotFoundError, ServiceError
@@ -34,7 +40,9 @@ from service.schemas.contacts import (
     ItemResultKind,
 )
 from service.usecases.areas.sync import ensure_loaded
+from service.usecases.persons.records import person_scope
 
+NO_SUCH_PERSON = "no such person"
 STATUS_OF = {NotFoundError: 404, AccessDeniedError: 403, InvalidInputError: 422}
 # Foreign keys a client can name: an unknown id becomes a rejected item (admins name any team).
 UNKNOWN_REFERENCE = {
@@ -63,6 +71,15 @@ async def _check_referral(session: AsyncSession, user: StaffUser, referral_id: u
     row = await referral_repo.get_scope(session, referral_id)
     if row is None or not sees(user, row):
         raise NotFoundError("no such referral in your area")
+
+
+async def _persons_in_scope(
+    session: AsyncSession, user: StaffUser, ids: set[uuid.UUID]
+) -> set[uuid.UUID]:
+    """The named persons the user may link a contact to: those in their scope."""
+    if not ids:
+        return set()
+    return await persons_repo.ids_in_scope(session, ids, person_scope(user))
 
 
 def _values(runtime: Runtime, user: StaffUser, item: ContactIn, team_id: int) -> dict[str, Any]:
@@ -98,6 +115,8 @@ async def apply_one(
     team_id = resolve_team(user, item)
     if item.referral_id is not None:
         await _check_referral(session, user, item.referral_id)
+    if item.person_id is not None and not await _persons_in_scope(session, user, {item.person_id}):
+        raise InvalidInputError(NO_SUCH_PERSON, field="person_id")
     values = _values(runtime, user, item, team_id)
     if not await _insert(session, values):
         stored = await repo.content_hash(session, item.id)
@@ -230,14 +249,14 @@ def _checked_values(runtime: Runtime, user: StaffUser, item: ContactIn) -> dict[
 async def _reference_errors(
     session: AsyncSession, user: StaffUser, pending: dict[int, dict[str, Any]]
 ) -> dict[int, ServiceError]:
-    """Items naming a referral outside the user's scope, or a person or team that does not
-    exist (what the foreign keys would refuse)."""
+    """Items naming a referral or a person outside the user's scope (as if missing), or a
+    team that does not exist (what the foreign keys would refuse)."""
     named = pending.values()
     referrals = await repo.referral_scopes(
         session, {v["referral_id"] for v in named if v["referral_id"]}
     )
-    persons = await repo.existing_ids(
-        session, "persons", {v["person_id"] for v in named if v["person_id"]}
+    persons = await _persons_in_scope(
+        session, user, {v["person_id"] for v in named if v["person_id"]}
     )
     teams = await repo.existing_ids(session, "teams", {v["team_id"] for v in named})
     errors: dict[int, ServiceError] = {}
@@ -248,7 +267,7 @@ async def _reference_errors(
         elif v["team_id"] not in teams:
             errors[i] = InvalidInputError("no such team", field="team_id")
         elif v["person_id"] and v["person_id"] not in persons:
-            errors[i] = InvalidInputError("no such person", field="person_id")
+            errors[i] = InvalidInputError(NO_SUCH_PERSON, field="person_id")
     return errors
 
 

@@ -12,7 +12,8 @@ Who sees which person (the scope, applied in SQL by :data:`service.db.persons.SC
 
 A person outside the scope answers 404, exactly like a missing one. Every read of a person
 by staff writes an ``audit_log`` row: ``read`` for a single record, ``list`` for each record
-shown in a list, with the request path as the route. Lists send ``known_as`` to workers only:
+shown in a list, with the request path as the route. Lists (``GET /v1/persons`` and the
+possible duplicates of a person) send ``known_as`` to workers only:
 workers recognise people on the street by name; coordinators and admins triage by pseudonym
 and open a record (an audited ``read``) when they need the name.
 
@@ -155,6 +156,11 @@ def _person_fields(row: Mapping[str, Any]) -> dict[str, Any]:
     return {name: row[name] for name in SHARED_FIELDS}
 
 
+def _sees_names_in_lists(user: StaffUser) -> bool:
+    """Lists (persons, possible duplicates) send ``known_as`` to workers only."""
+    return user.role == "worker"
+
+
 def _summary(row: Mapping[str, Any], *, with_name: bool) -> wire.PersonSummary:
     return wire.PersonSummary(
         **_person_fields(row),
@@ -277,7 +283,7 @@ async def list_persons(
         )
         page = rows[:limit]
         await _audit(session, user, [r["id"] for r in page], "list", route)
-    with_name = user.role == "worker"
+    with_name = _sees_names_in_lists(user)
     last = page[-1] if len(rows) > limit else None
     return wire.PersonPage(
         items=[_summary(r, with_name=with_name) for r in page],
@@ -384,14 +390,19 @@ def score_candidate(
 
 
 def rank_candidates(
-    subject: Mapping[str, Any], rows: Sequence[Mapping[str, Any]], radius_m: float
+    subject: Mapping[str, Any],
+    rows: Sequence[Mapping[str, Any]],
+    radius_m: float,
+    *,
+    with_name: bool,
 ) -> list[wire.DuplicateCandidate]:
+    """The best candidates; ``known_as`` only ``with_name`` (the list rule: workers)."""
     scored = [(score_candidate(subject, row, radius_m), row) for row in rows]
     candidates = [
         wire.DuplicateCandidate(
             id=row["id"],
             pseudonym=row["pseudonym"],
-            known_as=row["known_as"],
+            known_as=row["known_as"] if with_name else msgspec.UNSET,
             age_band=row["age_band"],
             gender=row["gender"],
             team_id=row["team_id"],
@@ -420,7 +431,9 @@ async def possible_duplicates(
             initial=normalise_name(subject["known_as"])[:1],
             cap=DUPLICATE_CANDIDATE_CAP,
         )
-        candidates = rank_candidates(subject, rows, DUPLICATE_RADIUS_M)
+        candidates = rank_candidates(
+            subject, rows, DUPLICATE_RADIUS_M, with_name=_sees_names_in_lists(user)
+        )
         view = {"view": "possible_duplicates"}
         await _audit(session, user, [person_id], "read", route, view)
         await _audit(

@@ -4,16 +4,19 @@ and requests read back with public fields only.
 Open311 is public: anyone may list requests. What a reader gets, and why:
 
 - the request id, open/closed, status notes saying what happened to the *alert* (outcomes
-  about the person, such as found, accommodated, declined or already known, read only as
-  "finished looking into it"), the service, the responsible outreach team (a team covers
-  several districts; never a worker) and times to the hour. Never the description,
+  about the person, such as found, accommodated, declined or already known, and a merge
+  with another report, read only as "finished looking into it"), the service, who is
+  responsible named by the request's *authority* only ("Street outreach in Harlow", or
+  :data:`COORDINATORS` when it has none) and times to the hour. Never the description,
   address, postcode, time seen, people count, flags or anything about the referrer;
-- a location only as the centre of the 1 km British National Grid square of the pin, and
-  only when the request is at least :data:`EMBARGO` old, is not urgent, is inside Greater
-  Essex, and its square holds at least :data:`MIN_PER_SQUARE` such requests of the last
-  :data:`SQUARE_WINDOW` (so a lone tent in a wood is not pointed at). Otherwise ``null``;
+- no location at all: ``lat`` and ``long`` are always ``null``. Nothing public is derived
+  from a report's position beyond its authority, and no answer depends on other people's
+  reports. (Until issue 13 a request showed the centre of its 1 km square once the square
+  held three requests: two padding requests by anyone revealed a lone report's square.
+  The responsible *team* is not shown either: in an authority two teams share, the nearer
+  team's base says which part of it, and overflow between teams depends on other work.)
 - the list leaves out requests younger than :data:`EMBARGO`: nobody can watch where people
-  are sleeping tonight. Reading by id (the referrer has it) shows them, without location.
+  are sleeping tonight. Reading by id (the referrer has it) shows them.
 
 The SQL lives in ``service/db/open311.py``.
 """
@@ -29,7 +32,6 @@ from typing import Any
 
 import msgspec
 
-from geo.projections import bng_to_wgs84
 from service.db import open311 as open311_repo
 from service.db.engine import transaction
 from service.exceptions import InvalidInputError, NotFoundError
@@ -46,17 +48,14 @@ from streetlink.references import parse_reference
 from streetlink.schema import PERSON_TEXT_MAX, AgeBand, Gender, SiteType, TimeBand
 
 EMBARGO = dt.timedelta(hours=24)
-SQUARE_M = open311_repo.SQUARE_M
-MIN_PER_SQUARE = 3
-SQUARE_WINDOW = dt.timedelta(days=90)
 MAX_RANGE = dt.timedelta(days=90)
 MAX_IDS = 50
 PAGE_SIZE_MAX = 100
 COORDINATORS = "Greater Essex outreach coordinators"
+AGENCY_IN = "Street outreach in {authority}"
 #: Outcomes that say what happened to the alert, not to the person: shown in status notes.
-PUBLIC_OUTCOMES = frozenset(
-    {"not_found", "insufficient_information", "out_of_area_forwarded", "duplicate_merged"}
-)
+#: ``duplicate_merged`` is not one: it would say that someone else reported the same place.
+PUBLIC_OUTCOMES = frozenset({"not_found", "insufficient_information", "out_of_area_forwarded"})
 STATUS_FILTER: Mapping[str, tuple[str, ...]] = {
     "open": ("received", "assigned", "attempted"),
     "closed": ("closed",),
@@ -274,12 +273,10 @@ def _to_hour(value: dt.datetime) -> dt.datetime:
     return value.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0)
 
 
-def _square_centre(row: Mapping[str, Any]) -> tuple[float | None, float | None]:
-    """(lon, lat) of the centre of the row's 1 km square, or ``(None, None)`` if withheld."""
-    if row["cell_e"] is None or row["cell_n"] is None or row["square_count"] < MIN_PER_SQUARE:
-        return None, None
-    lon, lat = bng_to_wgs84((row["cell_e"] + 0.5) * SQUARE_M, (row["cell_n"] + 0.5) * SQUARE_M)
-    return round(lon, 5), round(lat, 5)
+def _agency(row: Mapping[str, Any]) -> str:
+    """Who answers, by the request's authority only (see the module docstring)."""
+    name = row["authority_name"]
+    return AGENCY_IN.format(authority=name) if name else COORDINATORS
 
 
 def _status_notes(row: Mapping[str, Any]) -> str:
@@ -291,25 +288,22 @@ def _status_notes(row: Mapping[str, Any]) -> str:
 
 
 def _to_wire(row: Mapping[str, Any]) -> wire.ServiceRequest:
-    lon, lat = _square_centre(row)
     return wire.ServiceRequest(
         service_request_id=row["reference"],
         status="closed" if row["status"] == "closed" else "open",
         status_notes=_status_notes(row),
         service_name=SERVICE_NAME,
         service_code=SERVICE_CODE,
-        agency_responsible=row["team_name"] or COORDINATORS,
+        agency_responsible=_agency(row),
         requested_datetime=_to_hour(row["received_at"]),
         updated_datetime=_to_hour(row["updated_at"]),
-        lat=lat,
-        long=lon,
     )
 
 
 async def _fetch(
     runtime: Runtime, statement: Any, params: dict[str, Any], now: dt.datetime
 ) -> list[wire.ServiceRequest]:
-    values = params | {"embargo_before": now - EMBARGO, "square_since": now - SQUARE_WINDOW}
+    values = params | {"embargo_before": now - EMBARGO}
     async with transaction(runtime.sessions) as session:
         rows = await open311_repo.public_requests(session, statement, values)
     return [_to_wire(row) for row in rows]

@@ -1,4 +1,9 @@
-"""The referrer's view of their referral: the lifecycle in plain words, nothing personal."""
+"""The referrer's view of their referral: the lifecycle in plain words, nothing personal.
+
+Nothing in it depends on other people's reports: a referral that staff merged into another
+as a duplicate reads as closed with no outcome text (saying "someone else reported the same
+person" would confirm that someone was reported near the referrer's pin).
+"""
 
 from __future__ import annotations
 
@@ -31,9 +36,11 @@ OUTCOME_TEXT: dict[str, str] = {
     "not_found": "The outreach team looked but could not find anyone sleeping rough there.",
     "insufficient_information": "There was not enough detail for the team to find the person.",
     "out_of_area_forwarded": "The location is outside Greater Essex; your alert was passed on.",
-    "duplicate_merged": "Someone else reported the same person; the alerts were joined together.",
     "closed_no_activity": "The alert was closed because no outcome was recorded for it in time.",
 }
+"""Outcome texts shown to the referrer; every outcome code is here or in :data:`UNTOLD`."""
+UNTOLD = frozenset({"duplicate_merged"})
+"""Outcomes that depend on other people's reports: the referrer sees only "closed"."""
 NOT_FOUND = "no referral with that reference and token"
 LONDON_FORMAT = "%d %B %Y, %H:%M"
 

@@ -1,4 +1,8 @@
-"""Receipts for the referrer: links built from the reference and the private token."""
+"""Receipts for the referrer: links built from the reference and the private token.
+
+A receipt depends on the referrer's own alert only: whether other reports look like
+duplicates of it stays with staff (``referral_duplicates``), never in a public answer.
+"""
 
 from __future__ import annotations
 
@@ -30,7 +34,6 @@ def receipt_to_wire(receipt: intake.Receipt) -> ReferralReceipt:
         urgent_guidance=URGENT_GUIDANCE_999 if receipt.urgent else None,
         out_of_area=receipt.out_of_area,
         message=message,
-        possible_duplicate=receipt.possible_duplicate,
         replayed=receipt.replayed,
     )
 

@@ -166,6 +166,10 @@
       row(list, "Seen bedded down", p.bedded_down_count);
       row(list, "Active since", p.first_activity_at);
       row(list, "Last activity", p.last_activity_at);
+      if (p.hidden_members) {
+        row(list, "Not shown", p.hidden_members + " (outside your teams or areas; position, "
+          + "counts and times are of the points you may see, to the nearest 1 km and day)");
+      }
       return "Hotspot " + p.id;
     },
     referrals: function (p, list) {
