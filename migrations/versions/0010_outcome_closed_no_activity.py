@@ -3,7 +3,7 @@
 The retention schedule (``service.retention_schedule``) closes a referral nobody has acted on
 for ``retention_stale_referral_days``: nobody searched, so ``not_found`` would be untrue.
 
-Revision ID: 0013
+Revision ID: 0010
 Revises: 0009
 Create Date: 2026-11-28
 """
@@ -13,7 +13,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0013"
+revision = "0010"
 down_revision = "0009"
 branch_labels = None
 depends_on = None
