@@ -74,4 +74,4 @@ async def month_groups(
     """``(authority_code, cx, cy, records, hidden)`` for the referrals (``kind="referral"``)
     or contacts (``"contact"``) of one period; ``params``: ``start``, ``end``, ``cell_m`` and
     the caller's scope (``service.access.params``)."""
-    return await _rows(session, f"figures_{kind}_groups", params)
+    return await _rows(session, "figures_groups", {**params, "kind": kind})
