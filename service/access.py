@@ -178,6 +178,11 @@ def may_see_person(
     return any(may_see_row(scope, c) for c in contacts)
 
 
+def params_of(user: StaffUser) -> dict[str, Any]:
+    """:func:`params` of the caller's scope: what every scoped query reads."""
+    return params(scope_of(user))
+
+
 def may_read_team(scope: Scope, team_id: int, covers: Collection[str]) -> bool:
     """Whether the caller may open a team's run-sheet at all: admins, the team's members, and
     coordinators of an authority the team covers. What the sheet shows is still filtered

@@ -434,7 +434,7 @@ async def _query(
 ) -> list[AssignmentOut]:
     kind, item_id = split_item(item) if item else (item_kind, None)
     params = {
-        **access.params(access.scope_of(user)),
+        **access.params_of(user),
         "team_id": team_id,
         "item_kind": kind,
         "rules": rules,

@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from geo.projections import in_bng_area
-from service import metrics
+from service import access, metrics
 from service.access import StaffUser, sees
 from service.db import changes
 from service.db import contacts as repo
@@ -40,7 +40,6 @@ from service.schemas.contacts import (
     ItemResultKind,
 )
 from service.usecases.areas.sync import ensure_loaded
-from service.usecases.persons.records import person_scope
 
 NO_SUCH_PERSON = "no such person"
 STATUS_OF = {NotFoundError: 404, AccessDeniedError: 403, InvalidInputError: 422}
@@ -79,7 +78,7 @@ async def _persons_in_scope(
     """The named persons the user may link a contact to: those in their scope."""
     if not ids:
         return set()
-    return await persons_repo.ids_in_scope(session, ids, person_scope(user))
+    return await persons_repo.ids_in_scope(session, ids, access.params_of(user))
 
 
 def _values(runtime: Runtime, user: StaffUser, item: ContactIn, team_id: int) -> dict[str, Any]:

@@ -25,7 +25,7 @@ async def sync(runtime: Runtime, user: StaffUser, since: str | None, limit: int)
     async with transaction(runtime.sessions) as session:
         await changes.number_committed(session)
         rows = await changes.page(
-            session, after_seq=after, scope=access.params(access.scope_of(user)), limit=limit + 1
+            session, after_seq=after, scope=access.params_of(user), limit=limit + 1
         )
     has_more = len(rows) > limit
     rows = rows[:limit]

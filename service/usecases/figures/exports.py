@@ -243,7 +243,7 @@ async def referrals_csv(
     route: str,
     progress: Progress | None = None,
 ) -> CsvExport:
-    params = await _checked_params(runtime, filters) | access.params(access.scope_of(user))
+    params = await _checked_params(runtime, filters) | access.params_of(user)
     job = _Job("referrals", REFERRAL_COLUMNS, params, _describe(filters))
     return CsvExport(
         _filename("referrals"), _stream(runtime, user, job, route=route, progress=progress)
@@ -261,7 +261,7 @@ async def contacts_csv(
 ) -> CsvExport:
     if special_category and user.role not in access.SPECIAL_CATEGORY_ROLES:
         raise AccessDeniedError("special-category fields are only for the staff who act on them")
-    params = await _checked_params(runtime, filters) | access.params(access.scope_of(user))
+    params = await _checked_params(runtime, filters) | access.params_of(user)
     params["special_category"] = special_category
     columns = CONTACT_COLUMNS + (SPECIAL_CATEGORY_COLUMNS if special_category else ())
     detail = _describe(filters) | {"special_category": special_category}

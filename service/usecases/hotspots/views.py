@@ -104,7 +104,7 @@ async def list_hotspots(
         "bbox_e": e,
         "bbox_n": n,
         "limit": flt.limit,
-        **access.params(access.scope_of(user)),
+        **access.params_of(user),
     }
     async with transaction(runtime.sessions) as session:
         rows = await repo.list_hotspots(session, params)
@@ -131,7 +131,7 @@ async def read_hotspot(
     runtime: Runtime, user: StaffUser, hotspot_id: int, *, route: str
 ) -> HotspotDetail:
     async with transaction(runtime.sessions) as session:
-        row = await repo.get(session, hotspot_id, access.params(access.scope_of(user)))
+        row = await repo.get(session, hotspot_id, access.params_of(user))
         if row is None:
             raise NotFoundError("no such hotspot in your area")
         members = await repo.members(session, hotspot_id)

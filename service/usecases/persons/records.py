@@ -67,11 +67,6 @@ NOT_FOUND = "no such person in your scope"
 # --- scope ----------------------------------------------------------------------------------
 
 
-def person_scope(user: StaffUser) -> dict[str, Any]:
-    """The scope parameters of person queries (``service.access.params``)."""
-    return access.params(access.scope_of(user))
-
-
 async def _may_own(session: AsyncSession, user: StaffUser, team_id: int) -> bool:
     """Records may be given only to a team whose persons the user then still sees."""
     return user.is_admin or team_id in access.scope_of(user).team_ids
@@ -192,7 +187,7 @@ async def _audit(
 async def _get(
     session: AsyncSession, user: StaffUser, person_id: uuid.UUID, *, for_update: bool = False
 ) -> dict[str, Any]:
-    row = await repo.get(session, person_id, person_scope(user), for_update=for_update)
+    row = await repo.get(session, person_id, access.params_of(user), for_update=for_update)
     if row is None:
         raise NotFoundError(NOT_FOUND)
     return row
@@ -275,7 +270,7 @@ async def list_persons(
     async with transaction(runtime.sessions) as session:
         rows = await repo.list_page(
             session,
-            person_scope(user),
+            access.params_of(user),
             limit=limit + 1,
             after=after,
             team_id=team_id,
@@ -426,7 +421,7 @@ async def possible_duplicates(
         rows = await repo.duplicate_candidates(
             session,
             person_id,
-            person_scope(user),
+            access.params_of(user),
             radius_m=DUPLICATE_RADIUS_M,
             initial=normalise_name(subject["known_as"])[:1],
             cap=DUPLICATE_CANDIDATE_CAP,
@@ -450,7 +445,7 @@ async def possible_duplicates(
 async def _lock_pair(
     session: AsyncSession, user: StaffUser, person_id: uuid.UUID, other_id: uuid.UUID
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    pair = await repo.lock_pair(session, [person_id, other_id], person_scope(user))
+    pair = await repo.lock_pair(session, [person_id, other_id], access.params_of(user))
     if len(pair) != 2:
         raise NotFoundError("no such pair of persons in your scope")
     return pair[person_id], pair[other_id]

@@ -27,7 +27,7 @@ async def list_referrals(
 ) -> list[ReferralSummary]:
     filters = {"status": status, "team_id": team_id, "limit": limit, "offset": offset}
     async with transaction(runtime.sessions) as session:
-        rows = await repo.list_for_staff(session, access.params(access.scope_of(user)), filters)
+        rows = await repo.list_for_staff(session, access.params_of(user), filters)
     return msgspec.convert(rows, list[ReferralSummary])
 
 
