@@ -117,6 +117,34 @@ def admin(sql: str) -> None:
     run_sql(url_for_database("postgres"), sql)
 
 
+async def _drop_database(name: str, attempts: int = 50) -> None:
+    """Drop a test database, whoever is still in it.
+
+    ``WITH (FORCE)`` ends the other sessions, but PostgreSQL refuses it (``must be a member of
+    the role whose process is being terminated``) while an autovacuum worker, which has no role,
+    is in the database; a plain ``DROP`` cancels that worker itself. So try one, then the other.
+    """
+    conn = await asyncpg.connect(url_for_database("postgres"))
+    try:
+        for _ in range(attempts):
+            try:
+                await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                return
+            except asyncpg.InsufficientPrivilegeError:
+                try:
+                    await conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+                    return
+                except asyncpg.ObjectInUseError:
+                    await asyncio.sleep(0.1)
+        raise RuntimeError(f"could not drop the test database {name}")
+    finally:
+        await conn.close()
+
+
+def drop_database(name: str) -> None:
+    in_thread(asyncio.run, _drop_database(name))
+
+
 def alembic_config(url: str) -> Config:
     config = Config(str(ROOT / "alembic.ini"))
     config.attributes["database_url"] = url
@@ -135,7 +163,7 @@ def make_settings(url: str, **overrides: Any) -> Settings:
 def template_db() -> Iterator[str]:
     """Migrated, seeded, and holding the :data:`STAFF` users (hashed once, not per test)."""
     name = f"outreach_tpl_{os.getpid()}"
-    admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    drop_database(name)
     admin(f'CREATE DATABASE "{name}"')
     url = url_for_database(name)
     in_thread(command.upgrade, alembic_config(url), "head")
@@ -143,7 +171,7 @@ def template_db() -> Iterator[str]:
     in_thread(asyncio.run, seed(settings))
     in_thread(asyncio.run, add_staff(settings))
     yield name
-    admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    drop_database(name)
 
 
 class Clones:
@@ -172,8 +200,7 @@ class Clones:
 
     @staticmethod
     def _drop(name: str) -> None:
-        statement = f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
-        asyncio.run(_execute(url_for_database("postgres"), statement))
+        asyncio.run(_drop_database(name))
 
     def take(self) -> str:
         """A fresh database (its name), cloned from the template."""
