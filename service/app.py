@@ -46,6 +46,7 @@ from service.api.persons import PersonsController
 from service.api.referrals import (
     PublicReferralsController,
     ReferralDuplicatesController,
+    ReferralQueueController,
     StaffReferralsController,
 )
 from service.api.staff import AuditController, AuthController
@@ -198,6 +199,7 @@ def create_app(settings: Settings) -> Litestar:
             AreasController,
             DocsController,
             ReferralDuplicatesController,
+            ReferralQueueController,
             StaffReferralsController,
             ContactsController,
             ContactReadController,

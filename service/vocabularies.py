@@ -61,6 +61,11 @@ OutcomeCode = Literal[
 ``retention_stale_referral_days`` (nobody searched, so it is not ``not_found``)."""
 OUTCOME_CODES: tuple[OutcomeCode, ...] = get_args(OutcomeCode)
 
+LocatedBy = Literal["pin", "postcode", "place", "coordinator"]
+"""How a referral's position was found: the referrer's pin, their postcode, a named place, or
+a coordinator placing it by hand (``PUT /v1/referrals/{id}/location``)."""
+LOCATED_BY: tuple[LocatedBy, ...] = get_args(LocatedBy)
+
 DuplicateVerdict = Literal["confirmed", "rejected"]
 """A coordinator's answer to a suggested duplicate link."""
 DuplicateState = Literal["suggested", DuplicateVerdict]

@@ -11,9 +11,15 @@ from litestar.response import Stream
 
 from service.auth import StaffRequest, require_role
 from service.runtime import RuntimeDep
-from service.schemas.figures import Audience, SnapshotReturn, StatsReport
+from service.schemas.figures import (
+    Audience,
+    ExportCounts,
+    SnapshotReturn,
+    StatsReport,
+    WeeklySeries,
+)
 from service.schemas.problems import problem_responses
-from service.usecases.figures import exports, stats
+from service.usecases.figures import exports, series, stats
 from service.usecases.figures.exports import CsvExport, ExportFilter
 
 AUTHORITY_CODE = r"^[EWSN]\d{8}$"
@@ -79,6 +85,35 @@ class StatsController(Controller):
             audience=audience,
         )
 
+    @get(
+        "/weekly",
+        operation_id="getWeeklySeries",
+        summary="Referrals received and contacts observed per week, in your scope",
+        description=(
+            "Weeks start on Monday (Europe/London); every week meeting the period is listed. "
+            "Only what you may see is counted, so the figures are exact (as your own area's "
+            "rows of GET /v1/stats); nothing outside your scope is included."
+        ),
+        responses=problem_responses(400, 401, 403, 422),
+    )
+    async def weekly(
+        self,
+        runtime: RuntimeDep,
+        request: StaffRequest,
+        from_date: FromDate = None,
+        to_date: ToDate = None,
+        authority: AuthorityFilter = None,
+        team_id: TeamFilter = None,
+    ) -> WeeklySeries:
+        return await series.weekly(
+            runtime,
+            request.user,
+            from_date=from_date,
+            to_date=to_date,
+            authority=authority,
+            team_id=team_id,
+        )
+
 
 CSV = "text/csv"
 NO_STORE = {"Cache-Control": "no-store"}
@@ -123,6 +158,25 @@ class ExportsController(Controller):
         filters = ExportFilter(from_date, to_date, authority, team_id)
         export = await exports.referrals_csv(runtime, request.user, filters, route=request.url.path)
         return _stream(export)
+
+    @get(
+        "/counts",
+        operation_id="getExportCounts",
+        summary="How many rows the referrals and contacts exports would hold now",
+        description="The same scope and filters as the CSV exports; shown before a download.",
+        responses=problem_responses(401, 403, 422),
+    )
+    async def counts(
+        self,
+        runtime: RuntimeDep,
+        request: StaffRequest,
+        from_date: FromDate = None,
+        to_date: ToDate = None,
+        authority: AuthorityFilter = None,
+        team_id: TeamFilter = None,
+    ) -> ExportCounts:
+        filters = ExportFilter(from_date, to_date, authority, team_id)
+        return await exports.export_counts(runtime, request.user, filters)
 
     @get(
         "/contacts.csv",

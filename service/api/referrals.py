@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from litestar import Controller, Response, delete, get, post
+from litestar import Controller, Response, delete, get, post, put
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import (
     FromPath,
@@ -21,18 +21,24 @@ from service.schemas.problems import problem_responses
 from service.schemas.referrals import (
     AttemptIn,
     DuplicateDecision,
+    ForwardIn,
+    LocationIn,
     OutcomeIn,
+    Placement,
     PublicStatus,
+    QueueRow,
+    QueueVersion,
     ReferralDetail,
     ReferralReceipt,
     ReferralState,
     ReferralSummary,
 )
-from service.usecases.referrals import duplicates
+from service.usecases.referrals import duplicates, placement
 from service.usecases.referrals import staff_views as referral_staff
 from service.usecases.referrals import submission as referral_views
 from service.usecases.referrals import work as referral_work
 from service.usecases.referrals.public_status import public_status
+from service.usecases.referrals.staff_views import QueueFilter
 from service.vocabularies import ReferralStatus
 from streetlink.schema import StreetLinkAlert
 
@@ -207,3 +213,106 @@ class StaffReferralsController(Controller):
         data: JSONBody[OutcomeIn],
     ) -> ReferralState:
         return await referral_work.record_outcome(runtime, request.user, referral_id, data)
+
+    @put(
+        "/{referral_id:uuid}/location",
+        operation_id="placeReferral",
+        summary="Place a referral on the map: re-routes, re-clusters and re-assigns it "
+        "(coordinators; audited)",
+        description=(
+            "For a referral that came with only a description (or a wrong pin). The referral "
+            "is routed by the current boundaries (the boundary version is recorded), marked "
+            "located_by=coordinator, folded into the hotspots, and the assignments are "
+            "recomputed before the answer. A closed referral is a 409."
+        ),
+        guards=[require_role("coordinator")],
+        responses=problem_responses(401, 403, 404, 409),
+    )
+    async def place(
+        self,
+        runtime: RuntimeDep,
+        request: StaffRequest,
+        referral_id: FromPath[uuid.UUID],
+        data: JSONBody[LocationIn],
+    ) -> Placement:
+        return await placement.place(
+            runtime, request.user, referral_id, data, route=request.url.path
+        )
+
+    @post(
+        "/{referral_id:uuid}/forward",
+        operation_id="forwardReferral",
+        summary="Forward an out-of-area referral: closed as out_of_area_forwarded, the note "
+        "says where (coordinators; audited)",
+        status_code=200,
+        guards=[require_role("coordinator")],
+        responses=problem_responses(401, 403, 404, 409),
+    )
+    async def forward(
+        self,
+        runtime: RuntimeDep,
+        request: StaffRequest,
+        referral_id: FromPath[uuid.UUID],
+        data: JSONBody[ForwardIn],
+    ) -> ReferralState:
+        return await placement.forward(
+            runtime, request.user, referral_id, data, route=request.url.path
+        )
+
+
+Flag = Annotated[bool, QueryParameter(description="true: only referrals with this flag")]
+
+
+class ReferralQueueController(Controller):
+    path = "/v1/referral-queue"
+    tags = ["referrals"]
+    guards = [require_role("coordinator")]
+
+    @get(
+        "/",
+        operation_id="getReferralQueue",
+        summary="Open referrals in your scope to triage, urgent then newest, with their flags "
+        "(coordinators; audited)",
+        responses=problem_responses(401, 403),
+    )
+    async def queue(
+        self,
+        runtime: RuntimeDep,
+        request: StaffRequest,
+        authority: Annotated[
+            str | None,
+            QueryParameter(max_length=9, pattern=r"^[EWSN]\d{8}$", description="ONS code"),
+        ] = None,
+        team_id: Annotated[int | None, QueryParameter(name="team", ge=1, le=2**31 - 1)] = None,
+        stage: Annotated[Status | None, QueryParameter()] = None,
+        urgent: Flag = False,
+        swep: Flag = False,
+        past_sla: Flag = False,
+        no_location: Flag = False,
+        possible_duplicate: Flag = False,
+        out_of_area: Flag = False,
+        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 200,
+    ) -> list[QueueRow]:
+        filters = QueueFilter(
+            authority=authority,
+            team_id=team_id,
+            stage=stage,
+            urgent=urgent,
+            swep=swep,
+            past_sla=past_sla,
+            no_location=no_location,
+            possible_duplicate=possible_duplicate,
+            out_of_area=out_of_area,
+            limit=limit,
+        )
+        return await referral_staff.queue(runtime, request.user, filters, route=request.url.path)
+
+    @get(
+        "/version",
+        operation_id="getReferralQueueVersion",
+        summary="Whether the queue changed: open count and last change in your scope "
+        "(coordinators; polled by the console)",
+        responses=problem_responses(401, 403),
+    )
+    async def version(self, runtime: RuntimeDep, request: StaffRequest) -> QueueVersion:
+        return await referral_staff.queue_version(runtime, request.user)

@@ -75,3 +75,8 @@ async def month_groups(
     or contacts (``"contact"``) of one period; ``params``: ``start``, ``end``, ``cell_m`` and
     the caller's scope (``service.access.params``)."""
     return await _rows(session, "figures_groups", {**params, "kind": kind})
+
+
+async def weekly(session: AsyncSession, params: dict[str, Any]) -> list[dict[str, Any]]:
+    """``(week_start, referrals, contacts)`` per week with any, in the caller's scope."""
+    return await _rows(session, "figures_weekly", params)

@@ -12,6 +12,7 @@ import uuid
 
 from geoalchemy2 import Geometry
 from sqlalchemy import (
+    REAL,
     BigInteger,
     Boolean,
     CheckConstraint,
@@ -314,6 +315,10 @@ class Referral(Base):
     out_of_area: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     next_shift_due_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     outcome_due_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    located_by: Mapped[str | None] = mapped_column(Text)
+    """How the position was found: ``service.vocabularies.LOCATED_BY`` (``coordinator`` when
+    placed by hand in the console)."""
+    location_accuracy_m: Mapped[float | None] = mapped_column(REAL)
     updated_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), server_default=text("now()")
     )

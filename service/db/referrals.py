@@ -271,3 +271,90 @@ async def upsert_duplicate_decision(
         ),
         {"a": referral_id, "b": other_id, "state": state, "user": decided_by},
     )
+
+
+async def place(session: AsyncSession, referral_id: uuid.UUID, values: dict[str, Any]) -> None:
+    """Put a referral at a position placed by a coordinator, with its new routing and due
+    times; an open referral not yet searched becomes ``assigned`` or ``received`` by whether
+    a team now holds it."""
+    await session.execute(
+        text(
+            "UPDATE referrals SET "
+            "geom = ST_SetSRID(ST_MakePoint(CAST(:lon AS double precision), "
+            "                               CAST(:lat AS double precision)), 4326), "
+            "accuracy_m = NULL, location_accuracy_m = NULL, location_quality = 'pin', "
+            "located_by = 'coordinator', authority_code = :authority_code, "
+            "boundary_version_id = :boundary_version_id, team_id = :team_id, "
+            "routing_reason = :routing_reason, out_of_area = :out_of_area, "
+            "next_shift_due_at = :next_shift_due_at, "
+            "status = CASE WHEN status IN ('received', 'assigned') THEN "
+            "  (CASE WHEN CAST(:team_id AS integer) IS NULL THEN 'received' ELSE 'assigned' END) "
+            "  ELSE status END, "
+            "updated_at = now() WHERE id = :id"
+        ),
+        {**values, "id": referral_id},
+    )
+
+
+async def get_placement(session: AsyncSession, referral_id: uuid.UUID) -> dict[str, Any] | None:
+    """Where a referral is and how it is routed (after a placement)."""
+    row = (
+        (
+            await session.execute(
+                text(
+                    "SELECT r.id, r.reference, r.status, r.authority_code, r.team_id, "
+                    "t.name AS team_name, r.routing_reason, r.boundary_version_id, "
+                    "r.out_of_area, r.located_by, ST_X(r.geom) AS lon, ST_Y(r.geom) AS lat "
+                    "FROM referrals r LEFT JOIN teams t ON t.id = r.team_id WHERE r.id = :id"
+                ),
+                {"id": referral_id},
+            )
+        )
+        .mappings()
+        .first()
+    )
+    return dict(row) if row else None
+
+
+async def get_flags(session: AsyncSession, referral_id: uuid.UUID) -> dict[str, Any] | None:
+    """What decides whether a referral may be placed or forwarded, with its scope."""
+    row = (
+        (
+            await session.execute(
+                text(
+                    "SELECT id, reference, status, outcome, authority_code, team_id, "
+                    "out_of_area, received_at, geom IS NOT NULL AS located "
+                    "FROM referrals WHERE id = :id FOR UPDATE"
+                ),
+                {"id": referral_id},
+            )
+        )
+        .mappings()
+        .first()
+    )
+    return dict(row) if row else None
+
+
+async def queue(
+    session: AsyncSession, scope: dict[str, Any], filters: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """The coordinators' queue (``referral_queue.sql``): open referrals in scope with their
+    triage flags, filtered."""
+    rows = await session.execute(sql("referral_queue"), {**scope, **filters})
+    return [dict(r) for r in rows.mappings()]
+
+
+QUEUE_VERSION_SQL = text(
+    "SELECT count(*) AS open_referrals, max(r.updated_at) AS last_change, "
+    "(SELECT max(computed_at) FROM assignments) AS last_assignment "
+    "FROM referrals r WHERE r.status <> 'closed' "
+    "AND staff_may_see(:scope_all, :scope_coordinator, :scope_teams, :scope_codes, "
+    "                  r.authority_code, r.team_id)"
+)
+
+
+async def queue_version(session: AsyncSession, scope: dict[str, Any]) -> dict[str, Any]:
+    """How many open referrals the scope holds and when any last changed: what a console
+    polls to know whether to fetch the queue again (no personal data)."""
+    row = (await session.execute(QUEUE_VERSION_SQL, scope)).mappings().one()
+    return dict(row)

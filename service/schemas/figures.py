@@ -115,3 +115,27 @@ class SnapshotReturn(msgspec.Struct, frozen=True, kw_only=True):
     suppression_threshold: int
     generated_at: dt.datetime
     authorities: list[SnapshotArea]
+
+
+class WeekFigures(msgspec.Struct, frozen=True, kw_only=True):
+    week_start: dt.date
+    """The Monday (Europe/London) the week starts on."""
+    referrals: int
+    contacts: int
+
+
+class WeeklySeries(msgspec.Struct, frozen=True, kw_only=True):
+    """Referrals received and contacts observed per week, counting only what you may see
+    (so exact, like the rows of your own area in ``GET /v1/stats``), every week of the period
+    listed (zero where nothing happened)."""
+
+    period: Period
+    weeks: list[WeekFigures]
+
+
+class ExportCounts(msgspec.Struct, frozen=True, kw_only=True):
+    """How many rows each CSV export would hold now for these filters (nothing is exported
+    and nothing personal is read)."""
+
+    referrals: int
+    contacts: int

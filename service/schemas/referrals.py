@@ -8,7 +8,7 @@ from typing import Annotated
 
 import msgspec
 
-from service.vocabularies import DuplicateVerdict, OutcomeCode, PublicStage
+from service.vocabularies import DuplicateVerdict, LocatedBy, OutcomeCode, PublicStage
 
 Stage = PublicStage
 
@@ -137,3 +137,76 @@ class ReferralDetail(msgspec.Struct, frozen=True, kw_only=True):
     outcome_due_at: dt.datetime
     closed_at: dt.datetime | None
     referrer: ReferrerContactOut | None = None
+
+
+class LocationIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, frozen=True):
+    """Where a coordinator places a referral (WGS84), and optionally why there."""
+
+    lon: Annotated[float, msgspec.Meta(ge=-180, le=180, description="WGS84 degrees")]
+    lat: Annotated[float, msgspec.Meta(ge=-90, le=90, description="WGS84 degrees")]
+    note: Annotated[str, msgspec.Meta(min_length=1, max_length=500)] | None = None
+
+
+class Placement(msgspec.Struct, frozen=True, kw_only=True):
+    """A referral after a coordinator placed it: its routing, by the current boundaries."""
+
+    id: uuid.UUID
+    reference: str
+    status: str
+    authority_code: str | None
+    team_id: int | None
+    team_name: str | None
+    routing_reason: str
+    boundary_version_id: int | None
+    out_of_area: bool
+    located_by: LocatedBy | None
+    lon: float | None
+    lat: float | None
+    previously_located: bool
+    """Whether it had a position before (it was moved rather than placed)."""
+
+
+class ForwardIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, frozen=True):
+    """Where an out-of-area referral was sent (e.g. the other area's outreach service)."""
+
+    note: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
+
+
+class QueueRow(msgspec.Struct, frozen=True, kw_only=True):
+    """One open referral in the coordinators' queue. ``place_text`` is what the referrer
+    wrote: render it as text, never as markup. Reading the queue is audited."""
+
+    id: uuid.UUID
+    reference: str
+    status: str
+    urgent: bool
+    received_at: dt.datetime
+    seen_at: dt.datetime
+    place_text: str | None
+    postcode: str | None
+    location_quality: str
+    located_by: LocatedBy | None
+    authority_code: str | None
+    authority_name: str | None
+    team_id: int | None
+    team_name: str | None
+    routing_reason: str
+    out_of_area: bool
+    no_location: bool
+    swep: bool
+    past_sla: bool
+    assignment_rule: str | None
+    assigned_team_id: int | None
+    assigned_team_name: str | None
+    assigned_shift_start: dt.datetime | None
+    pinned_team_id: int | None
+    possible_duplicates: list[uuid.UUID]
+
+
+class QueueVersion(msgspec.Struct, frozen=True, kw_only=True):
+    """What a console polls: changes when a referral in your scope arrives, changes or closes,
+    or the assignments are recomputed. No personal data; not audited."""
+
+    open_referrals: int
+    last_change: dt.datetime | None
+    last_assignment: dt.datetime | None

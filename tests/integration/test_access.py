@@ -426,6 +426,34 @@ def read_snapshot(client, headers, sql, scope):
     return got, codes if scope.everything else codes & set(scope.authority_codes)
 
 
+def read_referral_queue(client, headers, sql, scope):
+    """Coordinators and admins: the open referrals they may see; workers: 403."""
+    response = client.get("/v1/referral-queue?limit=500", headers=headers)
+    version = client.get("/v1/referral-queue/version", headers=headers)
+    if not (scope.everything or scope.coordinator):
+        return {response.status_code, version.status_code}, {403}
+    open_rows = sql("SELECT id, authority_code, team_id FROM referrals WHERE status <> 'closed'")
+    expected = _visible(scope, open_rows)
+    got = {row["id"] for row in response.json()}
+    shown = {d for row in response.json() for d in row["possible_duplicates"]}
+    assert shown <= expected, "a possible duplicate outside the caller's scope"
+    assert version.json()["open_referrals"] == len(expected)
+    return got, expected
+
+
+def read_weekly_and_counts(client, headers, sql, scope):
+    """The weekly series and the export counts count exactly what the caller may see."""
+    weeks = client.get("/v1/stats/weekly", headers=headers).json()["weeks"]
+    counts = client.get("/v1/exports/counts", headers=headers).json()
+    referrals = _visible(scope, sql("SELECT id, authority_code, team_id FROM referrals"))
+    contacts = _visible(scope, sql("SELECT id, authority_code, team_id FROM contacts"))
+    got = {
+        ("weekly", sum(w["referrals"] for w in weeks), sum(w["contacts"] for w in weeks)),
+        ("counts", counts["referrals"], counts["contacts"]),
+    }
+    return got, {(k, len(referrals), len(contacts)) for k in ("weekly", "counts")}
+
+
 READS: dict[str, tuple[tuple[str, str], ...]] = {
     # name: the GET operations it covers (OpenAPI path, templated)
     "read_referral_list": (("GET", "/v1/referrals"),),
@@ -444,6 +472,8 @@ READS: dict[str, tuple[tuple[str, str], ...]] = {
     "read_stats": (("GET", "/v1/stats"),),
     "read_audit": (("GET", "/v1/audit"),),
     "read_snapshot": (("GET", "/v1/exports/snapshot"), ("GET", "/v1/exports/snapshot.csv")),
+    "read_referral_queue": (("GET", "/v1/referral-queue"), ("GET", "/v1/referral-queue/version")),
+    "read_weekly_and_counts": (("GET", "/v1/stats/weekly"), ("GET", "/v1/exports/counts")),
 }
 NOT_PERSONAL = {
     # GET operations that show nothing about a person or a report (public or reference data)

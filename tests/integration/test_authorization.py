@@ -31,6 +31,8 @@ def expect(**overrides):
 
 SCOPED = expect(worker_south=404, coord_south=404)
 COORDINATORS = expect(worker_mid=403, worker_south=403, coord_south=404)
+# An unrouted referral (no place, or outside Greater Essex) waits for any coordinator.
+COORDINATORS_AND_UNROUTED = expect(worker_mid=403, worker_south=403)
 ADMIN_ONLY = expect(worker_mid=403, worker_south=403, coord_mid=403, coord_south=403)
 MATRIX = [
     ("GET", "/v1/teams", None, expect()),
@@ -40,6 +42,10 @@ MATRIX = [
     ("POST", "/v1/referrals/{referral}/outcome", "outcome", SCOPED),
     ("POST", "/v1/referrals/{referral2}/duplicate-of/{referral}", None, COORDINATORS),
     ("DELETE", "/v1/referrals/{referral2}/duplicate-of/{referral}", None, COORDINATORS),
+    ("PUT", "/v1/referrals/{unplaced}/location", "place", COORDINATORS_AND_UNROUTED),
+    ("POST", "/v1/referrals/{away}/forward", "forward", COORDINATORS_AND_UNROUTED),
+    ("GET", "/v1/referral-queue", None, expect(worker_mid=403, worker_south=403)),
+    ("GET", "/v1/referral-queue/version", None, expect(worker_mid=403, worker_south=403)),
     ("POST", "/v1/contacts:batch", "batch", expect()),
     ("GET", "/v1/contacts/{contact}", None, SCOPED),
     ("GET", "/v1/sync", None, expect()),
@@ -72,6 +78,8 @@ MATRIX = [
         expect(worker_mid=403, worker_south=403, coord_south=403),
     ),
     ("GET", "/v1/stats", None, expect()),
+    ("GET", "/v1/stats/weekly", None, expect()),
+    ("GET", "/v1/exports/counts", None, expect()),
     ("GET", "/v1/exports/referrals.csv", None, expect()),
     ("GET", "/v1/exports/contacts.csv", None, expect()),
     ("GET", "/v1/exports/snapshot", None, expect(worker_mid=403, worker_south=403)),
@@ -93,6 +101,8 @@ BODIES = {
     "person": lambda: {"known_as": "Jo", "team_id": MID_ESSEX_TEAM},
     "pin": lambda: {"team_id": 1, "note": "matrix"},
     "swep": lambda: {"active": True},
+    "place": lambda: {"lon": 0.4693, "lat": 51.7366, "note": "matrix"},
+    "forward": lambda: {"note": "sent to the London service"},
 }
 MID_ESSEX_TEAM = 4  # checked against the seeded teams in the `world` fixture
 
@@ -132,6 +142,14 @@ def build_world(client, sql, staff):
         f"/v1/persons/{persons[2]}/merge-into/{persons[3]}", headers=staff["coord_mid"]
     )
     assert merged.status_code == 200, merged.text
+    unplaced, away = (
+        client.post("/v1/referrals", json=alert(**where)).json()["reference"]
+        for where in ({"lat": None, "lon": None, "accuracy_m": None}, {"lon": -0.1276, "lat": 51.5})
+    )
+    unplaced, away = (
+        str(sql("SELECT id FROM referrals WHERE reference = $1", r)[0]["id"])
+        for r in (unplaced, away)
+    )
     assert wait_for(lambda: sql("SELECT id FROM hotspots"), timeout_s=10)
     pinned = client.put(
         f"/v1/assignments/referral:{ids[1]}", json={"team_id": 1}, headers=staff["coord_mid"]
@@ -145,6 +163,8 @@ def build_world(client, sql, staff):
         "area": "E07000070",
         "referral": ids[0],
         "referral2": ids[1],
+        "unplaced": unplaced,
+        "away": away,
         "contact": item["id"],
         "person": persons[0],
         "person2": persons[1],

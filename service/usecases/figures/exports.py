@@ -377,3 +377,17 @@ def snapshot_csv(report: wire.SnapshotReturn) -> bytes:
         for dimension, counts in dimensions:
             rows.extend((area.code, area.name, dimension, b, n) for b, n in counts.items())
     return encode_rows(rows)
+
+
+async def export_counts(
+    runtime: Runtime, user: StaffUser, filters: ExportFilter
+) -> wire.ExportCounts:
+    """How many rows the referrals and contacts exports would hold now (nothing is read but
+    counts, so nothing is audited; the export itself audits its exact count)."""
+    params = await _checked_params(runtime, filters) | access.params_of(user)
+    params["special_category"] = False
+    async with repo.snapshot(runtime.engine) as conn:
+        return wire.ExportCounts(
+            referrals=await repo.count(conn, "referrals", params),
+            contacts=await repo.count(conn, "contacts", params),
+        )

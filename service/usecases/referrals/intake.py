@@ -99,7 +99,14 @@ async def route(runtime: Runtime, session: AsyncSession, referral: NormalisedRef
             "no map pin: a coordinator triages it from the description",
             False,
         )
-    matches = runtime.areas.index.lookup(referral.lon, referral.lat)
+    return await route_point(runtime, session, lon=referral.lon, lat=referral.lat)
+
+
+async def route_point(
+    runtime: Runtime, session: AsyncSession, *, lon: float, lat: float
+) -> Routing:
+    """Which authority and team a position (WGS84) goes to, and why."""
+    matches = runtime.areas.index.lookup(lon, lat)
     version = runtime.areas.version_id
     if not matches:
         return Routing(
@@ -111,9 +118,7 @@ async def route(runtime: Runtime, session: AsyncSession, referral: NormalisedRef
             True,
         )
     area = matches[0]
-    teams = await areas_repo.covering_teams(
-        session, code=area.code, lon=referral.lon, lat=referral.lat
-    )
+    teams = await areas_repo.covering_teams(session, code=area.code, lon=lon, lat=lat)
     if not teams:
         return Routing(
             area.code,
