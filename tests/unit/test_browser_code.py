@@ -37,7 +37,12 @@ def test_no_html_or_code_sinks(path: Path) -> None:
 
 
 def test_the_sink_pattern_catches_what_it_must() -> None:
-    for bad in ("el.innerHTML = x", "el.outerHTML += y", "el.insertAdjacentHTML('x', y)", "eval(s)"):
+    for bad in (
+        "el.innerHTML = x",
+        "el.outerHTML += y",
+        "el.insertAdjacentHTML('x', y)",
+        "eval(s)",
+    ):
         assert SINKS.search(bad), bad
     assert not SINKS.search("el.textContent = x")
 
