@@ -41,7 +41,12 @@ from service.api.operations import (
     HealthController,
     MetricsController,
 )
-from service.api.pages import DocsController, MapPageController, ReportPagesController
+from service.api.pages import (
+    ConsolePageController,
+    DocsController,
+    MapPageController,
+    ReportPagesController,
+)
 from service.api.persons import PersonsController
 from service.api.referrals import (
     PublicReferralsController,
@@ -149,6 +154,7 @@ def create_app(settings: Settings) -> Litestar:
             AuthController,
             ReportPagesController,
             MapPageController,
+            ConsolePageController,
             Open311Controller,
         ],
         request_max_body_size=settings.max_public_body_bytes,

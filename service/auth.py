@@ -213,3 +213,21 @@ JwtAuthDep = Annotated[Any, Dependency(kind="named")]
 
 StaffRequest = Request[StaffUser, Any, Any]
 """A request whose ``user`` is the signed-in member of staff."""
+
+
+async def user_of_header(
+    runtime: Runtime, jwt_auth: JWTAuth[StaffUser, Token], authorization: str | None
+) -> StaffUser | None:
+    """The member of staff whose bearer token this ``Authorization`` header carries, or
+    ``None`` (no header, a bad or expired token, a deactivated user). For public pages that
+    answer differently to a caller who presents a token (``/console`` refuses workers)."""
+    scheme, _, encoded = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not encoded:
+        return None
+    try:
+        token = jwt_auth.token_cls.decode(
+            encoded_token=encoded, secret=jwt_auth.token_secret, algorithm=jwt_auth.algorithm
+        )
+    except NotAuthorizedException:
+        return None
+    return await load_user(runtime, int(token.sub))

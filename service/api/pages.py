@@ -1,17 +1,17 @@
-"""Server-rendered pages: the public report form and status page, the staff map shell and the
-API docs page."""
+"""Server-rendered pages: the public report form and status page, the staff map and console
+shells and the API docs page."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, Any
 
-from litestar import Controller, MediaType, Response, get, post
+from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, QueryParameter
 from litestar.response import Redirect, Template
 
-from service.auth import PUBLIC
+from service.auth import PUBLIC, user_of_header
 from service.runtime import RuntimeDep
 from service.usecases.referrals import report_form
 
@@ -72,3 +72,30 @@ class MapPageController(Controller):
     @get("/", operation_id="staffMapPage", summary="The staff map", sync_to_thread=False)
     def map_page(self, runtime: RuntimeDep) -> Template:
         return Template("map.html", context={"map_style_url": runtime.settings.map_style_url})
+
+
+CONSOLE_ROLES = frozenset({"coordinator", "admin"})
+
+
+class ConsolePageController(Controller):
+    """``/console``: the coordinators' console shell. Like the map it holds no data and signs
+    in on the page (the same token, in the tab's sessionStorage); every call it makes needs a
+    coordinator's or admin's token. A request that presents a token of another role (a
+    worker's) is refused with 403 here too, and the page shows the same refusal to a worker
+    who signs in on it."""
+
+    path = "/console"
+    include_in_schema = False
+    opt = PUBLIC
+
+    @get("/", operation_id="consolePage", summary="The coordinators' console")
+    async def console_page(
+        self,
+        runtime: RuntimeDep,
+        request: Request[Any, Any, Any],
+    ) -> Template:
+        jwt_auth = request.app.state["jwt_auth"]
+        user = await user_of_header(runtime, jwt_auth, request.headers.get("authorization"))
+        if user is not None and user.role not in CONSOLE_ROLES:
+            return Template("forbidden.html", status_code=403)
+        return Template("console.html", context={"map_style_url": runtime.settings.map_style_url})

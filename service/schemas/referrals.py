@@ -199,6 +199,11 @@ class QueueRow(msgspec.Struct, frozen=True, kw_only=True):
     assigned_team_id: int | None
     assigned_team_name: str | None
     assigned_shift_start: dt.datetime | None
+    priority_rank: int | None
+    """The referral's place in the current assignment run's order (0 first; SWEP and
+    urgency raise it); ``null`` until the next run has placed it."""
+    assignment_swep: bool
+    """Whether the current assignment treats it under SWEP (shorter service level)."""
     pinned_team_id: int | None
     possible_duplicates: list[uuid.UUID]
 

@@ -13,6 +13,7 @@ WITH queue AS (
                     OR (r.attempts = 0 AND now() > r.next_shift_due_at), false) AS past_sla,
            a.rule AS assignment_rule, a.team_id AS assigned_team_id,
            at.name AS assigned_team_name, a.shift_start AS assigned_shift_start,
+           a.rank AS priority_rank, COALESCE(a.swep, false) AS assignment_swep,
            o.team_id AS pinned_team_id,
            COALESCE((
                SELECT array_agg(o2.id ORDER BY o2.received_at)
