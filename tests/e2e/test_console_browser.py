@@ -100,6 +100,7 @@ def test_a_coordinators_day_in_the_console(browser, live_server, sql):
     page.fill("#place-lon", str(CHELMSFORD[0]))
     page.fill("#place-note", "by the library")
     _no_serious_violations(page, "triage")
+    _shot(page, "triage-1280", "#triage")
     page.click("#place-form button[type=submit]")
     page.locator("#triage-message").filter(has_text="Mid Essex Outreach").wait_for()
     placed = sql(
@@ -186,8 +187,7 @@ def _last_month() -> tuple[dt.date, dt.date]:
 def _figures(page):
     return {
         row.get_attribute("data-key"): {
-            cell.get_attribute("data-field"): cell.inner_text()
-            for cell in row.locator("td").all()
+            cell.get_attribute("data-field"): cell.inner_text() for cell in row.locator("td").all()
         }
         for row in page.locator("#dash-body tr").all()
     }
@@ -202,7 +202,9 @@ def test_the_figures_hotspots_and_exports_match_the_tables(browser, live_server,
             _, rid = _refer(base, sql, lon=lon, lat=lat)
             sql("UPDATE referrals SET received_at = $1 WHERE id = $2::uuid", middle, rid)
     spot = hotspot(sql, CHELMSFORD, team="Mid Essex Outreach", code="E07000070", members=12)
-    sql("INSERT INTO hotspot_events (hotspot_id, kind, related) VALUES ($1, 'merged', '[77]')", spot)
+    sql(
+        "INSERT INTO hotspot_events (hotspot_id, kind, related) VALUES ($1, 'merged', '[77]')", spot
+    )
 
     context, page, problems, _ = _sign_in(browser, base, "coord_mid")
     page.wait_for_selector('#main[data-state="ready"]')

@@ -206,6 +206,31 @@ class Outreach(RuleBasedStateMachine):
         )
         assert response.status_code < 500, response.text
 
+    @rule(
+        referral=referrals,
+        place=st.sampled_from(sorted(PLACES)),
+        who=st.sampled_from(["coord_mid", "coord_south", "admin"]),
+    )
+    def a_placement(self, referral: str | None, place: str, who: str) -> None:
+        if referral is None:
+            return
+        lon, lat = PLACES[place]
+        response = self.client.put(
+            f"/v1/referrals/{referral}/location",
+            json={"lon": lon, "lat": lat, "note": "fuzz"},
+            headers=self.staff[who],
+        )
+        assert response.status_code < 500, response.text
+
+    @rule(referral=referrals, note=HOSTILE.filter(str.strip))
+    def a_forward(self, referral: str | None, note: str) -> None:
+        if referral is None:
+            return
+        response = self.client.post(
+            f"/v1/referrals/{referral}/forward", json={"note": note}, headers=self.staff["admin"]
+        )
+        assert response.status_code < 500, response.text
+
     @rule(area=st.sampled_from(["E07000070", "E06000033"]), active=st.booleans())
     def a_swep_switch(self, area: str, active: bool) -> None:
         response = self.client.put(

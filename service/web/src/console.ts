@@ -828,7 +828,13 @@ function renderWeekly(weeks: { week_start: string; referrals: number; contacts: 
         { label: "Referrals", stroke: "#912b88", width: 2, points: { show: true } },
         { label: "Contacts", stroke: "#00703c", width: 2, points: { show: true } },
       ],
-      axes: [{}, { label: "Count" }],
+      axes: [
+        {
+          values: (_chart, ticks) =>
+            ticks.map((t) => new Date(t * 1000).toLocaleDateString("en-GB", { day: "numeric", month: "short" })),
+        },
+        { label: "Count" },
+      ],
       scales: { x: { time: true } },
     },
     data,
