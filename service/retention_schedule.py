@@ -127,7 +127,8 @@ SCHEDULE: tuple[Rule, ...] = (
         columns=REFERRAL_TEXT,
         action="erase",
         what="the written location, description of the person, clothing, belongings and "
-        "postcode of closed referrals",
+        "postcode of closed referrals, and coordinators' notes in their history (where one "
+        "was placed, where it was forwarded)",
         measured_from="the closure",
         setting="retention_free_text_days",
         why="Needed to find the person and to check a later alert against; after a year "
