@@ -270,7 +270,7 @@ def test_the_figures_hotspots_and_exports_match_the_tables(browser, live_server,
     context.close()
 
 
-def test_a_worker_gets_403_and_a_tablet_gets_the_whole_queue(browser, live_server, staff):
+def test_a_worker_gets_403_and_a_tablet_or_phone_gets_the_queue(browser, live_server, staff):
     context, page, _, _ = _sign_in(browser, live_server, "worker_mid")
     page.wait_for_selector("#forbidden:not([hidden])")
     assert "403" in page.inner_text("#forbidden")
@@ -290,6 +290,11 @@ def test_a_worker_gets_403_and_a_tablet_gets_the_whole_queue(browser, live_serve
     page.wait_for_selector("#queue-updated:not(:empty)")
     _no_serious_violations(page, "queue on a tablet")
     _shot(page, "queue-tablet")
+    context.close()
+    context, page, _, _ = _sign_in(browser, live_server, "admin", size=(360, 640))
+    page.wait_for_selector("#queue-updated:not(:empty)")
+    _no_serious_violations(page, "queue on a phone")
+    _shot(page, "queue-phone")
     context.close()
 
 

@@ -216,3 +216,36 @@ def test_weekly_series_and_export_counts_equal_the_tables(client, sql, staff):
         "/v1/stats/weekly", params={"authority": "E09999999"}, headers=staff["admin"]
     )
     assert_problem(unknown, 422)
+
+
+def test_placement_and_forward_notes_are_erased_with_the_free_text(client, sql, staff, settings):
+    from tests.integration.test_retention import NOW, retention
+
+    away = _refer(client, sql, lon=LONDON[0], lat=LONDON[1])
+    unplaced = _text_only(client, sql)
+    client.put(
+        f"/v1/referrals/{unplaced}/location",
+        json={"lon": CHELMSFORD[0], "lat": CHELMSFORD[1], "note": "behind the library"},
+        headers=staff["coord_mid"],
+    )
+    client.post(
+        f"/v1/referrals/{unplaced}/outcome", json={"outcome": "not_found"}, headers=staff["admin"]
+    )
+    note = {"note": "Sent to the Westminster outreach service"}
+    assert (
+        client.post(
+            f"/v1/referrals/{away}/forward", json=note, headers=staff["coord_mid"]
+        ).status_code
+        == 200
+    )
+    sql("UPDATE referrals SET closed_at = $1::timestamptz - interval '400 days'", NOW)
+    retention(settings)
+    events = sql(
+        "SELECT kind, data FROM referral_events WHERE kind IN ('located', 'closed') "
+        "AND referral_id = ANY($1::uuid[])",
+        [away, unplaced],
+    )
+    kept = [json.loads(e["data"]) for e in events]
+    assert len(kept) == 3
+    assert all("note" not in d and "forwarded_to" not in d for d in kept), kept
+    assert any(d.get("boundary_version_id") for d in kept)  # who and where-by-rule stay
