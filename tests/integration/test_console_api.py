@@ -249,3 +249,14 @@ def test_placement_and_forward_notes_are_erased_with_the_free_text(client, sql, 
     assert len(kept) == 3
     assert all("note" not in d and "forwarded_to" not in d for d in kept), kept
     assert any(d.get("boundary_version_id") for d in kept)  # who and where-by-rule stay
+
+
+def test_the_console_page_refuses_a_workers_token_and_serves_the_shell_otherwise(client, staff):
+    assert client.get("/console", headers=staff["worker_mid"]).status_code == 403
+    assert client.get("/console", headers=staff["coord_mid"]).status_code == 200
+    assert client.get("/console", headers=staff["admin"]).status_code == 200
+    shell = client.get("/console")  # the browser's own request: no token, no data
+    assert shell.status_code == 200
+    assert 'src="/static/build/console.js"' in shell.text
+    forged = client.get("/console", headers={"Authorization": "Bearer not.a.token"})
+    assert forged.status_code == 200  # a bad token is no one: the page signs in itself

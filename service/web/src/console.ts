@@ -556,6 +556,18 @@ function triageSaid(message: string): void {
   byId("triage-message").textContent = message;
 }
 
+function typedPosition(): void {
+  const map = maps["triage-map"];
+  const lat = Number.parseFloat(byId<HTMLInputElement>("place-lat").value);
+  const lon = Number.parseFloat(byId<HTMLInputElement>("place-lon").value);
+  if (map && Number.isFinite(lat) && Number.isFinite(lon) && Math.abs(lat) <= 90 && Math.abs(lon) <= 180) {
+    showPoints(map, [{ lon, lat, colour: "#f47738" }], Math.max(map.getZoom(), 12));
+  }
+}
+
+byId("place-lat").addEventListener("change", typedPosition);
+byId("place-lon").addEventListener("change", typedPosition);
+
 byId("place-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   if (!current) {
