@@ -80,6 +80,19 @@ MATRIX = [
     ("GET", "/v1/tiles/{tile_z}/{tile_x}/{tile_y}", None, expect()),
     # Or the scrape token (tests/integration/test_openapi_security.py).
     ("GET", "/metrics", None, ADMIN_ONLY),
+    ("GET", "/v1/outbox", None, ADMIN_ONLY),
+    ("GET", "/v1/outbox/templates/{template}", None, ADMIN_ONLY),
+    ("POST", "/v1/outbox/{outbox_message}/retry", None, {**ADMIN_ONLY, "admin": 404}),
+    # Push is not configured in these tests: no key to give (tests/integration/test_messages.py).
+    ("GET", "/v1/push/key", None, {**dict.fromkeys(WHO, 404), "anonymous": 401}),
+    ("PUT", "/v1/push/subscription", "push_subscription", expect()),
+    # Nobody registered that endpoint: the caller's own subscriptions only, none found.
+    (
+        "DELETE",
+        "/v1/push/subscription",
+        "push_endpoint",
+        {**dict.fromkeys(WHO, 404), "anonymous": 401},
+    ),
 ]
 BODIES = {
     "attempt": lambda: {
@@ -93,6 +106,11 @@ BODIES = {
     "person": lambda: {"known_as": "Jo", "team_id": MID_ESSEX_TEAM},
     "pin": lambda: {"team_id": 1, "note": "matrix"},
     "swep": lambda: {"active": True},
+    "push_subscription": lambda: {
+        "endpoint": "https://push.example.org/matrix",
+        "keys": {"p256dh": "B" + "A" * 86, "auth": "A" * 22},
+    },
+    "push_endpoint": lambda: {"endpoint": "https://push.example.org/nobody"},
 }
 MID_ESSEX_TEAM = 4  # checked against the seeded teams in the `world` fixture
 
@@ -151,6 +169,8 @@ def build_world(client, sql, staff):
         "person3": persons[2],
         "person4": persons[3],
         **{"tile_z": 7, "tile_x": 64, "tile_y": "42.mvt"},  # holds Chelmsford
+        "template": "referral_outcome",
+        "outbox_message": 999_999,
     }
 
 
@@ -208,6 +228,7 @@ def test_every_protected_operation_is_in_the_matrix(client):
         ("POST", "/v1/auth/token"),
         ("POST", "/v1/referrals"),
         ("GET", "/v1/referrals/{}/status"),
+        ("POST", "/v1/referrals/{}/unsubscribe"),
     }
     in_matrix = {(m, _shape(p)) for m, p, _, _ in MATRIX}
     missing = [
