@@ -63,9 +63,15 @@ class LoopbackSmtp:
     it can be stopped and started again on the same port (an outage)."""
 
     def __init__(
-        self, port: int, inbox: Inbox, *, credentials: tuple[str, str] | None = None
+        self,
+        port: int,
+        inbox: Inbox,
+        *,
+        credentials: tuple[str, str] | None = None,
+        tls_context: Any = None,
     ) -> None:
         self.port, self.inbox, self.credentials = port, inbox, credentials
+        self.tls_context = tls_context
         self.controller: Any = None
 
     def _authenticate(
@@ -84,8 +90,10 @@ class LoopbackSmtp:
             options = {
                 "authenticator": self._authenticate,
                 "auth_required": True,
-                "auth_require_tls": False,
+                "auth_require_tls": self.tls_context is not None,
             }
+        if self.tls_context is not None:  # STARTTLS offered, and required before anything
+            options.update(tls_context=self.tls_context, require_starttls=True)
         self.controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port, **options)
         self.controller.start()
 

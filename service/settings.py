@@ -157,6 +157,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """``smtp://user:password@host:587`` (STARTTLS when the server offers it),
     ``smtp+starttls://`` (STARTTLS required) or ``smtps://`` (TLS from the start); empty:
     emails wait in the outbox."""
+    smtp_ca_file: str = ""
+    """A PEM file of certificates to trust for the SMTP server's TLS (a private CA); empty:
+    the system's."""
     smtp_from: str = "Essex Outreach <no-reply@outreach.invalid>"
     smtp_timeout_s: float = 10.0
     vapid_private_key: str = ""

@@ -581,3 +581,93 @@ def test_push_subscriptions_are_per_user_and_removable(push_client, sql, staff, 
 
 def test_the_push_key_is_a_404_problem_when_push_is_not_configured(client, staff):
     assert_problem(client.get("/v1/push/key", headers=staff["worker_mid"]), 404)
+
+
+def test_a_referral_new_on_todays_run_sheet_alerts_the_team_once(
+    push_client, push_settings, sql, staff, push
+):
+    on_shift(sql, "Mid Essex Outreach")
+    push_client.put(
+        "/v1/push/subscription", json=push.subscription("mid"), headers=staff["worker_mid"]
+    )
+    receipt = push_client.post("/v1/referrals", json=alert()).json()
+    assert not receipt["urgent"]
+    for _ in range(2):  # a second run places it on the same run-sheet: no second alert
+        run = push_client.post("/v1/assignments:run", headers=staff["coord_mid"])
+        assert run.status_code == 200, run.text
+    placed = sql("SELECT team_id, shift_index FROM assignments WHERE item_kind = 'referral'")
+    assert placed[0]["shift_index"] == 0, placed
+    assert drain(push_settings) == 1
+    assert push.to("mid") == [
+        {
+            "kind": "run_sheet_item",
+            "reference": receipt["reference"],
+            "reason": "New on today's run-sheet",
+        }
+    ]
+
+
+def self_signed(tmp_path) -> tuple[str, str]:
+    """A certificate for 127.0.0.1 and its key (PEM files)."""
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = tmp_path / "smtp.pem", tmp_path / "smtp.key"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return str(cert_file), str(key_file)
+
+
+def test_email_goes_over_starttls_with_a_login(client, sql, db_url, tmp_path):
+    import ssl
+
+    from bench.outbox import LoopbackSmtp
+
+    cert, key = self_signed(tmp_path)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    port, inbox = free_port(), Inbox()
+    server = LoopbackSmtp(port, inbox, credentials=("mailer", "s3cret"), tls_context=context)
+    server.start()
+    try:
+        receipt = refer(client)
+        settings = make_settings(
+            db_url,
+            smtp_url=f"smtp+starttls://mailer:s3cret@127.0.0.1:{port}",
+            smtp_ca_file=cert,
+            **FAST,
+        )
+        assert drain(settings) == 1
+    finally:
+        server.stop()
+    [(to, message)] = inbox.messages
+    assert to == [REFERRER]
+    assert receipt["reference"] in message["Subject"]
+    assert sql("SELECT state FROM outbox_messages")[0]["state"] == "sent"

@@ -91,6 +91,7 @@ class SmtpTransport:
     def __init__(self, settings: Settings) -> None:
         self.target = smtp_target(settings.smtp_url)
         self.timeout_s = settings.smtp_timeout_s
+        self.ca_file = settings.smtp_ca_file or None
         self.client: aiosmtplib.SMTP | None = None
 
     async def _connect(self) -> aiosmtplib.SMTP:
@@ -103,6 +104,7 @@ class SmtpTransport:
             start_tls=t.start_tls,
             use_tls=t.use_tls,
             timeout=self.timeout_s,
+            cert_bundle=self.ca_file,
         )
         await client.connect()
         return client
