@@ -45,9 +45,7 @@ class OutboxController(Controller):
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
         offset: Annotated[int, QueryParameter(ge=0, le=100_000)] = 0,
     ) -> OutboxPage:
-        return await messages.list_outbox(
-            runtime, state=message_state, limit=limit, offset=offset
-        )
+        return await messages.list_outbox(runtime, state=message_state, limit=limit, offset=offset)
 
     @post(
         "/{message_id:int}/retry",
