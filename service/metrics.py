@@ -109,12 +109,15 @@ def message_dead(channel: str) -> None:
     MESSAGES_DEAD.labels(channel=channel).inc()
 
 
-def outbox_families(counts: Mapping[str, int], oldest_queued_s: float) -> Iterable[Any]:
-    """Gauges of the shared outbox: messages per state (``dead`` are the failed ones) and the
-    age of the oldest queued message (0 when none waits).
+def outbox_families(
+    counts: Mapping[str, int], oldest_queued_s: float, retrying: int = 0
+) -> Iterable[Any]:
+    """Gauges of the shared outbox: messages per state (``dead``: failed and given up), queued
+    ones that have failed at least once (``retrying``) and the age of the oldest queued
+    message (0 when none waits).
 
-    >>> [f.name for f in outbox_families({"queued": 2}, 3.5)]
-    ['outreach_outbox_messages', 'outreach_outbox_oldest_queued_age_seconds']
+    >>> [f.name.removeprefix("outreach_outbox_") for f in outbox_families({"queued": 2}, 3.5)]
+    ['messages', 'retrying_messages', 'oldest_queued_age_seconds']
     """
     from service.vocabularies import MESSAGE_STATES
 
@@ -125,12 +128,17 @@ def outbox_families(counts: Mapping[str, int], oldest_queued_s: float) -> Iterab
     )
     for state in MESSAGE_STATES:
         by_state.add_metric([state], float(counts.get(state, 0)))
+    failing = GaugeMetricFamily(
+        f"{PREFIX}_outbox_retrying_messages",
+        "Queued outbox messages that failed at least once and wait for another attempt",
+        value=float(retrying),
+    )
     oldest = GaugeMetricFamily(
         f"{PREFIX}_outbox_oldest_queued_age_seconds",
         "Age of the oldest queued outbox message (0: none queued)",
         value=oldest_queued_s,
     )
-    return [by_state, oldest]
+    return [by_state, failing, oldest]
 
 
 def prometheus_config() -> Any:

@@ -167,10 +167,11 @@ async def requeue(session: AsyncSession, message_id: int) -> dict[str, Any]:
 
 
 async def stats(session: AsyncSession) -> dict[str, Any]:
-    """Messages per state and the age in seconds of the oldest queued one (0: none)."""
+    """Messages per state, queued ones that failed before (``retrying``) and the age in
+    seconds of the oldest queued one (0: none)."""
     rows = await session.execute(
         text(
-            "SELECT state, count(*) AS n, "
+            "SELECT state, count(*) AS n, count(*) FILTER (WHERE attempts > 0) AS retrying, "
             "COALESCE(extract(epoch FROM now() - min(created_at)), 0) AS oldest_s "
             "FROM outbox_messages GROUP BY state"
         )
@@ -179,6 +180,7 @@ async def stats(session: AsyncSession) -> dict[str, Any]:
     queued = by_state.get("queued")
     return {
         "counts": {state: int(r["n"]) for state, r in by_state.items()},
+        "retrying": int(queued["retrying"]) if queued else 0,
         "oldest_queued_s": float(queued["oldest_s"]) if queued else 0.0,
     }
 

@@ -108,7 +108,11 @@ BODIES = {
     "swep": lambda: {"active": True},
     "push_subscription": lambda: {
         "endpoint": "https://push.example.org/matrix",
-        "keys": {"p256dh": "B" + "A" * 86, "auth": "A" * 22},
+        "keys": {
+            "p256dh": "BHjAqnLQEaQiwBmqluGM42J8S_1LbD2UBtN-huqHMKNO-7xs1Djw3qCp18j_"
+            "it6-CSL73AYFXjzIBKnmr_nKyz4",
+            "auth": "A" * 22,
+        },
     },
     "push_endpoint": lambda: {"endpoint": "https://push.example.org/nobody"},
 }

@@ -352,6 +352,7 @@ def test_dead_letters_are_listed_retried_and_counted_in_metrics(db_url, sql, sta
         assert_problem(client.post(f"/v1/outbox/{item['id']}/retry", headers=admin), 409)
         metrics = client.get("/metrics", headers=admin).text
         assert 'outreach_outbox_messages{state="queued"} 1.0' in metrics
+        assert "outreach_outbox_retrying_messages 0.0" in metrics  # attempts start afresh
         assert "outreach_outbox_oldest_queued_age_seconds 0.0" not in metrics
         smtp.start()
         assert drain(settings) == 1
@@ -562,6 +563,9 @@ def test_push_subscriptions_are_per_user_and_removable(push_client, sql, staff, 
         headers=staff["worker_mid"],
     )
     assert bad.status_code == 400
+    off_curve = {**mine, "keys": {**mine["keys"], "p256dh": "B" + "A" * 86}}
+    refused = push_client.put("/v1/push/subscription", json=off_curve, headers=staff["worker_mid"])
+    assert_problem(refused, 422)
     other = push_client.request(
         "DELETE",
         "/v1/push/subscription",
@@ -671,3 +675,22 @@ def test_email_goes_over_starttls_with_a_login(client, sql, db_url, tmp_path):
     assert to == [REFERRER]
     assert receipt["reference"] in message["Subject"]
     assert sql("SELECT state FROM outbox_messages")[0]["state"] == "sent"
+
+
+def test_a_message_that_cannot_be_built_fails_alone(sql, settings, smtp):
+    sql(
+        "INSERT INTO outbox_messages (message_key, recipient_key, template, channel, address, "
+        "params) VALUES ('bad', 'referrer', 'referral_acknowledged', 'email', 'a@example.org', "
+        "'{}'), ('good', 'referrer', 'referral_acknowledged', 'email', 'b@example.org', "
+        '\'{"reference": "ESX-1", "token": "t"}\')'
+    )
+    assert drain(settings, once=True) == 2
+    time.sleep(0.03)
+    assert drain(settings, once=True) == 1  # only the bad one is due again
+    assert [to for to, _ in smtp.inbox.messages] == [["b@example.org"]]
+    bad = sql("SELECT state, attempts, last_error FROM outbox_messages WHERE message_key = 'bad'")
+    assert (bad[0]["state"], bad[0]["attempts"], bad[0]["last_error"]) == (
+        "queued",
+        2,
+        "error: KeyError",
+    )

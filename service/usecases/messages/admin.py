@@ -7,13 +7,14 @@ import logging
 from typing import Any
 
 import msgspec
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from service import metrics
 from service.access import StaffUser
 from service.db import messages as repo
 from service.db import referrals as referrals_repo
 from service.db.engine import transaction
-from service.exceptions import ConflictError, NotFoundError
+from service.exceptions import ConflictError, InvalidInputError, NotFoundError
 from service.runtime import Runtime
 from service.schemas.messages import (
     MessagePreview,
@@ -25,7 +26,7 @@ from service.schemas.messages import (
     Unsubscribed,
 )
 from service.usecases.messages import templates
-from service.usecases.messages.transports import public_key_of
+from service.usecases.messages.transports import b64url_decode, public_key_of
 from service.usecases.referrals.intake import token_matches
 from service.usecases.referrals.public_status import NOT_FOUND
 from service.vocabularies import MessageState, MessageTemplate
@@ -68,7 +69,9 @@ async def outbox_metrics(runtime: Runtime) -> list[Any]:
     except Exception as exc:  # a scrape still gets the process's own metrics
         log.warning("outbox metrics: %s", type(exc).__name__)
         return []
-    return list(metrics.outbox_families(stats["counts"], stats["oldest_queued_s"]))
+    return list(
+        metrics.outbox_families(stats["counts"], stats["oldest_queued_s"], stats["retrying"])
+    )
 
 
 # --- push subscriptions ----------------------------------------------------------------------
@@ -80,9 +83,22 @@ def push_key(runtime: Runtime) -> PushKey:
     return PushKey(public_key=public_key_of(runtime.settings.vapid_private_key))
 
 
+def _check_keys(data: PushSubscriptionIn) -> None:
+    """The browser's key must be a point on P-256 and its secret 16 bytes (RFC 8291), or no
+    alert could ever be encrypted for it."""
+    try:
+        raw = b64url_decode(data.keys.p256dh)
+        ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), raw)
+    except ValueError:
+        raise InvalidInputError("not a P-256 public key", field="keys.p256dh") from None
+    if len(b64url_decode(data.keys.auth)) != 16:
+        raise InvalidInputError("the auth secret must be 16 bytes", field="keys.auth")
+
+
 async def subscribe(
     runtime: Runtime, user: StaffUser, data: PushSubscriptionIn
 ) -> PushSubscriptionOut:
+    _check_keys(data)
     async with transaction(runtime.sessions) as session:
         row = await repo.upsert_subscription(
             session,

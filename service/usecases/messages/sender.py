@@ -132,6 +132,10 @@ class Sender:
         except TransportError as exc:
             metrics.message_failed(row["channel"])
             await self._failed(session, row, exc)
+        except Exception as exc:  # a message that cannot be built must not hold up the batch
+            log.warning("outbox message %s: %s", row["id"], type(exc).__name__)
+            metrics.message_failed(row["channel"])
+            await self._failed(session, row, TransportError(f"error: {type(exc).__name__}"))
         else:
             batch.sent.append(row["id"])
 
