@@ -233,6 +233,17 @@ SCHEDULE: tuple[Rule, ...] = (
         "look back 5 years) need only the pseudonym and the contacts' times and authorities.",
     ),
     Rule(
+        name="finished_messages",
+        table="outbox_messages",
+        columns=("address", "params"),
+        action="delete",
+        what="outbox messages delivered, cancelled or given up (dead letters)",
+        measured_from="the last attempt",
+        setting="retention_messages_days",
+        why="A finished message is kept only to show staff what was sent and to retry a dead "
+        "letter; a team's address and the alert's reference need not stay longer.",
+    ),
+    Rule(
         name="stored_replies",
         table="idempotent_responses",
         columns=("body",),

@@ -81,6 +81,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Notes and special-category data of every contact are erased after this."""
     retention_dormant_person_days: Days = 1095
     """A person with no contact for this long keeps only what the figures need."""
+    retention_messages_days: Days = 30
+    """Delivered, cancelled and dead outbox messages are deleted this long after their last
+    attempt."""
     retention_interval_s: float = 3600.0
     """How often the app applies the retention schedule; 0 turns the periodic task off."""
     area_refresh_s: float = 300.0
