@@ -694,3 +694,47 @@ def test_a_message_that_cannot_be_built_fails_alone(sql, settings, smtp):
         2,
         "error: KeyError",
     )
+
+
+class StallingInbox(Inbox):
+    """Holds the first delivery attempt at DATA (without accepting it) until released."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stalled, self.release = threading.Event(), threading.Event()
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802
+        if not self.stalled.is_set():
+            self.stalled.set()
+            await asyncio.to_thread(self.release.wait, 60)
+            return "451 try again later"  # never accepted: the sender was killed meanwhile
+        return await super().handle_DATA(server, session, envelope)
+
+
+def test_a_sender_killed_mid_send_releases_the_message_which_goes_out_once(client, sql, db_url):
+    from bench.outbox import LoopbackSmtp
+
+    port, inbox = free_port(), StallingInbox()
+    server = LoopbackSmtp(port, inbox)
+    server.start()
+    try:
+        reference = refer(client)["reference"]
+        settings = make_settings(db_url, smtp_url=f"smtp://127.0.0.1:{port}", **FAST)
+        ctx = mp.get_context("spawn")
+        start, results = ctx.Event(), ctx.Queue()
+        doomed = ctx.Process(target=drain_process, args=(settings, start, results))
+        doomed.start()
+        start.set()
+        assert inbox.stalled.wait(60), "the first sender never reached DATA"
+        assert sql("SELECT state FROM outbox_messages")[0]["state"] == "queued"
+        doomed.kill()  # SIGKILL while it holds the row and waits for the server
+        doomed.join(10)
+        inbox.release.set()
+        # Its connection is gone, so is its lock: another sender takes the message.
+        assert wait_for(lambda: drain(settings) == 1, timeout_s=20)
+        assert drain(settings) == 0
+    finally:
+        server.stop()
+    assert [m["Subject"] for _, m in inbox.messages] == [f"We have received your alert {reference}"]
+    row = sql("SELECT state, attempts FROM outbox_messages")[0]
+    assert (row["state"], row["attempts"]) == ("sent", 1)  # the killed attempt left no trace
