@@ -738,3 +738,30 @@ def test_a_sender_killed_mid_send_releases_the_message_which_goes_out_once(clien
     assert [m["Subject"] for _, m in inbox.messages] == [f"We have received your alert {reference}"]
     row = sql("SELECT state, attempts FROM outbox_messages")[0]
     assert (row["state"], row["attempts"]) == ("sent", 1)  # the killed attempt left no trace
+
+
+def test_an_imported_file_sends_nothing(monkeypatch, db_url, sql, tmp_path, capsys):
+    """Old alerts from another system: their referrers never had a link from this service,
+    and their urgency is long past."""
+    from tests.integration.test_referral_import import run_import, seen, write_csv
+
+    on_shift(sql, "Mid Essex Outreach")
+    header = [
+        "Alert ID",
+        "Date and time seen",
+        "Latitude",
+        "Longitude",
+        "Location",
+        "Danger",
+        "Email",
+        "Consent to contact",
+        "Wants update",
+    ]
+    rows = [["A-1", seen(3), "51.7366", "0.4693", "bank doorway", "yes", REFERRER, "yes", "yes"]]
+    assert run_import(monkeypatch, db_url, write_csv(tmp_path / "e.csv", rows, header)) == 0
+    stored = sql(
+        "SELECT r.urgent, c.email, c.wants_update FROM referrals r "
+        "JOIN referrer_contacts c ON c.referral_id = r.id"
+    )
+    assert [tuple(r.values()) for r in stored] == [(True, REFERRER, True)]
+    assert sql("SELECT count(*) AS n FROM outbox_messages")[0]["n"] == 0

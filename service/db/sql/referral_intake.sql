@@ -112,7 +112,8 @@ alert_when AS (
            jsonb_build_object('reference', CAST(:reference AS varchar)) AS params,
            ARRAY[CAST(:team_id AS integer)] AS team_ids
     FROM ins
-    WHERE CAST(:urgent AS boolean) AND CAST(:team_id AS integer) IS NOT NULL
+    WHERE CAST(:urgent AS boolean) AND CAST(:alert_team AS boolean)
+      AND CAST(:team_id AS integer) IS NOT NULL
 ),
 -- include: outbox_team_alert_ctes
 SELECT ins.id, ins.received_at, found.n AS duplicates FROM ins, found

@@ -25,14 +25,26 @@ def push_on(settings: Settings) -> bool:
     return bool(settings.vapid_private_key)
 
 
+SILENT_SOURCES = frozenset({"csv"})
+"""Intake sources that send nothing: an imported file holds old alerts whose referrers were
+never given a link by this service, and whose urgency is long past."""
+
+
 def intake_params(
-    settings: Settings, referrer: ReferrerContact | None, token: str, now: dt.datetime
+    settings: Settings,
+    referrer: ReferrerContact | None,
+    token: str,
+    now: dt.datetime,
+    *,
+    source: str,
 ) -> dict[str, Any]:
     """Parameters of the intake statement's outbox rows. The status token is kept (with the
     referrer's details) only when they want updates by email: the updates carry the link."""
-    wants_email = bool(referrer and referrer.wants_update and referrer.email)
+    live = source not in SILENT_SOURCES
+    wants_email = bool(live and referrer and referrer.wants_update and referrer.email)
     return {
         "update_token": token if wants_email else None,
+        "alert_team": live,
         "now": now,
         "push_on": push_on(settings),
     }

@@ -235,7 +235,7 @@ async def _store(
         source=source,
         **_intake_records(referral, routing, source),
         **_duplicate_search(runtime, now),
-        **messages.intake_params(runtime.settings, referral.referrer, token, now),
+        **messages.intake_params(runtime.settings, referral.referrer, token, now, source=source),
     )
     inserted = await repo.intake(session, values)
     if inserted is None:  # this submission key was used before (or raced us): theirs it is
