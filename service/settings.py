@@ -20,7 +20,13 @@ from service.vocabularies import ROLES, HotspotLayer, Role
 ENV_PREFIX = "OUTREACH_"
 PACKAGE_DIR = Path(__file__).resolve().parent
 LIST_SETTINGS = frozenset(
-    {"cors_origins", "assignment_hotspot_layers", "tile_point_roles", "trusted_proxies"}
+    {
+        "cors_origins",
+        "assignment_hotspot_layers",
+        "tile_point_roles",
+        "trusted_proxies",
+        "push_services",
+    }
 )
 """Settings given in the environment as comma-separated lists."""
 
@@ -170,6 +176,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     no push, team alerts go to the team's email address when it has one."""
     vapid_subject: str = "mailto:no-reply@outreach.invalid"
     """The contact the push services see in the VAPID claims (``mailto:`` or ``https:``)."""
+    push_services: tuple[str, ...] = (
+        "https://fcm.googleapis.com",
+        "https://updates.push.services.mozilla.com",
+        "https://*.push.apple.com",
+        "https://*.notify.windows.com",
+    )
+    """Where push subscriptions may point (``scheme://host``, ``*.`` for any subdomain;
+    comma-separated in the env): the browsers' push services. The server posts to a
+    subscription's endpoint, so nothing else (an internal address) may be registered."""
     push_ttl_s: int = 4 * 3600
     """How long a push service keeps an alert for a device that is offline (seconds)."""
     outbox_poll_interval_s: float = 1.0

@@ -107,7 +107,7 @@ BODIES = {
     "pin": lambda: {"team_id": 1, "note": "matrix"},
     "swep": lambda: {"active": True},
     "push_subscription": lambda: {
-        "endpoint": "https://push.example.org/matrix",
+        "endpoint": "https://fcm.googleapis.com/fcm/send/matrix",
         "keys": {
             "p256dh": "BHjAqnLQEaQiwBmqluGM42J8S_1LbD2UBtN-huqHMKNO-7xs1Djw3qCp18j_"
             "it6-CSL73AYFXjzIBKnmr_nKyz4",

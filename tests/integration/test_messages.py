@@ -445,7 +445,11 @@ def push():
 @pytest.fixture
 def push_settings(db_url, smtp):
     return make_settings(
-        db_url, smtp_url=smtp_url(smtp.port), vapid_private_key=VAPID_PRIVATE, **FAST
+        db_url,
+        smtp_url=smtp_url(smtp.port),
+        vapid_private_key=VAPID_PRIVATE,
+        push_services=("http://127.0.0.1",),  # the fake push service
+        **FAST,
     )
 
 
@@ -566,6 +570,13 @@ def test_push_subscriptions_are_per_user_and_removable(push_client, sql, staff, 
     off_curve = {**mine, "keys": {**mine["keys"], "p256dh": "B" + "A" * 86}}
     refused = push_client.put("/v1/push/subscription", json=off_curve, headers=staff["worker_mid"])
     assert_problem(refused, 422)
+    for elsewhere in ("http://169.254.169.254/latest/meta-data", "https://intranet.local/x"):
+        inside = push_client.put(
+            "/v1/push/subscription",
+            json={**mine, "endpoint": elsewhere},
+            headers=staff["worker_mid"],
+        )
+        assert_problem(inside, 422)
     other = push_client.request(
         "DELETE",
         "/v1/push/subscription",

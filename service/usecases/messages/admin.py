@@ -26,7 +26,11 @@ from service.schemas.messages import (
     Unsubscribed,
 )
 from service.usecases.messages import templates
-from service.usecases.messages.transports import b64url_decode, public_key_of
+from service.usecases.messages.transports import (
+    b64url_decode,
+    public_key_of,
+    push_service_allowed,
+)
 from service.usecases.referrals.intake import token_matches
 from service.usecases.referrals.public_status import NOT_FOUND
 from service.vocabularies import MessageState, MessageTemplate
@@ -83,6 +87,11 @@ def push_key(runtime: Runtime) -> PushKey:
     return PushKey(public_key=public_key_of(runtime.settings.vapid_private_key))
 
 
+def _check_endpoint(runtime: Runtime, data: PushSubscriptionIn) -> None:
+    if not push_service_allowed(data.endpoint, runtime.settings.push_services):
+        raise InvalidInputError("not the address of a known push service", field="endpoint")
+
+
 def _check_keys(data: PushSubscriptionIn) -> None:
     """The browser's key must be a point on P-256 and its secret 16 bytes (RFC 8291), or no
     alert could ever be encrypted for it."""
@@ -98,6 +107,7 @@ def _check_keys(data: PushSubscriptionIn) -> None:
 async def subscribe(
     runtime: Runtime, user: StaffUser, data: PushSubscriptionIn
 ) -> PushSubscriptionOut:
+    _check_endpoint(runtime, data)
     _check_keys(data)
     async with transaction(runtime.sessions) as session:
         row = await repo.upsert_subscription(

@@ -40,6 +40,7 @@ from service.usecases.messages.transports import (
     SmtpTransport,
     TransportError,
     email_message,
+    push_service_allowed,
 )
 
 log = logging.getLogger(__name__)
@@ -151,6 +152,8 @@ class Sender:
     async def _push(self, row: dict[str, Any]) -> None:
         if self.push is None or row["endpoint"] is None:
             raise TransportError("the device is no longer registered", permanent=True)
+        if not push_service_allowed(row["endpoint"], self.settings.push_services):
+            raise TransportError("the endpoint is not an allowed push service", permanent=True)
         await self.push.send(
             endpoint=row["endpoint"],
             p256dh=row["p256dh"],

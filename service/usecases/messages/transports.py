@@ -154,6 +154,32 @@ def public_key_of(private_key: str) -> str:
     return b64url_encode(raw)
 
 
+def push_service_allowed(endpoint: str, services: tuple[str, ...]) -> bool:
+    """Whether ``endpoint`` belongs to one of the allowed push services.
+
+    >>> services = ("https://fcm.googleapis.com", "https://*.notify.windows.com")
+    >>> push_service_allowed("https://fcm.googleapis.com/fcm/send/abc", services)
+    True
+    >>> push_service_allowed("https://db5p.notify.windows.com/w/?token=x", services)
+    True
+    >>> push_service_allowed("http://fcm.googleapis.com/fcm/send/abc", services)
+    False
+    >>> push_service_allowed("https://169.254.169.254/latest", services)
+    False
+    >>> push_service_allowed("https://notify.windows.com.evil.example/x", services)
+    False
+    """
+    parts = urlsplit(endpoint)
+    host = (parts.hostname or "").lower()
+    for service in services:
+        scheme, _, pattern = service.lower().partition("://")
+        if parts.scheme != scheme or not host:
+            continue
+        if host == pattern or (pattern.startswith("*.") and host.endswith(pattern[1:])):
+            return True
+    return False
+
+
 def encrypt_payload(payload: bytes, *, p256dh: str, auth: str) -> bytes:
     """RFC 8291 (aes128gcm): only the subscribed browser can read the payload."""
     server_key = ec.generate_private_key(ec.SECP256R1())
