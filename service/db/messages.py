@@ -186,12 +186,13 @@ async def stats(session: AsyncSession) -> dict[str, Any]:
 
 
 async def unsubscribe_referrer(session: AsyncSession, referral_id: uuid.UUID) -> int:
-    """No more updates to this referral's referrer: consent to updates withdrawn, the status
-    token and queued emails to them dropped; how many queued emails were cancelled."""
+    """No more emails to this referral's referrer: consent to updates withdrawn, their email
+    address, the status token and queued emails to them dropped; how many queued emails were
+    cancelled."""
     await session.execute(
         text(
-            "UPDATE referrer_contacts SET wants_update = false, status_token = NULL "
-            "WHERE referral_id = :id"
+            "UPDATE referrer_contacts SET wants_update = false, status_token = NULL, "
+            "email = NULL WHERE referral_id = :id"
         ),
         {"id": referral_id},
     )

@@ -314,8 +314,8 @@ def test_the_unsubscribe_link_stops_every_email_about_the_alert(client, sql, sta
     )
     assert drain(settings) == 0
     assert len(smtp.inbox.messages) == 1
-    contact = sql("SELECT wants_update, status_token FROM referrer_contacts")[0]
-    assert (contact["wants_update"], contact["status_token"]) == (False, None)
+    contact = sql("SELECT wants_update, status_token, email FROM referrer_contacts")[0]
+    assert tuple(contact.values()) == (False, None, None)  # as the page promised
 
 
 # --- the admin's view ----------------------------------------------------------------------------
