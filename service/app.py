@@ -34,6 +34,7 @@ from service.api.assignments import AssignmentsController, ShiftPlanController, 
 from service.api.contacts import ContactReadController, ContactsController
 from service.api.figures import ExportsController, StatsController
 from service.api.hotspots import HotspotRecomputeController, HotspotsController
+from service.api.messages import OutboxController, PushController, UnsubscribeController
 from service.api.open311 import Open311Controller
 from service.api.operations import (
     METRICS_SCHEME,
@@ -46,6 +47,7 @@ from service.api.pages import (
     DocsController,
     MapPageController,
     ReportPagesController,
+    UnsubscribePageController,
 )
 from service.api.persons import PersonsController
 from service.api.referrals import (
@@ -66,6 +68,7 @@ from service.settings import PACKAGE_DIR, Settings
 from service.usecases.areas import sync as area_sync
 from service.usecases.assignments import runs as assignment
 from service.usecases.hotspots import clustering as hotspots
+from service.usecases.messages import sender as outbox
 from service.usecases.operations.retention import retention_loop
 from service.usecases.staff.login_throttle import LoginThrottle
 
@@ -153,6 +156,8 @@ def create_app(settings: Settings) -> Litestar:
             PublicReferralsController,
             AuthController,
             ReportPagesController,
+            UnsubscribePageController,
+            UnsubscribeController,
             MapPageController,
             ConsolePageController,
             Open311Controller,
@@ -187,9 +192,11 @@ def create_app(settings: Settings) -> Litestar:
                 lambda trigger: assignment.run(runtime, trigger=trigger),
                 debounce_s=settings.assignment_debounce_s,
             )
+        senders = outbox.start_senders(runtime)
         try:
             yield
         finally:
+            await outbox.stop_senders(senders)
             await runtime.assignment_runs.stop()
             for task in tasks:
                 task.cancel()
@@ -219,6 +226,8 @@ def create_app(settings: Settings) -> Litestar:
             StatsController,
             ExportsController,
             TilesController,
+            OutboxController,
+            PushController,
             MetricsController,
             public,
             create_static_files_router(path="/static", directories=[settings.static_dir]),

@@ -90,6 +90,14 @@ def _parser() -> argparse.ArgumentParser:
     assignments_sub.add_parser("run", help="recompute every assignment now and report counts")
     _export_parser(sub)
 
+    push = sub.add_parser("push", help="Web Push alerts to staff devices")
+    push_sub = push.add_subparsers(dest="push_command", required=True)
+    push_sub.add_parser("keys", help="make a VAPID key pair (prints the settings to set)")
+
+    outbox = sub.add_parser("outbox", help="the message outbox")
+    outbox_sub = outbox.add_subparsers(dest="outbox_command", required=True)
+    outbox_sub.add_parser("send", help="deliver every due message now, then exit")
+
     openapi = sub.add_parser("openapi", help="write the OpenAPI document")
     openapi.add_argument("--output", type=Path, default=None)
     return parser
@@ -132,6 +140,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "hotspots": _hotspots,
         "assignments": _assignments,
         "export": _export,
+        "push": _push,
+        "outbox": _outbox,
         "openapi": _openapi,
     }[args.command]
     try:
@@ -205,6 +215,24 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _exit_cleanly(_signum: int, _frame: object) -> None:
     raise SystemExit(0)
+
+
+def _push(_: argparse.Namespace) -> int:
+    from service.usecases.messages.transports import new_vapid_keys
+
+    private, public = new_vapid_keys()
+    print("# Web Push (VAPID) keys: keep the private key secret, the same in every process")
+    print(f"OUTREACH_VAPID_PRIVATE_KEY={private}")
+    print(f"# public key (GET /v1/push/key serves it): {public}")
+    return 0
+
+
+def _outbox(_: argparse.Namespace) -> int:
+    from service.usecases.operations.cli_jobs import send_outbox
+
+    sent = asyncio.run(send_outbox(Settings.from_env()))
+    print(f"outbox: {sent} messages handled")
+    return 0
 
 
 def _seed(_: argparse.Namespace) -> int:

@@ -83,13 +83,25 @@ _DEFAULTS = {f.name: f.default for f in msgspec.structs.fields(Settings)}
 REFERRAL_TEXT = ("location_description", "appearance", "clothing", "belongings", "postcode")
 POSITION = ("geom", "geom_bng", "geom_mercator", "accuracy_m")
 CONTACT_NOTES = ("notes", "outcome")
+REFERRER_CONTACT = (
+    "name",
+    "email",
+    "phone",
+    "wants_update",
+    "created_at",
+    "status_token",
+    "outbox_messages.address",
+    "outbox_messages.params",
+)
+"""The referrer's details, and the outbox's copies of them (their address, the status token
+in the message parameters) in messages to them."""
 SENSITIVE = ("contact_sensitive.health_notes", "contact_sensitive.support_needs")
 
 SCHEDULE: tuple[Rule, ...] = (
     Rule(
         name="referrer_contacts_open",
         table="referrer_contacts",
-        columns=("name", "email", "phone", "wants_update", "created_at"),
+        columns=REFERRER_CONTACT,
         action="delete",
         what="the referrer's contact details of referrals still open",
         measured_from="receipt",
@@ -113,7 +125,7 @@ SCHEDULE: tuple[Rule, ...] = (
     Rule(
         name="referrer_contacts_closed",
         table="referrer_contacts",
-        columns=("name", "email", "phone", "wants_update", "created_at"),
+        columns=REFERRER_CONTACT,
         action="delete",
         what="the referrer's contact details of closed referrals",
         measured_from="the closure",
@@ -222,6 +234,17 @@ SCHEDULE: tuple[Rule, ...] = (
         "look back 5 years) need only the pseudonym and the contacts' times and authorities.",
     ),
     Rule(
+        name="finished_messages",
+        table="outbox_messages",
+        columns=("address", "params"),
+        action="delete",
+        what="outbox messages delivered, cancelled or given up (dead letters)",
+        measured_from="the last attempt",
+        setting="retention_messages_days",
+        why="A finished message is kept only to show staff what was sent and to retry a dead "
+        "letter; a team's address and the alert's reference need not stay longer.",
+    ),
+    Rule(
         name="stored_replies",
         table="idempotent_responses",
         columns=("body",),
@@ -280,6 +303,23 @@ KEPT: Mapping[str, Mapping[str, str]] = {
         "updated_at": "bookkeeping",
     },
     "referrer_contacts": {"referral_id": "key of the row deleted with it"},
+    "outbox_messages": {
+        "id": "internal key",
+        "message_key": "names the event (kind and internal ids), no personal data",
+        "recipient_key": "'referrer', a team or a staff device: no address",
+        "template": "a code",
+        "channel": "a code",
+        "state": "delivery bookkeeping",
+        "referral_id": "key",
+        "team_id": "which team was alerted (staff data)",
+        "subscription_id": "which staff device was alerted (staff data)",
+        "attempts": "delivery bookkeeping",
+        "next_attempt_at": "delivery bookkeeping",
+        "last_error": "the transport's error (no message content)",
+        "created_at": "bookkeeping",
+        "updated_at": "bookkeeping",
+        "sent_at": "bookkeeping",
+    },
     "referral_attempts": {
         "id": "internal key",
         "referral_id": "key",

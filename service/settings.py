@@ -20,7 +20,13 @@ from service.vocabularies import ROLES, HotspotLayer, Role
 ENV_PREFIX = "OUTREACH_"
 PACKAGE_DIR = Path(__file__).resolve().parent
 LIST_SETTINGS = frozenset(
-    {"cors_origins", "assignment_hotspot_layers", "tile_point_roles", "trusted_proxies"}
+    {
+        "cors_origins",
+        "assignment_hotspot_layers",
+        "tile_point_roles",
+        "trusted_proxies",
+        "push_services",
+    }
 )
 """Settings given in the environment as comma-separated lists."""
 
@@ -81,6 +87,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Notes and special-category data of every contact are erased after this."""
     retention_dormant_person_days: Days = 1095
     """A person with no contact for this long keeps only what the figures need."""
+    retention_messages_days: Days = 30
+    """Delivered, cancelled and dead outbox messages are deleted this long after their last
+    attempt."""
     retention_interval_s: float = 3600.0
     """How often the app applies the retention schedule; 0 turns the periodic task off."""
     area_refresh_s: float = 300.0
@@ -151,6 +160,45 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     login_known_address_days: int = 90
     """A client that signed in as a user is known for them for this long after the last
     time: the failures of other clients never keep it waiting (stored hashed)."""
+    public_base_url: str = "http://127.0.0.1:8000"
+    """Where the public reaches this service: status and unsubscribe links in emails."""
+    smtp_url: str = ""
+    """``smtp://user:password@host:587`` (STARTTLS when the server offers it),
+    ``smtp+starttls://`` (STARTTLS required) or ``smtps://`` (TLS from the start); empty:
+    emails wait in the outbox."""
+    smtp_ca_file: str = ""
+    """A PEM file of certificates to trust for the SMTP server's TLS (a private CA); empty:
+    the system's."""
+    smtp_from: str = "Essex Outreach <no-reply@outreach.invalid>"
+    smtp_timeout_s: float = 10.0
+    vapid_private_key: str = ""
+    """The Web Push (VAPID) private key, base64url (``outreach push keys`` makes one); empty:
+    no push, team alerts go to the team's email address when it has one."""
+    vapid_subject: str = "mailto:no-reply@outreach.invalid"
+    """The contact the push services see in the VAPID claims (``mailto:`` or ``https:``)."""
+    push_services: tuple[str, ...] = (
+        "https://fcm.googleapis.com",
+        "https://updates.push.services.mozilla.com",
+        "https://*.push.apple.com",
+        "https://*.notify.windows.com",
+    )
+    """Where push subscriptions may point (``scheme://host``, ``*.`` for any subdomain;
+    comma-separated in the env): the browsers' push services. The server posts to a
+    subscription's endpoint, so nothing else (an internal address) may be registered."""
+    push_ttl_s: int = 4 * 3600
+    """How long a push service keeps an alert for a device that is offline (seconds)."""
+    outbox_poll_interval_s: float = 1.0
+    """How often an idle sender looks for due messages; 0 turns this process's senders off."""
+    outbox_senders: int = 2
+    """Sender tasks in each process (each claims its own batches; each keeps an SMTP link)."""
+    outbox_batch_size: int = 20
+    """Messages one sender claims at a time (a crash resends at most these)."""
+    outbox_max_attempts: int = 8
+    """Failed attempts after which a message is a dead letter (an admin may retry it)."""
+    outbox_backoff_base_s: float = 30.0
+    """The wait after the first failure; it doubles with each further failure..."""
+    outbox_backoff_max_s: float = 3600.0
+    """...up to this many seconds."""
 
     def __post_init__(self) -> None:
         for entry in self.trusted_proxies:

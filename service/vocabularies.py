@@ -157,3 +157,20 @@ DROP_REASONS: tuple[DropReason, ...] = get_args(DropReason)
 TravelSource = Literal["osrm", "straight_line"]
 """Where a shift plan's travel times came from."""
 TRAVEL_SOURCES: tuple[TravelSource, ...] = get_args(TravelSource)
+
+# --- messages (the outbox) ------------------------------------------------------------------
+
+MessageChannel = Literal["email", "push"]
+MESSAGE_CHANNELS: tuple[MessageChannel, ...] = get_args(MessageChannel)
+
+MessageState = Literal["queued", "sent", "dead", "cancelled"]
+"""``dead``: given up after the configured attempts (an admin may retry it); ``cancelled``:
+nothing to send any more (the referrer unsubscribed, retention removed the address, the device
+was unregistered)."""
+MESSAGE_STATES: tuple[MessageState, ...] = get_args(MessageState)
+
+MessageTemplate = Literal[
+    "referral_acknowledged", "referral_outcome", "urgent_referral", "run_sheet_item", "swep_on"
+]
+"""Every message the service sends (``service.usecases.messages.templates``)."""
+MESSAGE_TEMPLATES: tuple[MessageTemplate, ...] = get_args(MessageTemplate)

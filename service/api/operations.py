@@ -23,6 +23,7 @@ from service.auth import BEARER, PUBLIC, load_user
 from service.runtime import Runtime, RuntimeDep
 from service.schemas.areas import Health, Readiness
 from service.schemas.problems import problem_responses
+from service.usecases.messages.admin import outbox_metrics
 from service.usecases.operations.health import readiness
 
 
@@ -109,7 +110,18 @@ class MetricsController(Controller):
         guards=[scraper_or_admin],
         responses=problem_responses(401, 403),
         media_type=MediaType.TEXT,
-        sync_to_thread=False,
     )
-    def metrics(self) -> Response[bytes]:
-        return Response(generate_latest(_registry()), headers={"content-type": CONTENT_TYPE_LATEST})
+    async def metrics(self, runtime: RuntimeDep) -> Response[bytes]:
+        shared = _Families(await outbox_metrics(runtime))  # the outbox, from the database
+        body = generate_latest(_registry()) + generate_latest(shared)
+        return Response(body, headers={"content-type": CONTENT_TYPE_LATEST})
+
+
+class _Families:
+    """Metric families read at scrape time, in the shape ``generate_latest`` reads."""
+
+    def __init__(self, families: list[Any]) -> None:
+        self.families = families
+
+    def collect(self) -> list[Any]:
+        return self.families

@@ -12,7 +12,9 @@ from litestar.params import Body, FromPath, QueryParameter
 from litestar.response import Redirect, Template
 
 from service.auth import PUBLIC, user_of_header
+from service.exceptions import NotFoundError
 from service.runtime import RuntimeDep
+from service.usecases.messages import admin as messages
 from service.usecases.referrals import report_form
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "web" / "templates"
@@ -59,6 +61,40 @@ class ReportPagesController(Controller):
         if context is None:
             return Template("not_found.html", status_code=404)
         return Template("status.html", context=context)
+
+
+class UnsubscribePageController(Controller):
+    """The link in every email to a referrer: a page with one button (a link scanner that
+    fetches the page unsubscribes nobody); the button stops every email about the alert."""
+
+    path = "/report/unsubscribe"
+    include_in_schema = False
+    opt = PUBLIC
+
+    @get("/{reference:str}", operation_id="unsubscribePage", summary="Stop emails (page)")
+    async def page(
+        self,
+        runtime: RuntimeDep,
+        reference: FromPath[str],
+        token: Annotated[str, QueryParameter(max_length=100)] = "",
+    ) -> Template:
+        context = {"reference": reference, "token": token, "done": False}
+        return Template("unsubscribe.html", context=context)
+
+    @post(
+        "/{reference:str}", operation_id="unsubscribeForm", summary="Stop emails", status_code=200
+    )
+    async def confirm(
+        self,
+        runtime: RuntimeDep,
+        reference: FromPath[str],
+        token: Annotated[str, QueryParameter(max_length=100)] = "",
+    ) -> Template:
+        try:
+            done = await messages.unsubscribe_referrer(runtime, reference, token)
+        except NotFoundError:
+            return Template("not_found.html", status_code=404)
+        return Template("unsubscribe.html", context={"reference": done.reference, "done": True})
 
 
 class MapPageController(Controller):

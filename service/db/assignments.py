@@ -239,6 +239,27 @@ async def authority_name(session: AsyncSession, code: str) -> str | None:
     return None if name is None else str(name)
 
 
+async def swep_was_active(session: AsyncSession, code: str) -> bool:
+    """Whether SWEP is on for ``code`` now (its row locked to the end of the transaction)."""
+    found = await session.execute(
+        text("SELECT active FROM swep_states WHERE authority_code = :code FOR UPDATE"),
+        {"code": code},
+    )
+    return bool(found.scalar_one_or_none())
+
+
+async def covering_team_ids(session: AsyncSession, code: str) -> list[int]:
+    """The active teams covering the authority ``code``."""
+    rows = await session.execute(
+        text(
+            "SELECT t.id FROM team_areas ta JOIN teams t ON t.id = ta.team_id AND t.active "
+            "WHERE ta.authority_code = :code ORDER BY t.id"
+        ),
+        {"code": code},
+    )
+    return [int(r) for r in rows.scalars()]
+
+
 async def set_swep(session: AsyncSession, *, code: str, active: bool, by: str) -> dict[str, Any]:
     row = (
         (await session.execute(sql("swep_upsert"), {"code": code, "active": active, "by": by}))

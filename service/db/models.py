@@ -47,6 +47,9 @@ from service.vocabularies import (
     HOTSPOT_STATUSES,
     ITEM_KINDS,
     MEMBER_KINDS,
+    MESSAGE_CHANNELS,
+    MESSAGE_STATES,
+    MESSAGE_TEMPLATES,
     NATIONALITY_BANDS,
     OUTCOME_CODES,
     REFERRAL_STATUSES,
@@ -170,6 +173,8 @@ class Team(Base):
     created_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), server_default=text("now()")
     )
+    alert_email: Mapped[str | None] = mapped_column(String(254))
+    """Where the team's alerts go when no device of a worker on shift can take a push."""
 
 
 class TeamArea(Base):
@@ -339,6 +344,8 @@ class ReferrerContact(Base):
     created_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), server_default=text("now()")
     )
+    status_token: Mapped[str | None] = mapped_column(String(64))
+    """The referrer's status token, kept only while they want updates (the link in them)."""
 
 
 class ReferralEvent(Base):
@@ -770,3 +777,64 @@ class AssignmentOverride(Base):
     released_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     released_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     released_by_name: Mapped[str | None] = mapped_column(String(100))
+
+
+class PushSubscription(Base):
+    """A browser's Web Push subscription, registered by a signed-in member of staff."""
+
+    __tablename__ = "push_subscriptions"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    endpoint: Mapped[str] = mapped_column(Text, unique=True)
+    p256dh: Mapped[str] = mapped_column(String(200))
+    auth: Mapped[str] = mapped_column(String(100))
+    device_id: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=text("now()")
+    )
+
+
+class OutboxMessage(Base):
+    """One message to one recipient, written in the transaction of the change that causes
+    it; ``(message_key, recipient_key)`` is unique: a message is queued once per recipient."""
+
+    __tablename__ = "outbox_messages"
+    __table_args__ = (
+        UniqueConstraint("message_key", "recipient_key"),
+        one_of("channel", MESSAGE_CHANNELS),
+        one_of("state", MESSAGE_STATES),
+        one_of("template", MESSAGE_TEMPLATES),
+        Index(
+            "ix_outbox_messages_due", "next_attempt_at", postgresql_where=text("state = 'queued'")
+        ),
+        Index("ix_outbox_messages_state_created_at", "state", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    message_key: Mapped[str] = mapped_column(String(200))
+    recipient_key: Mapped[str] = mapped_column(String(100))
+    template: Mapped[str] = mapped_column(String(40))
+    channel: Mapped[str] = mapped_column(String(10))
+    state: Mapped[str] = mapped_column(String(12), server_default=text("'queued'"))
+    referral_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("referrals.id", ondelete="CASCADE"), index=True
+    )
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id", ondelete="SET NULL"))
+    subscription_id: Mapped[int | None] = mapped_column(
+        ForeignKey("push_subscriptions.id", ondelete="SET NULL")
+    )
+    address: Mapped[str | None] = mapped_column(String(254))
+    params: Mapped[dict[str, object]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=text("now()")
+    )
+    last_error: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=text("now()")
+    )
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=text("now()")
+    )
+    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))

@@ -10,7 +10,9 @@ from tests.e2e.conftest import serious_accessibility_violations
 pytestmark = pytest.mark.e2e
 
 
-@pytest.mark.parametrize("path", ["/report", "/map"])
+@pytest.mark.parametrize(
+    "path", ["/report", "/map", "/report/unsubscribe/ESX-ABCD-2345?token=sample-token"]
+)
 @pytest.mark.parametrize("size", [(360, 640), (1280, 800)], ids=["phone", "desktop"])
 def test_pages_have_no_serious_accessibility_violations(browser, live_server, path, size):
     page = browser.new_page(viewport={"width": size[0], "height": size[1]})

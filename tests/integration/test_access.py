@@ -485,6 +485,10 @@ NOT_PERSONAL = {
     ("GET", "/v1/referrals/{}/status"),  # the referrer's own receipt, by its private token
     ("GET", "/v1/teams"),
     ("GET", "/v1/swep"),
+    # Admins only: message states and keys, never an address or a text.
+    ("GET", "/v1/outbox"),
+    ("GET", "/v1/outbox/templates/{}"),  # sample values only
+    ("GET", "/v1/push/key"),  # the VAPID public key
 }
 
 

@@ -88,6 +88,19 @@ MATRIX = [
     ("GET", "/v1/tiles/{tile_z}/{tile_x}/{tile_y}", None, expect()),
     # Or the scrape token (tests/integration/test_openapi_security.py).
     ("GET", "/metrics", None, ADMIN_ONLY),
+    ("GET", "/v1/outbox", None, ADMIN_ONLY),
+    ("GET", "/v1/outbox/templates/{template}", None, ADMIN_ONLY),
+    ("POST", "/v1/outbox/{outbox_message}/retry", None, {**ADMIN_ONLY, "admin": 404}),
+    # Push is not configured in these tests: no key to give (tests/integration/test_messages.py).
+    ("GET", "/v1/push/key", None, {**dict.fromkeys(WHO, 404), "anonymous": 401}),
+    ("PUT", "/v1/push/subscription", "push_subscription", expect()),
+    # Nobody registered that endpoint: the caller's own subscriptions only, none found.
+    (
+        "DELETE",
+        "/v1/push/subscription",
+        "push_endpoint",
+        {**dict.fromkeys(WHO, 404), "anonymous": 401},
+    ),
 ]
 BODIES = {
     "attempt": lambda: {
@@ -103,6 +116,15 @@ BODIES = {
     "swep": lambda: {"active": True},
     "place": lambda: {"lon": 0.4693, "lat": 51.7366, "note": "matrix"},
     "forward": lambda: {"note": "sent to the London service"},
+    "push_subscription": lambda: {
+        "endpoint": "https://fcm.googleapis.com/fcm/send/matrix",
+        "keys": {
+            "p256dh": "BHjAqnLQEaQiwBmqluGM42J8S_1LbD2UBtN-huqHMKNO-7xs1Djw3qCp18j_"
+            "it6-CSL73AYFXjzIBKnmr_nKyz4",
+            "auth": "A" * 22,
+        },
+    },
+    "push_endpoint": lambda: {"endpoint": "https://push.example.org/nobody"},
 }
 MID_ESSEX_TEAM = 4  # checked against the seeded teams in the `world` fixture
 
@@ -171,6 +193,8 @@ def build_world(client, sql, staff):
         "person3": persons[2],
         "person4": persons[3],
         **{"tile_z": 7, "tile_x": 64, "tile_y": "42.mvt"},  # holds Chelmsford
+        "template": "referral_outcome",
+        "outbox_message": 999_999,
     }
 
 
@@ -228,6 +252,7 @@ def test_every_protected_operation_is_in_the_matrix(client):
         ("POST", "/v1/auth/token"),
         ("POST", "/v1/referrals"),
         ("GET", "/v1/referrals/{}/status"),
+        ("POST", "/v1/referrals/{}/unsubscribe"),
     }
     in_matrix = {(m, _shape(p)) for m, p, _, _ in MATRIX}
     missing = [

@@ -29,6 +29,7 @@ PUBLIC = {
     ("POST", "/v1/auth/token"),
     ("POST", "/v1/referrals"),
     ("GET", "/v1/referrals/{reference}/status"),
+    ("POST", "/v1/referrals/{reference}/unsubscribe"),
     ("GET", "/open311/v2/services.json"),
     ("GET", "/open311/v2/services/{document}"),
     ("GET", "/open311/v2/requests.json"),

@@ -82,7 +82,7 @@ class World:
             clothing="Red coat",
             belongings="Blue rucksack",
             postcode="CM1 1AA",
-            referrer={"email": "r@example.org", "consent_to_contact": True},
+            referrer={"email": "r@example.org", "consent_to_contact": True, "wants_update": True},
         )
         reference = self.client.post("/v1/referrals", json=body).json()["reference"]
         rid = self.sql("SELECT id FROM referrals WHERE reference = $1", reference)[0]["id"]
@@ -90,6 +90,10 @@ class World:
             self.sql("UPDATE referrals SET received_at = $2 WHERE id = $1", rid, received)
             self.sql("UPDATE referral_events SET at = $2 WHERE referral_id = $1", rid, received)
         keys: dict[str, Any] = {"referrals": rid, "referrer_contacts": rid}
+        # the acknowledgement waiting for its sender holds a copy of the address
+        keys["outbox_messages"] = self.sql(
+            "SELECT id FROM outbox_messages WHERE referral_id = $1", rid
+        )[0]["id"]
         if attempt:
             keys["referral_attempts"] = self.sql(
                 "INSERT INTO referral_attempts (id, referral_id, worker_id, attempted_at, found, "
@@ -152,6 +156,18 @@ class World:
         )[0]["id"]
         return {"hotspots": hid}
 
+    def finished_message(self, *, at) -> dict[str, Any]:
+        mid = self.sql(
+            "INSERT INTO outbox_messages (message_key, recipient_key, template, channel, state, "
+            "team_id, address, params, sent_at, updated_at) VALUES ($1, 'team:1', "
+            "'urgent_referral', 'email', 'sent', $2, 'team@example.org', "
+            '\'{"reference": "ESX-1"}\', $3, $3) RETURNING id',
+            f"urgent_referral:{uuid.uuid4()}",
+            self.team,
+            at,
+        )[0]["id"]
+        return {"outbox_messages": mid}
+
     def stored_reply(self, *, created) -> dict[str, Any]:
         key = str(uuid.uuid4())
         self.sql(
@@ -200,6 +216,7 @@ SEEDS: dict[str, Callable[[World, dt.datetime], dict[str, Any]]] = {
     "contact_positions": lambda w, at: w.contact(observed=at),
     "hotspot_outlines": lambda w, at: w.hotspot(last=at),
     "dormant_persons": _dormant,
+    "finished_messages": lambda w, at: w.finished_message(at=at),
     "stored_replies": lambda w, at: w.stored_reply(created=at),
     "expired_counters": lambda w, at: w.counter(expires=at),
 }
@@ -210,6 +227,11 @@ ALSO_CHANGES = {
     "unlinked_contact_notes": {("contacts", "notes_erased_at")},
     "contact_notes": {("contacts", "notes_erased_at")},
     "dormant_persons": {("persons", "updated_at")},
+    # a message waiting for the deleted address is cancelled (it has nobody to go to)
+    **{
+        name: {("outbox_messages", c) for c in ("state", "last_error", "updated_at")}
+        for name in ("referrer_contacts_open", "referrer_contacts_closed")
+    },
 }
 
 PRIMARY_KEYS = {
@@ -222,6 +244,7 @@ PRIMARY_KEYS = {
     "hotspots": ("id",),
     "idempotent_responses": ("user_id", "key"),
     "kv_store": ("namespace", "key"),
+    "outbox_messages": ("id",),
 }
 
 
@@ -367,7 +390,18 @@ def _hotspot_coarse(sql, keys):
     assert area == pytest.approx(1_000_000, rel=1e-3)
 
 
+def _outbox_copy_gone(sql, keys):
+    row = sql(
+        "SELECT address, params, state FROM outbox_messages WHERE id = $1", keys["outbox_messages"]
+    )[0]
+    assert row["address"] is None
+    assert "token" not in json.loads(row["params"])
+    assert row["state"] == "cancelled"
+
+
 CHECKS = {
+    "referrer_contacts_open": _outbox_copy_gone,
+    "referrer_contacts_closed": _outbox_copy_gone,
     "stale_referrals": _stale_closed,
     "referral_free_text": _free_text_erased,
     "referral_positions": _coarse_referral,

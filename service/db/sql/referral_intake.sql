@@ -28,9 +28,10 @@ WITH ins AS (
     RETURNING id, received_at
 ),
 referrer AS (
-    INSERT INTO referrer_contacts (referral_id, name, email, phone, wants_update)
+    INSERT INTO referrer_contacts (referral_id, name, email, phone, wants_update, status_token)
     SELECT ins.id, CAST(:referrer_name AS varchar), CAST(:referrer_email AS varchar),
-           CAST(:referrer_phone AS varchar), CAST(:referrer_wants_update AS boolean)
+           CAST(:referrer_phone AS varchar), CAST(:referrer_wants_update AS boolean),
+           CAST(:update_token AS varchar)
     FROM ins
     WHERE CAST(:referrer_keep AS boolean)
 ),
@@ -92,5 +93,27 @@ assigned AS (
            CAST(:assigned_data AS jsonb)
     FROM ins
     WHERE CAST(:team_id AS integer) IS NOT NULL
-)
+),
+-- The outbox (written with the referral, so neither exists without the other): the
+-- referrer's acknowledgement when they want updates by email, and an urgent alert to the team.
+acknowledge AS (
+    INSERT INTO outbox_messages (message_key, recipient_key, template, channel, referral_id,
+                                 address, params)
+    SELECT 'referral_acknowledged:' || ins.id, 'referrer', 'referral_acknowledged', 'email',
+           ins.id, CAST(:referrer_email AS varchar),
+           jsonb_build_object('reference', CAST(:reference AS varchar),
+                              'token', CAST(:update_token AS varchar))
+    FROM ins
+    WHERE CAST(:update_token AS varchar) IS NOT NULL
+),
+alert_when AS (
+    SELECT 'urgent_referral:' || ins.id AS message_key, CAST('urgent_referral' AS varchar) AS template,
+           ins.id AS referral_id,
+           jsonb_build_object('reference', CAST(:reference AS varchar)) AS params,
+           ARRAY[CAST(:team_id AS integer)] AS team_ids
+    FROM ins
+    WHERE CAST(:urgent AS boolean) AND CAST(:alert_team AS boolean)
+      AND CAST(:team_id AS integer) IS NOT NULL
+),
+-- include: outbox_team_alert_ctes
 SELECT ins.id, ins.received_at, found.n AS duplicates FROM ins, found

@@ -57,6 +57,7 @@ from service.schemas.assignments import (
     SwepState,
 )
 from service.settings import Settings
+from service.usecases.messages import queue as messages
 
 log = logging.getLogger(__name__)
 LONDON = ZoneInfo("Europe/London")
@@ -311,8 +312,27 @@ async def _move_referrals(session: AsyncSession, rows: list[dict[str, Any]]) -> 
             )
 
 
+async def _alert_todays_run_sheets(
+    session: AsyncSession, settings: Settings, rows: list[dict[str, Any]], *, now: dt.datetime
+) -> None:
+    """A referral placed on a team's shift starting today alerts that team (once); urgent
+    ones alerted the team when they arrived."""
+    today = local_today(now)
+    placed = [
+        (uuid.UUID(r["item_id"]), r["team_id"])
+        for r in rows
+        if r["item_kind"] == "referral"
+        and r["team_id"] is not None
+        and not r["urgent"]
+        and r["shift_start"] is not None
+        and r["shift_start"].astimezone(LONDON).date() == today
+    ]
+    await messages.run_sheet_alerts(session, settings, placed, day=today, now=now)
+
+
 async def _store(
     session: AsyncSession,
+    settings: Settings,
     inputs: RunInputs,
     result: AssignmentResult,
     run: dict[str, Any],
@@ -326,6 +346,7 @@ async def _store(
     ]
     await repo.replace_assignments(session, rows)
     await _move_referrals(session, rows)
+    await _alert_todays_run_sheets(session, settings, rows, now=run["started_at"])
     await repo.release_overrides(session, inputs.stale_override_ids, by=STALE_OVERRIDE)
     finished = dt.datetime.now(dt.UTC)
     duration_ms = (finished - run["started_at"]).total_seconds() * 1000
@@ -356,6 +377,7 @@ async def run(runtime: Runtime, *, trigger: str, requested_by: str | None = None
         )
         summary = await _store(
             session,
+            settings,
             inputs,
             result,
             {
@@ -592,7 +614,17 @@ async def set_swep(
             raise NotFoundError("no such authority")
         if not _can_manage(user, code):
             raise AccessDeniedError("you do not coordinate this authority")
+        was_active = await repo.swep_was_active(session, code)
         row = await repo.set_swep(session, code=code, active=data.active, by=user.username)
+        if data.active and not was_active:  # switched on: tell the teams on shift there
+            await messages.team_alert(
+                session,
+                runtime.settings,
+                message_key=f"swep_on:{code}:{row['changed_at'].isoformat()}",
+                template="swep_on",
+                team_ids=await repo.covering_team_ids(session, code),
+                reference=name,
+            )
         await audit.record(
             session,
             user_id=user.id,

@@ -25,6 +25,7 @@ from service.usecases.areas.boundaries import (
 )
 from service.usecases.figures import exports
 from service.usecases.hotspots import clustering as hotspots
+from service.usecases.messages.sender import Sender
 from service.usecases.operations.retention import RetentionReport, run_retention
 
 
@@ -118,6 +119,16 @@ async def cli_runtime(settings: Settings) -> AsyncIterator[Runtime]:
 async def retention(settings: Settings, *, dry_run: bool = False) -> RetentionReport:
     async with cli_runtime(settings) as runtime:
         return await run_retention(runtime, dry_run=dry_run)
+
+
+async def send_outbox(settings: Settings) -> int:
+    """Deliver every due message once (what the app's senders do continuously)."""
+    async with cli_runtime(settings) as runtime:
+        sender = Sender(runtime)
+        try:
+            return await sender.drain()
+        finally:
+            await sender.close()
 
 
 async def recompute_hotspots(settings: Settings) -> RecomputeOut:

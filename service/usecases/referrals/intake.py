@@ -27,6 +27,7 @@ from service.db.engine import constraint_name, jsonb, statements
 from service.exceptions import InvalidInputError
 from service.runtime import Runtime
 from service.usecases.areas.sync import ensure_loaded
+from service.usecases.messages import queue as messages
 from service.usecases.referrals.sla import next_shift_end, outcome_due
 from streetlink.normalise import normalise
 from streetlink.references import generate_reference
@@ -239,6 +240,7 @@ async def _store(
         source=source,
         **_intake_records(referral, routing, source),
         **_duplicate_search(runtime, now),
+        **messages.intake_params(runtime.settings, referral.referrer, token, now, source=source),
     )
     inserted = await repo.intake(session, values)
     if inserted is None:  # this submission key was used before (or raced us): theirs it is

@@ -15,6 +15,7 @@ from service.db.engine import transaction
 from service.exceptions import ConflictError, NotFoundError
 from service.runtime import Runtime
 from service.schemas.referrals import AttemptIn, OutcomeIn, ReferralState
+from service.usecases.messages import queue as messages
 
 
 async def _locked(session: AsyncSession, user: StaffUser, referral_id: uuid.UUID) -> dict[str, Any]:
@@ -47,6 +48,7 @@ def _state(row: dict[str, Any]) -> ReferralState:
 async def _close(session: AsyncSession, row: dict[str, Any], outcome: str, actor: str) -> None:
     await repo.close(session, row["id"], outcome)
     await repo.add_event(session, row["id"], "closed", actor=actor, data={"outcome": outcome})
+    await messages.referrer_update(session, row["id"], "referral_outcome")
     await changes.append(
         session,
         team_id=row["team_id"],
