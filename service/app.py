@@ -43,6 +43,7 @@ from service.api.operations import (
 )
 from service.api.pages import DocsController, MapPageController, ReportPagesController
 from service.api.persons import PersonsController
+from service.api.places import PlacesController
 from service.api.referrals import (
     PublicReferralsController,
     ReferralDuplicatesController,
@@ -202,6 +203,7 @@ def create_app(settings: Settings) -> Litestar:
             ContactsController,
             ContactReadController,
             PersonsController,
+            PlacesController,
             AuditController,
             AssignmentsController,
             ShiftPlanController,

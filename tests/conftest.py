@@ -34,7 +34,9 @@ from service.settings import Settings, to_plain_postgres_url
 from service.usecases.operations.cli_jobs import add_user, seed
 
 ROOT = Path(__file__).resolve().parents[1]
-REFERENCE = ROOT.parent / "shared" / "reference"
+#: The evaluation data (``../shared/reference`` next to the checkout; a git worktree elsewhere
+#: can point at it with ``OUTREACH_REFERENCE_DIR``). Tests that need it skip when it is absent.
+REFERENCE = Path(os.environ.get("OUTREACH_REFERENCE_DIR") or ROOT.parent / "shared" / "reference")
 LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
 
 

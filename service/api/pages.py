@@ -13,6 +13,7 @@ from litestar.response import Redirect, Template
 
 from service.auth import PUBLIC
 from service.runtime import RuntimeDep
+from service.usecases.areas.views import boundary_attribution
 from service.usecases.referrals import report_form
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "web" / "templates"
@@ -71,4 +72,10 @@ class MapPageController(Controller):
 
     @get("/", operation_id="staffMapPage", summary="The staff map", sync_to_thread=False)
     def map_page(self, runtime: RuntimeDep) -> Template:
-        return Template("map.html", context={"map_style_url": runtime.settings.map_style_url})
+        return Template(
+            "map.html",
+            context={
+                "map_style_url": runtime.settings.map_style_url,
+                "boundary_attribution": boundary_attribution(runtime),
+            },
+        )

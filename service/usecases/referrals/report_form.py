@@ -15,6 +15,7 @@ import msgspec
 
 from service.exceptions import NotFoundError
 from service.runtime import Runtime
+from service.usecases.areas.views import boundary_attribution
 from service.usecases.referrals import intake
 from service.usecases.referrals.public_status import LONDON_FORMAT, load_public_status
 from service.usecases.referrals.sla import LONDON
@@ -123,6 +124,7 @@ def form_context(
         "genders": GENDERS,
         "age_bands": AGE_BANDS,
         "map_style_url": runtime.settings.map_style_url,
+        "boundary_attribution": boundary_attribution(runtime),
     }
 
 
