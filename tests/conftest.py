@@ -158,6 +158,8 @@ def make_settings(url: str, **overrides: Any) -> Settings:
     overrides.setdefault("public_rate_limit_per_minute", 100_000)
     # The periodic hotspot recompute runs only in the tests that ask for it.
     overrides.setdefault("hotspot_recompute_interval_s", 0)
+    # Offline: no public base map (the tests that need one serve a style on loopback).
+    overrides.setdefault("map_style_url", "")
     return Settings(database_url=url, jwt_secret="test-secret-" + "x" * 32, **overrides)
 
 

@@ -14,6 +14,7 @@ from litestar.response import Redirect, Template
 from service.auth import PUBLIC
 from service.runtime import RuntimeDep
 from service.usecases.areas.views import boundary_attribution
+from service.usecases.basemap.style import page_style_url
 from service.usecases.referrals import report_form
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "web" / "templates"
@@ -75,7 +76,7 @@ class MapPageController(Controller):
         return Template(
             "map.html",
             context={
-                "map_style_url": runtime.settings.map_style_url,
+                "map_style_url": page_style_url(runtime.settings),
                 "boundary_attribution": boundary_attribution(runtime),
             },
         )
