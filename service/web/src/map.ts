@@ -103,7 +103,7 @@ function addLayers(target: MapLibreMap): void {
     id: "areas-fill",
     type: "fill",
     "source-layer": "areas",
-    paint: { "fill-color": "#ffffff", "fill-opacity": 0.5 },
+    paint: { "fill-color": "#ffffff", "fill-opacity": node.dataset.basemap === "blank" ? 0.5 : 0.15 },
   });
   add({ id: "areas-line", type: "line", "source-layer": "areas", paint: { "line-color": "#505a5f", "line-width": 1 } });
   add({

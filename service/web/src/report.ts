@@ -38,16 +38,16 @@ function main(): void {
   });
   fallBackToBlank(map, BLANK, byId("basemap-note"));
   map.addControl(new maplibregl.NavigationControl({ showCompass: false }));
-  map.on("idle", () => {
-    node.dataset.ready = "1";
-  });
   // The authorities' outlines (public boundaries only), on the base map or the blank one.
+  const ready = (): void => {
+    map.once("idle", () => {
+      node.dataset.ready = "1";
+    });
+  };
   map.on("style.load", async () => {
     const response = await fetch("/v1/areas?simplify_m=250");
-    if (!response.ok) {
-      return;
-    }
-    if (map.getSource("areas")) {
+    if (!response.ok || map.getSource("areas")) {
+      ready();
       return;
     }
     map.addSource("areas", { type: "geojson", data: await response.json() });
@@ -64,6 +64,7 @@ function main(): void {
       source: "areas",
       paint: { "line-color": "#505a5f", "line-width": 1 },
     });
+    ready();
   });
 
   let marker: Marker | null = null;
