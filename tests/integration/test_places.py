@@ -10,7 +10,7 @@ import uuid
 import pytest
 
 from service.cli import main
-from service.usecases.operations.cli_jobs import import_gazetteer
+from service.usecases.operations.cli_jobs import import_gazetteer, recompute_hotspots
 from service.usecases.places.synthetic import ANCHOR_POSTCODES, write_codepoint, write_fixture
 from tests.conftest import assert_problem, in_thread, make_settings
 
@@ -284,3 +284,26 @@ def test_a_pin_wins_over_the_postcode_and_is_marked_pin(loaded, module_client, m
         "pin",
         15,
     )
+
+
+def test_referrals_placed_from_a_place_name_make_no_hotspot(client, db_url, sql, fixture_files):
+    """A town's or street's centre is where the gazetteer puts a name, not where anyone
+    sleeps: such referrals are routed but not clustered; postcode-placed ones are."""
+    settings = make_settings(db_url)
+    in_thread(
+        asyncio.run,
+        import_gazetteer(settings, [fixture_files.onspd, fixture_files.open_names], keep_all=False),
+    )
+    for i in range(3):
+        for body in (
+            alert(location_description=f"Bench {i} in the park in Witham"),
+            alert(postcode="CM1 1ZZ", appearance=f"person {i}"),
+        ):
+            assert client.post("/v1/referrals", json=body).status_code == 201
+    in_thread(asyncio.run, recompute_hotspots(settings))
+    members = sql(
+        "SELECT r.located_by, count(*) AS n FROM hotspot_members m "
+        "JOIN referrals r ON r.id = m.member_id WHERE m.layer = 'public_reports' "
+        "GROUP BY r.located_by"
+    )
+    assert [(m["located_by"], m["n"]) for m in members] == [("postcode", 3)]
