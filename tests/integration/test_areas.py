@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 
 import pytest
 
-from tests.conftest import REFERENCE, assert_problem
+from service.usecases.operations.cli_jobs import seed
+from tests.conftest import REFERENCE, assert_problem, in_thread, make_settings
 
 OGL = "Open Government Licence v.3.0"
 PLACES = REFERENCE / "hotspot_places.csv"
@@ -141,3 +143,13 @@ def test_every_reference_place_routes_to_its_own_authority_without_any_import(
             wrong.append((place["place"], body["authority"]["code"], place["authority_code"]))
         assert body["approximate"] is False
     assert wrong == []
+
+
+def test_seed_replaces_an_approximate_seed_left_by_an_older_version(db_url, sql):
+    sql("UPDATE boundary_versions SET approximate = true, label = 'approximate-seed-v1'")
+    report = in_thread(asyncio.run, seed(make_settings(db_url)))
+    assert report.boundary_version is not None
+    versions = sql("SELECT label, approximate, is_current FROM boundary_versions ORDER BY id")
+    assert [(v["approximate"], v["is_current"]) for v in versions] == [(True, False), (False, True)]
+    again = in_thread(asyncio.run, seed(make_settings(db_url)))
+    assert again.boundary_version is None  # official boundaries are kept as they are

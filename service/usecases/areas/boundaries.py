@@ -51,11 +51,13 @@ class SeedReport:
 
 
 async def seed_defaults(session: AsyncSession) -> SeedReport:
-    """Seed the official Greater Essex boundaries (only when none are loaded) and the default
-    teams (only those missing by name). Safe to run any number of times."""
+    """Seed the official Greater Essex boundaries (when none are loaded, or the current ones
+    are the approximate partition older versions seeded) and the default teams (only those
+    missing by name). Safe to run any number of times."""
     data = seed_data()
     report = SeedReport(boundary_version=None)
-    if await areas_repo.get_current_version(session) is None:
+    current = await areas_repo.get_current_version(session)
+    if current is None or current.approximate:
         report.boundary_version = await areas_repo.add_version(
             session,
             label=data["label"],
