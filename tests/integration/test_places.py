@@ -8,7 +8,9 @@ import datetime as dt
 import uuid
 
 import pytest
+from litestar.testing import TestClient
 
+from service.app import create_app
 from service.cli import main
 from service.usecases.operations.cli_jobs import import_gazetteer, recompute_hotspots
 from service.usecases.places.synthetic import ANCHOR_POSTCODES, write_codepoint, write_fixture
@@ -307,3 +309,13 @@ def test_referrals_placed_from_a_place_name_make_no_hotspot(client, db_url, sql,
         "GROUP BY r.located_by"
     )
     assert [(m["located_by"], m["n"]) for m in members] == [("postcode", 3)]
+
+
+def test_the_search_is_rate_limited_per_client(db_url):
+    settings = make_settings(db_url, public_rate_limit_per_minute=3)
+    with TestClient(app=create_app(settings)) as limited:
+        statuses = [
+            limited.get("/v1/places/search", params={"q": "CM1"}).status_code for _ in range(5)
+        ]
+    assert statuses[:3] == [200, 200, 200]
+    assert statuses[3:] == [429, 429]
