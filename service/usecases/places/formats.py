@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from geo.projections import bng_to_wgs84
@@ -299,10 +299,3 @@ def phrases(text: str, *, longest: int = 5) -> list[str]:
         for start in range(len(words) - size + 1):
             found.append(" ".join(words[start : start + size]))
     return list(dict.fromkeys(found))
-
-
-def rows_of(lines: Iterable[Sequence[str]], fmt: str) -> Iterator[PostcodeRow | NameRow | None]:
-    """The rows of a headerless file in one of the layouts (ONSPD is read with its header)."""
-    reader = read_codepoint_row if fmt == "codepoint" else read_open_names_row
-    for values in lines:
-        yield reader(values)
