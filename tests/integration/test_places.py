@@ -217,27 +217,29 @@ def test_a_postcode_only_referral_is_located_routed_and_assigned(loaded, module_
     assert row["location_accuracy_m"] == 100
     assert (row["lat"], row["lon"]) == pytest.approx((lat, lon))
     assert row["location_quality"] == "text_only"  # what the referrer gave is kept as it was
-    assert "postcode CM8 1ZZ (gazetteer)" in row["routing_reason"]
+    assert "its postcode (gazetteer)" in row["routing_reason"]
+    assert "CM8" not in row["routing_reason"]  # kept after retention erases the postcode
 
 
 @pytest.mark.parametrize(
-    ("description", "code", "label"),
+    ("description", "code", "located_by", "point"),
     [
-        ("In the doorway of the old bank on Duke Street", CHELMSFORD, "Duke Street, Chelmsford"),
-        ("Under the arches, High Street, Maldon", MALDON, "High Street, Maldon"),
-        ("Bench in the park in Witham", BRAINTREE, "Witham"),
-        ("by the shops, postcode cm8 1zz", BRAINTREE, "postcode CM8 1ZZ"),
+        ("In the doorway of the old bank on Duke Street", CHELMSFORD, "place", (51.7362, 0.47)),
+        ("Under the arches, High Street, Maldon", MALDON, "place", (51.7315, 0.677)),
+        ("Bench in the park in Witham", BRAINTREE, "place", (51.7978, 0.6373)),
+        ("by the shops, postcode cm8 1zz", BRAINTREE, "postcode", (51.8057, 0.6414)),
     ],
 )
 def test_a_place_only_referral_is_located_routed_and_assigned(
-    loaded, module_client, module_sql, description, code, label
+    loaded, module_client, module_sql, description, code, located_by, point
 ):
     response = module_client.post("/v1/referrals", json=alert(location_description=description))
     assert response.status_code == 201, response.text
     row = _stored(module_sql, response.json()["reference"])
     assert (row["status"], row["authority_code"]) == ("assigned", code)
-    assert row["located_by"] == ("postcode" if "postcode" in label else "place")
-    assert label in row["routing_reason"]
+    assert row["located_by"] == located_by
+    assert (row["lat"], row["lon"]) == pytest.approx(point, abs=1e-4)
+    assert "(gazetteer)" in row["routing_reason"]
     assert row["location_description"] == description
 
 
@@ -267,7 +269,7 @@ def test_an_unknown_postcode_is_kept_flagged_for_triage_and_loses_nothing(
     assert (row["status"], row["authority_code"], row["located_by"]) == ("received", None, None)
     assert row["postcode"] == "CM9 9ZZ"
     assert row["location_description"] == body["location_description"]
-    assert "CM9 9ZZ is not in the gazetteer" in row["routing_reason"]
+    assert "its postcode is not in the gazetteer" in row["routing_reason"]
     assert "triage" in row["routing_reason"]
     # A resend gives the same receipt, still waiting.
     again = module_client.post("/v1/referrals", json=body, headers={"Idempotency-Key": key})

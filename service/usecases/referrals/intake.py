@@ -40,6 +40,16 @@ MIN_SUBMISSION_KEY = 16
 REFERENCE_ATTEMPTS = 5
 
 
+HOW_LOCATED: dict[str, str] = {
+    "pin": "the pin",
+    "postcode": "its postcode (gazetteer)",
+    "place": "a place named in its description (gazetteer)",
+    "coordinator": "the coordinator's position",
+}
+"""How a routing reason names the position's source. Never the postcode or place itself: the
+reason is kept after retention erases those (``service.retention_schedule``)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Position:
     """Where a referral is, and how that was found (``service.vocabularies.LOCATED_BY``)."""
@@ -48,7 +58,6 @@ class Position:
     lat: float
     accuracy_m: float | None
     located_by: LocatedBy
-    label: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,14 +122,12 @@ async def position_of(
         return Position(referral.lon, referral.lat, referral.accuracy_m, "pin"), ""
     located = await locate(session, referral)
     if located is not None:
-        return Position(
-            located.lon, located.lat, located.accuracy_m, located.located_by, located.label
-        ), ""
+        return Position(located.lon, located.lat, located.accuracy_m, located.located_by), ""
     if not await places_repo.loaded(session):
         return None, "no map pin and no gazetteer loaded: it waits for a coordinator (triage)"
     if referral.postcode:
         return None, (
-            f"no map pin and the postcode {referral.postcode} is not in the gazetteer: "
+            "no map pin and its postcode is not in the gazetteer: "
             "it waits for a coordinator (triage)"
         )
     return None, "no map pin and no place the gazetteer knows: it waits for a coordinator (triage)"
@@ -131,7 +138,7 @@ async def route(runtime: Runtime, session: AsyncSession, referral: NormalisedRef
     position, why_not = await position_of(session, referral)
     if position is None:
         return Routing(None, runtime.areas.version_id, None, None, why_not, False)
-    how = "the pin" if position.located_by == "pin" else f"the {position.label} (gazetteer)"
+    how = HOW_LOCATED[position.located_by]
     matches = runtime.areas.index.lookup(position.lon, position.lat)
     version = runtime.areas.version_id
     if not matches:
