@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from service.db import places as repo
-from service.db.engine import transaction
+from service.db.engine import statements
 from service.runtime import Runtime
 from service.schemas import places as wire
 from service.schemas.areas import AuthorityRef
@@ -34,7 +34,7 @@ def prefix_range(prefix: str) -> tuple[str, str]:
 async def search(runtime: Runtime, query: str, *, limit: int) -> wire.PlaceSearch:
     await ensure_loaded(runtime)
     text = " ".join(query.split())
-    async with transaction(runtime.sessions) as session:
+    async with statements(runtime.sessions) as session:  # reads only: no BEGIN/COMMIT trips
         rows = await _find(session, text, limit)
         loaded = bool(rows) or await repo.loaded(session)
     return wire.PlaceSearch(
