@@ -196,3 +196,64 @@ def style_server() -> Iterator[StyleServer]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def protomaps_tile() -> bytes:
+    """A tile in the Protomaps basemap schema (the layers the self-hosted style draws)."""
+    earth = [{"geometry": "POLYGON((-64 -64, 4160 -64, 4160 4160, -64 4160, -64 -64))"}]
+    roads = [
+        {
+            "geometry": f"LINESTRING({i} -64, {i} 4160)"
+            if vertical
+            else f"LINESTRING(-64 {i}, 4160 {i})",
+            "properties": {"kind": "major_road", "name": f"Road {i}"},
+        }
+        for i in range(256, 4096, 512)
+        for vertical in (True, False)
+    ]
+    places = [
+        {"geometry": f"POINT({x} {y})", "properties": {"name": PLACE_NAME, "kind": "locality"}}
+        for x in (1024, 3072)
+        for y in (1024, 3072)
+    ]
+    layers = [
+        {"name": "earth", "features": [{**f, "properties": {}} for f in earth]},
+        {"name": "roads", "features": roads},
+        {"name": "places", "features": places},
+    ]
+    return bytes(mapbox_vector_tile.encode(layers))
+
+
+def pmtiles_archive(tile: bytes, *, max_zoom: int = 6) -> bytes:
+    """A PMTiles v3 archive (spec: github.com/protomaps/PMTiles/blob/main/spec/v3) in which
+    every tile of zooms 0..``max_zoom`` is ``tile``: one root-directory entry whose run
+    covers all their tile ids (tile ids count zoom levels first, so they are consecutive)."""
+    import struct
+
+    count = sum(4**z for z in range(max_zoom + 1))
+    entries = 1
+    directory = (
+        _varint(entries)
+        + _varint(0)  # tile id delta
+        + _varint(count)  # run length
+        + _varint(len(tile))  # length
+        + _varint(0 + 1)  # offset + 1
+    )
+    metadata = b"{}"
+    header_size = 127
+    root_offset = header_size
+    metadata_offset = root_offset + len(directory)
+    data_offset = metadata_offset + len(metadata)
+    header = b"PMTiles" + bytes([3])
+    header += struct.pack(
+        "<11Q",
+        root_offset, len(directory), metadata_offset, len(metadata),
+        data_offset, 0,  # no leaf directories
+        data_offset, len(tile),
+        count, 1, 1,  # addressed tiles, tile entries, tile contents
+    )  # fmt: skip
+    header += bytes([0, 1, 1, 1, 0, max_zoom])  # not clustered; no compression; MVT
+    header += struct.pack("<4i", -1_800_000_000, -850_000_000, 1_800_000_000, 850_000_000)
+    header += bytes([8]) + struct.pack("<2i", 6_500_000, 517_800_000)
+    assert len(header) == header_size
+    return header + directory + metadata + tile

@@ -19,7 +19,15 @@ from tests.conftest import PASSWORD, in_thread, make_settings
 from tests.e2e.pixels import colour_variance, decode_png
 from tests.integration.test_referrals import alert
 from tests.integration.test_tiles import into_last_month
-from tests.styleserver import FONT, LABEL_RGB, ROAD_RGB, style_server
+from tests.styleserver import (
+    FONT,
+    LABEL_RGB,
+    ROAD_RGB,
+    glyph_pbf,
+    pmtiles_archive,
+    protomaps_tile,
+    style_server,
+)
 
 pytestmark = pytest.mark.e2e
 PHONE = {"width": 360, "height": 640}
@@ -53,6 +61,19 @@ def streets():
 def settings(db_url, request):
     """The app's settings: a loopback street map unless the test is marked otherwise."""
     style = request.node.get_closest_marker("base_map_style")
+    if style is not None and style.args[0] == "pmtiles":  # self-hosted, made here
+        folder = request.getfixturevalue("tmp_path") / "basemap"
+        (folder / "fonts" / "Noto Sans Regular").mkdir(parents=True)
+        archive = folder / "essex.pmtiles"
+        archive.write_bytes(pmtiles_archive(protomaps_tile()))
+        glyphs = glyph_pbf("Noto Sans Regular", 0, 255)
+        (folder / "fonts" / "Noto Sans Regular" / "0-255.pbf").write_bytes(glyphs)
+        return make_settings(
+            db_url,
+            map_style_url="http://127.0.0.1:9/never-used.json",
+            basemap_pmtiles=str(archive),
+            basemap_glyphs_dir=str(folder / "fonts"),
+        )
     if style is not None:
         return make_settings(db_url, map_style_url=style.args[0])
     server = request.getfixturevalue("streets")
@@ -186,4 +207,32 @@ def test_an_unreachable_base_map_falls_back_to_blank_and_says_so(browser, live_s
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     assert page.locator("#lat").input_value() != ""
     page.screenshot(path=str(tmp_path / "report-unreachable-phone.png"), full_page=True)
+    context.close()
+
+
+@pytest.mark.base_map_style("pmtiles")
+def test_the_self_hosted_pmtiles_map_draws_streets_and_names_from_the_service_only(
+    browser, live_server, tmp_path
+):
+    context = browser.new_context(viewport=DESKTOP)
+    page = context.new_page()
+    problems = watch(page)
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url))
+    ranges: list[str] = []
+    page.on(
+        "request",
+        lambda r: r.url.endswith(".pmtiles") and ranges.append(r.headers.get("range", "")),
+    )
+    page.goto(f"{live_server}/report")
+    page.wait_for_selector('#map[data-ready="1"]', timeout=30_000)
+    shot = decode_png(page.locator("#map").screenshot(path=str(tmp_path / "report-pmtiles.png")))
+    assert colour_variance(shot) > 100, "no streets drawn"
+    assert pixels_of(shot, (0xFC, 0xD6, 0xA4), tolerance=20) > 500, "no major roads"
+    assert pixels_of(shot, (0x22, 0x22, 0x22), tolerance=20) > 100, "no place names"
+    assert ranges, "the archive was not read"
+    assert all(r.startswith("bytes=") for r in ranges), ranges  # by HTTP range requests
+    assert any("/basemap/fonts/Noto%20Sans%20Regular/0-255.pbf" in u for u in asked)
+    assert all(u.startswith((live_server, "blob:", "data:")) for u in asked), "a third party"
+    assert refused(problems) == [], problems
     context.close()
