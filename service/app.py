@@ -11,7 +11,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import partial
 from typing import Any
-from urllib.parse import urlsplit
 
 from litestar import Litestar, Router
 from litestar.config.cors import CORSConfig
@@ -31,6 +30,7 @@ from litestar.template.config import TemplateConfig
 from service import errors, metrics
 from service.api.areas import AreasController
 from service.api.assignments import AssignmentsController, ShiftPlanController, SwepController
+from service.api.basemap import BasemapController
 from service.api.contacts import ContactReadController, ContactsController
 from service.api.figures import ExportsController, StatsController
 from service.api.hotspots import HotspotRecomputeController, HotspotsController
@@ -50,6 +50,7 @@ from service.api.pages import (
     UnsubscribePageController,
 )
 from service.api.persons import PersonsController
+from service.api.places import PlacesController
 from service.api.referrals import (
     PublicReferralsController,
     ReferralDuplicatesController,
@@ -67,6 +68,7 @@ from service.runtime import Runtime, build_runtime
 from service.settings import PACKAGE_DIR, Settings
 from service.usecases.areas import sync as area_sync
 from service.usecases.assignments import runs as assignment
+from service.usecases.basemap import style as basemap
 from service.usecases.hotspots import clustering as hotspots
 from service.usecases.messages import sender as outbox
 from service.usecases.operations.retention import retention_loop
@@ -93,15 +95,19 @@ def openapi_config() -> OpenAPIConfig:
     )
 
 
-def security_headers(settings: Settings) -> list[tuple[str, str]]:
+def security_headers(
+    settings: Settings, map_origins: frozenset[str] | None = None
+) -> list[tuple[str, str]]:
     """Headers on every response (pages, API, static files, 404s): no sniffing, no framing,
     no referrer (status links carry a private token), and a Content-Security-Policy without
-    inline script. Added by the outermost ASGI layer (:class:`service.logs.RequestContext`)
-    unless a handler set its own."""
-    style_origin = " ".join({_origin(settings.map_style_url)} - {""})
+    inline script that lets the map pages load their base map from exactly the origins it
+    needs (``service.usecases.basemap.style``). Added by the outermost ASGI layer
+    (:class:`service.logs.RequestContext`) unless a handler set its own."""
+    origins = map_origins if map_origins is not None else basemap.configured_origins(settings)
+    allowed = "".join(f" {o}" for o in sorted(origins))
     policy = (
         "default-src 'self'; script-src 'self'; style-src 'self'; "
-        f"img-src 'self' data: blob: {style_origin}; connect-src 'self' {style_origin}; "
+        f"img-src 'self' data: blob:{allowed}; connect-src 'self'{allowed}; "
         "worker-src 'self' blob:; child-src blob:; frame-ancestors 'none'; "
         "form-action 'self'; base-uri 'none'; object-src 'none'"
     )
@@ -111,11 +117,6 @@ def security_headers(settings: Settings) -> list[tuple[str, str]]:
         ("Referrer-Policy", "no-referrer"),
         ("X-Frame-Options", "DENY"),
     ]
-
-
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
 
 
 async def is_public(request: Any) -> bool:
@@ -160,6 +161,7 @@ def create_app(settings: Settings) -> Litestar:
             UnsubscribeController,
             MapPageController,
             ConsolePageController,
+            BasemapController,
             Open311Controller,
         ],
         request_max_body_size=settings.max_public_body_bytes,
@@ -168,13 +170,20 @@ def create_app(settings: Settings) -> Litestar:
         rate_limit=("minute", settings.public_rate_limit_per_minute),
         check_throttle_handler=is_public,
         identifier_for_request=client_keys,
-        exclude=["/static"],
+        exclude=["/static", "/basemap"],
     )
+
+    context_holder: list[RequestContext] = []
+
+    async def allow_base_map_origins() -> None:
+        origins = await basemap.discover_origins(runtime)
+        context_holder[0].set_headers(security_headers(settings, origins))
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         await area_sync.initial_load(runtime)
         tasks = [
+            asyncio.create_task(allow_base_map_origins(), name="base-map-origins"),
             asyncio.create_task(area_sync.keep_areas_fresh(runtime), name="area-sync"),
             asyncio.create_task(
                 runtime.hotspots.run(partial(hotspots.apply_update, runtime)),
@@ -217,6 +226,7 @@ def create_app(settings: Settings) -> Litestar:
             ContactsController,
             ContactReadController,
             PersonsController,
+            PlacesController,
             AuditController,
             AssignmentsController,
             ShiftPlanController,
@@ -264,6 +274,7 @@ def create_app(settings: Settings) -> Litestar:
     # The outermost layer, around Litestar's router and exception handling, so that 404s for
     # unknown paths and CORS answers get the request id and security headers too.
     app.asgi_handler = RequestContext(app.asgi_handler, security_headers(settings))
+    context_holder.append(app.asgi_handler)
     return app
 
 

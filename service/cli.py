@@ -36,8 +36,14 @@ def _parser() -> argparse.ArgumentParser:
     imp.add_argument("--srid", type=int, help="EPSG code of the coordinates (default: the file's)")
     imp.add_argument("--label", help="a label for this boundary version (default: file name)")
     imp.add_argument(
+        "--attribution",
+        help="the licence statement shown with these boundaries (default: the ONS OGL v3 one)",
+    )
+    imp.add_argument(
         "--all", action="store_true", help="keep every feature, not only Greater Essex codes"
     )
+
+    _gazetteer_parser(sub)
 
     referrals = sub.add_parser("referrals", help="referrals")
     referrals_sub = referrals.add_subparsers(dest="referrals_command", required=True)
@@ -103,6 +109,26 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _gazetteer_parser(sub: Any) -> None:
+    gazetteer = sub.add_parser("gazetteer", help="postcodes and place names (search, intake)")
+    gaz_sub = gazetteer.add_subparsers(dest="gazetteer_command", required=True)
+    gaz_imp = gaz_sub.add_parser(
+        "import",
+        help="load ONSPD / Code-Point Open / OS Open Names CSV files as published (re-import safe)",
+    )
+    gaz_imp.add_argument("files", type=Path, nargs="+", help="CSV files (layout recognised)")
+    gaz_imp.add_argument(
+        "--all", action="store_true", help="keep every row, not only Greater Essex"
+    )
+    fixture = gaz_sub.add_parser(
+        "fixture", help="write a small synthetic gazetteer in the official layouts"
+    )
+    fixture.add_argument("directory", type=Path)
+    fixture.add_argument("--postcodes", type=int, default=300)
+    fixture.add_argument("--names", type=int, default=200)
+    fixture.add_argument("--seed", type=int, default=15)
+
+
 def _export_parser(sub: Any) -> None:
     export = sub.add_parser(
         "export", help="export referrals or contacts (CSV) or the snapshot return (audited)"
@@ -134,6 +160,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "serve": _serve,
         "seed": _seed,
         "areas": _areas,
+        "gazetteer": _gazetteer,
         "referrals": _referrals,
         "users": _users,
         "retention": _retention,
@@ -262,6 +289,7 @@ def _areas(args: argparse.Namespace) -> int:
                 srid=args.srid,
                 label=args.label or args.file.name,
                 source=str(args.file),
+                attribution=args.attribution,
                 keep_all=args.all,
             )
         )
@@ -269,6 +297,34 @@ def _areas(args: argparse.Namespace) -> int:
         print(f"outreach areas import: {exc}", file=sys.stderr)
         return 2
     print(f"imported boundary version {version}: {len(codes)} authorities ({', '.join(codes)})")
+    return 0
+
+
+def _gazetteer(args: argparse.Namespace) -> int:
+    if args.gazetteer_command == "fixture":
+        from service.usecases.places.synthetic import write_fixture
+
+        made = write_fixture(
+            args.directory, postcodes=args.postcodes, names=args.names, seed=args.seed
+        )
+        print(f"wrote {made.onspd} ({made.postcodes} postcodes), {made.open_names} ({made.names})")
+        return 0
+    from service.usecases.operations.cli_jobs import import_gazetteer
+    from service.usecases.referrals.csv_import import ProgressLine
+
+    def progress(path: Path) -> Any:
+        line = ProgressLine(max(path.stat().st_size, 1))
+        print(f"{path}:", file=sys.stderr)
+        return lambda done, _total: line(done)
+
+    try:
+        report = asyncio.run(
+            import_gazetteer(Settings.from_env(), args.files, keep_all=args.all, progress=progress)
+        )
+    except (OSError, ValueError, UnicodeError) as exc:
+        print(f"outreach gazetteer import: {exc}", file=sys.stderr)
+        return 2
+    print(report.summary())
     return 0
 
 

@@ -101,6 +101,10 @@ class RequestContext:
 
     def __init__(self, app: ASGIApp, headers: Iterable[tuple[str, str]]) -> None:
         self.app = app
+        self.set_headers(headers)
+
+    def set_headers(self, headers: Iterable[tuple[str, str]]) -> None:
+        """Replace the headers (the CSP grows once the base map's origins are known)."""
         self.headers = [(k.lower().encode(), v.encode()) for k, v in headers]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -283,7 +283,7 @@ KEPT: Mapping[str, Mapping[str, str]] = {
         "seen_time_band": "a band of the day: a code",
         "location_quality": "how the place was given: a code",
         "located_by": "how the position was found (pin, postcode, place, coordinator): a code",
-        "location_accuracy_m": "how far the position may be off, in metres: no place",
+        "location_accuracy_m": "how far off the position may be: a number, no place",
         "gender": "a band for figures",
         "age_band": "a band for figures",
         "site_type": "a code (doorway, tent...) for figures",

@@ -26,6 +26,7 @@ LIST_SETTINGS = frozenset(
         "tile_point_roles",
         "trusted_proxies",
         "push_services",
+        "map_extra_origins",
     }
 )
 """Settings given in the environment as comma-separated lists."""
@@ -102,8 +103,21 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Only points seen within this many days count towards hotspots (rolling window)."""
     hotspot_recompute_interval_s: float = 600.0
     """Full re-clustering interval across all processes; 0 turns the periodic task off."""
-    map_style_url: str = ""
-    """A MapLibre style URL for base maps; empty means a blank background (works offline)."""
+    map_style_url: str = "https://tiles.openfreemap.org/styles/liberty"
+    """The MapLibre style of the base map under /report and /map: by default OpenFreeMap's
+    keyless public vector style (OpenStreetMap data). Empty, with no ``basemap_pmtiles``: a
+    blank background, and the pages say so."""
+    basemap_pmtiles: str = ""
+    """Path of a PMTiles base map (Protomaps basemap schema) that the service serves itself
+    with HTTP range requests, with a style pointing at it: no third party sees which streets
+    are looked at. Takes precedence over ``map_style_url``."""
+    basemap_glyphs_dir: str = ""
+    """Directory of glyph PBFs (``<fontstack>/<range>.pbf``, e.g. Protomaps' basemaps-assets
+    ``fonts/``) for street and place names on the self-hosted base map; without it the
+    self-hosted map draws streets without names."""
+    map_extra_origins: tuple[str, ...] = ()
+    """Origins a base-map style loads from that the service cannot find in the style itself
+    (added to the Content-Security-Policy): comma-separated, e.g. ``https://tiles.example``."""
     static_dir: str = str(PACKAGE_DIR / "web" / "static")
     assignment_horizon_shifts: int = 3
     """Each team offers its next this many shifts to the assignment."""

@@ -41,6 +41,17 @@ AUTHORITY_KINDS: tuple[AuthorityKind, ...] = get_args(AuthorityKind)
 ReferralStatus = Literal["received", "assigned", "attempted", "closed"]
 REFERRAL_STATUSES: tuple[ReferralStatus, ...] = get_args(ReferralStatus)
 
+LocatedBy = Literal["pin", "postcode", "place", "coordinator"]
+"""How a referral's position was found: the referrer's map pin, its postcode or a place name
+matched in the gazetteer at intake, or placed by a coordinator at triage. ``NULL`` while a
+referral has no position yet (it waits for triage)."""
+LOCATED_BY: tuple[LocatedBy, ...] = get_args(LocatedBy)
+
+GazetteerKind = Literal["postcode", "place", "street", "other"]
+"""What a gazetteer search result is: a postcode (ONSPD / Code-Point Open), a populated place
+or a street (OS Open Names), or another named feature (a station, a park…)."""
+GAZETTEER_KINDS: tuple[GazetteerKind, ...] = get_args(GazetteerKind)
+
 PublicStage = Literal["received", "being_looked_into", "closed"]
 """What the referrer is told of the status (``assigned`` and ``attempted`` look the same)."""
 PUBLIC_STAGES: tuple[PublicStage, ...] = get_args(PublicStage)
@@ -60,11 +71,6 @@ OutcomeCode = Literal[
 """``closed_no_activity``: closed by the retention schedule after nobody acted on it for
 ``retention_stale_referral_days`` (nobody searched, so it is not ``not_found``)."""
 OUTCOME_CODES: tuple[OutcomeCode, ...] = get_args(OutcomeCode)
-
-LocatedBy = Literal["pin", "postcode", "place", "coordinator"]
-"""How a referral's position was found: the referrer's pin, their postcode, a named place, or
-a coordinator placing it by hand (``PUT /v1/referrals/{id}/location``)."""
-LOCATED_BY: tuple[LocatedBy, ...] = get_args(LocatedBy)
 
 DuplicateVerdict = Literal["confirmed", "rejected"]
 """A coordinator's answer to a suggested duplicate link."""

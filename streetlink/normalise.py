@@ -6,7 +6,8 @@ Rules (each failure is a :class:`ReferralValidationError` naming the field):
   collapsed to one space, trimmed; empty becomes ``None``. It stays plain text:
   nothing is HTML-escaped here (escaping is the renderer's job).
 * location: ``lat`` and ``lon`` together, inside Great Britain (British National
-  Grid), and/or a ``location_description``; ``accuracy_m`` needs a pin.
+  Grid), and/or a ``location_description`` or a ``postcode`` (placed from the
+  gazetteer at intake, or by a coordinator); ``accuracy_m`` needs a pin.
 * postcode: upper case, one space before the inward code, checked against the
   UK postcode pattern.
 * seen time: ``seen_at`` (naive = Europe/London) or ``seen_date`` +
@@ -30,7 +31,9 @@ Rules (each failure is a :class:`ReferralValidationError` naming the field):
 Traceback (most recent call last):
 ...
 streetlink.errors.ReferralValidationError: $.location_description: give a map location \
-(lat and lon) or describe where the person is
+(lat and lon), a postcode, or describe where the person is
+>>> normalise(StreetLinkAlert(seen_at=now, postcode="co4 3sq"), now=now).location_quality.value
+'text_only'
 """
 
 from __future__ import annotations
@@ -270,10 +273,10 @@ def _resolve_location(alert: StreetLinkAlert) -> _Location:
         return _pin(lat, lon, alert.accuracy_m, description)
     if alert.accuracy_m is not None:
         raise ReferralValidationError("$.accuracy_m", "accuracy_m needs lat and lon")
-    if description is None:
+    if description is None and not (alert.postcode or "").strip():
         raise ReferralValidationError(
             "$.location_description",
-            "give a map location (lat and lon) or describe where the person is",
+            "give a map location (lat and lon), a postcode, or describe where the person is",
         )
     return _Location(None, None, None, None, None, description, LocationQuality.TEXT_ONLY)
 

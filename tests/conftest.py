@@ -34,7 +34,9 @@ from service.settings import Settings, to_plain_postgres_url
 from service.usecases.operations.cli_jobs import add_user, seed
 
 ROOT = Path(__file__).resolve().parents[1]
-REFERENCE = ROOT.parent / "shared" / "reference"
+#: The evaluation data (``../shared/reference`` next to the checkout; a git worktree elsewhere
+#: can point at it with ``OUTREACH_REFERENCE_DIR``). Tests that need it skip when it is absent.
+REFERENCE = Path(os.environ.get("OUTREACH_REFERENCE_DIR") or ROOT.parent / "shared" / "reference")
 LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
 
 
@@ -156,6 +158,8 @@ def make_settings(url: str, **overrides: Any) -> Settings:
     overrides.setdefault("public_rate_limit_per_minute", 100_000)
     # The periodic hotspot recompute runs only in the tests that ask for it.
     overrides.setdefault("hotspot_recompute_interval_s", 0)
+    # Offline: no public base map (the tests that need one serve a style on loopback).
+    overrides.setdefault("map_style_url", "")
     return Settings(database_url=url, jwt_secret="test-secret-" + "x" * 32, **overrides)
 
 

@@ -14,6 +14,8 @@ from litestar.response import Redirect, Template
 from service.auth import PUBLIC, user_of_header
 from service.exceptions import NotFoundError
 from service.runtime import RuntimeDep
+from service.usecases.areas.views import boundary_attribution
+from service.usecases.basemap.style import page_style_url
 from service.usecases.messages import admin as messages
 from service.usecases.referrals import report_form
 
@@ -107,7 +109,13 @@ class MapPageController(Controller):
 
     @get("/", operation_id="staffMapPage", summary="The staff map", sync_to_thread=False)
     def map_page(self, runtime: RuntimeDep) -> Template:
-        return Template("map.html", context={"map_style_url": runtime.settings.map_style_url})
+        return Template(
+            "map.html",
+            context={
+                "map_style_url": page_style_url(runtime.settings),
+                "boundary_attribution": boundary_attribution(runtime),
+            },
+        )
 
 
 CONSOLE_ROLES = frozenset({"coordinator", "admin"})
@@ -134,4 +142,10 @@ class ConsolePageController(Controller):
         user = await user_of_header(runtime, jwt_auth, request.headers.get("authorization"))
         if user is not None and user.role not in CONSOLE_ROLES:
             return Template("forbidden.html", status_code=403)
-        return Template("console.html", context={"map_style_url": runtime.settings.map_style_url})
+        return Template(
+            "console.html",
+            context={
+                "map_style_url": page_style_url(runtime.settings),
+                "boundary_attribution": boundary_attribution(runtime),
+            },
+        )

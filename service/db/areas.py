@@ -22,15 +22,18 @@ class BoundaryVersionRow:
     id: int
     label: str
     approximate: bool
+    attribution: str | None = None
 
 
 async def get_current_version(session: AsyncSession) -> BoundaryVersionRow | None:
     row = (
         await session.execute(
-            text("SELECT id, label, approximate FROM boundary_versions WHERE is_current")
+            text(
+                "SELECT id, label, approximate, attribution FROM boundary_versions WHERE is_current"
+            )
         )
     ).first()
-    return BoundaryVersionRow(row.id, row.label, row.approximate) if row else None
+    return BoundaryVersionRow(row.id, row.label, row.approximate, row.attribution) if row else None
 
 
 async def add_version(
@@ -40,15 +43,21 @@ async def add_version(
     source: str,
     approximate: bool,
     areas: Sequence[Area],
+    attribution: str | None = None,
 ) -> int:
     """Store a new boundary version with its authorities and parts, and make it current."""
     version_id = (
         await session.execute(
             text(
-                "INSERT INTO boundary_versions (label, source, approximate) "
-                "VALUES (:label, :source, :approximate) RETURNING id"
+                "INSERT INTO boundary_versions (label, source, attribution, approximate) "
+                "VALUES (:label, :source, :attribution, :approximate) RETURNING id"
             ),
-            {"label": label, "source": source, "approximate": approximate},
+            {
+                "label": label,
+                "source": source,
+                "attribution": attribution,
+                "approximate": approximate,
+            },
         )
     ).scalar_one()
     await session.execute(

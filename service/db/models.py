@@ -42,10 +42,12 @@ from service.vocabularies import (
     CONTACT_TYPES,
     DUPLICATE_STATES,
     ENGAGEMENT_LEVELS,
+    GAZETTEER_KINDS,
     HOTSPOT_EVENTS,
     HOTSPOT_LAYERS,
     HOTSPOT_STATUSES,
     ITEM_KINDS,
+    LOCATED_BY,
     MEMBER_KINDS,
     MESSAGE_CHANNELS,
     MESSAGE_STATES,
@@ -104,6 +106,8 @@ class BoundaryVersion(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     label: Mapped[str] = mapped_column(String(200))
     source: Mapped[str] = mapped_column(Text)
+    attribution: Mapped[str | None] = mapped_column(Text)
+    """The statement the boundaries' licence asks to be shown with them (OGL v3 for ONS)."""
     approximate: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     is_current: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     imported_at: Mapped[dt.datetime] = mapped_column(
@@ -253,6 +257,7 @@ class Referral(Base):
     __table_args__ = (
         one_of("status", REFERRAL_STATUSES),
         one_of("outcome", OUTCOME_CODES, nullable=True),
+        one_of("located_by", LOCATED_BY, nullable=True),
         CheckConstraint("(status = 'closed') = (outcome IS NOT NULL)", name="closed_has_outcome"),
         CheckConstraint("people_count BETWEEN 1 AND 50", name="people_count"),
         Index("ix_referrals_geom_bng", "geom_bng", postgresql_using="gist"),
@@ -838,3 +843,75 @@ class OutboxMessage(Base):
         DateTime(timezone=True), server_default=text("now()")
     )
     sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class GazetteerPostcode(Base):
+    """A postcode's centroid, from the ONS Postcode Directory or OS Code-Point Open."""
+
+    __tablename__ = "gazetteer_postcodes"
+    __table_args__ = (
+        Index(
+            "ix_gazetteer_postcodes_postcode_key_prefix",
+            "postcode_key",
+            postgresql_ops={"postcode_key": "text_pattern_ops"},
+        ),
+        Index(
+            "ix_gazetteer_postcodes_postcode_prefix",
+            "postcode",
+            postgresql_ops={"postcode": "text_pattern_ops"},
+        ),
+    )
+
+    postcode_key: Mapped[str] = mapped_column(Text, primary_key=True)
+    """Upper case without spaces (``CM11AA``): what prefix searches compare."""
+    postcode: Mapped[str] = mapped_column(Text)
+    """As written (``CM1 1AA``)."""
+    authority_code: Mapped[str | None] = mapped_column(String(9))
+    geom = mapped_column(geometry("POINT", 4326), nullable=False)
+    accuracy_m: Mapped[float] = mapped_column(REAL)
+    source: Mapped[str] = mapped_column(String(20))
+    imported_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=text("now()")
+    )
+
+
+class GazetteerName(Base):
+    """A named place, street or feature from OS Open Names."""
+
+    __tablename__ = "gazetteer_names"
+    __table_args__ = (
+        one_of("kind", GAZETTEER_KINDS),
+        Index("ix_gazetteer_names_name_key", "name_key"),
+        Index(
+            "ix_gazetteer_names_search_key_prefix",
+            "search_key",
+            postgresql_ops={"search_key": "text_pattern_ops"},
+        ),
+        Index(
+            "ix_gazetteer_names_name_key_trgm",
+            "name_key",
+            postgresql_using="gist",
+            postgresql_ops={"name_key": "gist_trgm_ops"},
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(Text, primary_key=True)
+    """The OS Open Names ``ID``: a re-import updates the same row."""
+    name: Mapped[str] = mapped_column(Text)
+    name_key: Mapped[str] = mapped_column(Text)
+    """Lower case, punctuation folded to spaces, abbreviations spelled out: what a place name
+    written in a referral's description is matched with."""
+    search_key: Mapped[str] = mapped_column(Text)
+    """The name's key and its town's (``high street chelmsford``): what searches compare."""
+    kind: Mapped[str] = mapped_column(String(20))
+    weight: Mapped[int] = mapped_column(SmallInteger)
+    """Rank among equally good matches: cities and towns first, then villages, streets…"""
+    local_type: Mapped[str] = mapped_column(Text)
+    place: Mapped[str | None] = mapped_column(Text)
+    postcode_district: Mapped[str | None] = mapped_column(Text)
+    authority_code: Mapped[str | None] = mapped_column(String(9))
+    geom = mapped_column(geometry("POINT", 4326), nullable=False)
+    accuracy_m: Mapped[float] = mapped_column(REAL)
+    imported_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=text("now()")
+    )

@@ -13,7 +13,7 @@ from service.db.engine import jsonb, sql
 
 PUBLIC_COLUMNS = (
     "id, reference, status, outcome, urgent, received_at, updated_at, closed_at, "
-    "token_salt, status_token_hash"
+    "token_salt, status_token_hash, located_by"
 )
 
 

@@ -30,6 +30,8 @@ class AreaProperties(msgspec.Struct, frozen=True, kw_only=True):
     boundary_version: int
     boundary_label: str
     approximate: bool
+    attribution: str | None
+    """The licence statement to show with these boundaries (ONS: Open Government Licence v3)."""
     team_ids: list[int]
     swep_active: bool
     """Severe Weather Emergency Protocol is on: everyone sleeping rough is offered a bed."""
@@ -62,6 +64,8 @@ class AreaLookup(msgspec.Struct, frozen=True, kw_only=True):
     also_on_boundary_of: list[AuthorityRef]
     boundary_version: int | None
     approximate: bool
+    attribution: str | None
+    """The licence statement to show with the boundaries used (ONS: Open Government Licence)."""
     teams: list[TeamRef]
 
 

@@ -29,6 +29,11 @@ class ReferralReceipt(msgspec.Struct, frozen=True, kw_only=True):
     out_of_area: bool
     message: str
     replayed: bool
+    located_by: LocatedBy | None
+    """How the place was found: the map pin, the postcode or a place named in the description
+    (from the gazetteer); ``None``: it waits for a coordinator to place it (triage)."""
+    waits_for_triage: bool
+    """No pin and nothing the gazetteer could place: a coordinator places it by hand."""
 
 
 class PublicStatus(msgspec.Struct, frozen=True, kw_only=True):
@@ -137,6 +142,10 @@ class ReferralDetail(msgspec.Struct, frozen=True, kw_only=True):
     outcome_due_at: dt.datetime
     closed_at: dt.datetime | None
     referrer: ReferrerContactOut | None = None
+    located_by: LocatedBy | None = None
+    """How the position was found; ``None`` while it has none (it waits for triage)."""
+    location_accuracy_m: float | None = None
+    """How far off the position may be (the pin's accuracy or the gazetteer entry's size)."""
 
 
 class LocationIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, frozen=True):

@@ -482,6 +482,7 @@ NOT_PERSONAL = {
     ("GET", "/metrics"),
     ("GET", "/v1/areas"),
     ("GET", "/v1/areas/lookup"),
+    ("GET", "/v1/places/search"),  # the gazetteer only, never anyone's reports
     ("GET", "/v1/referrals/{}/status"),  # the referrer's own receipt, by its private token
     ("GET", "/v1/teams"),
     ("GET", "/v1/swep"),

@@ -249,6 +249,7 @@ def test_every_protected_operation_is_in_the_matrix(client):
         ("GET", "/readyz"),
         ("GET", "/v1/areas"),
         ("GET", "/v1/areas/lookup"),
+        ("GET", "/v1/places/search"),
         ("POST", "/v1/auth/token"),
         ("POST", "/v1/referrals"),
         ("GET", "/v1/referrals/{}/status"),

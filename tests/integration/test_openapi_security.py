@@ -26,6 +26,7 @@ PUBLIC = {
     ("GET", "/readyz"),
     ("GET", "/v1/areas"),
     ("GET", "/v1/areas/lookup"),
+    ("GET", "/v1/places/search"),
     ("POST", "/v1/auth/token"),
     ("POST", "/v1/referrals"),
     ("GET", "/v1/referrals/{reference}/status"),

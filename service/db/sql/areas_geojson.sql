@@ -1,7 +1,7 @@
 -- Current authorities as GeoJSON geometries, optionally simplified in metres (BNG) first,
 -- with the covering teams and whether SWEP is on (who switched it is for staff: GET /v1/swep).
 SELECT a.code, a.name, a.kind, v.id AS boundary_version, v.label AS boundary_label,
-       v.approximate,
+       v.approximate, v.attribution,
        ST_AsGeoJSON(
            CASE WHEN :simplify_m > 0
                 THEN ST_Transform(ST_Multi(ST_SimplifyPreserveTopology(a.geom_bng, :simplify_m)), 4326)

@@ -3,7 +3,7 @@
 WITH fresh AS (
     SELECT geom_bng FROM referrals
     WHERE :layer = 'public_reports' AND id = ANY(CAST(:referral_ids AS uuid[]))
-      AND geom_bng IS NOT NULL
+      AND geom_bng IS NOT NULL AND located_by IS DISTINCT FROM 'place'
     UNION ALL
     SELECT geom_bng FROM contacts
     WHERE :layer <> 'public_reports' AND id = ANY(CAST(:contact_ids AS uuid[]))
@@ -14,6 +14,7 @@ points AS (
     FROM referrals r, reach
     WHERE :layer = 'public_reports' AND ST_DWithin(r.geom_bng, reach.g, :reach_m)
       AND NOT r.out_of_area AND r.outcome IS DISTINCT FROM 'duplicate_merged'
+      AND r.located_by IS DISTINCT FROM 'place'
       AND r.seen_at > :since AND r.seen_at <= :until
     UNION ALL
     SELECT 'contact', c.id, c.geom_bng, c.observed_at

@@ -10,7 +10,8 @@ WITH ins AS (
         location_description, postcode, gender, age_band, appearance, clothing, belongings,
         site_type, people_count, immediate_danger, appears_under_18, self_referral, urgent,
         status, authority_code, boundary_version_id, team_id, routing_reason, out_of_area,
-        next_shift_due_at, outcome_due_at, token_salt, received_at, updated_at
+        next_shift_due_at, outcome_due_at, token_salt, received_at, updated_at,
+        located_by, location_accuracy_m
     ) VALUES (
         :reference, :status_token_hash, :submission_key, :fingerprint, :source, :source_ref,
         :seen_at, :seen_exact, :seen_time_band,
@@ -22,7 +23,7 @@ WITH ins AS (
         :belongings, :site_type, :people_count, :immediate_danger, :appears_under_18,
         :self_referral, :urgent, :status, :authority_code, :boundary_version_id, :team_id,
         :routing_reason, :out_of_area, :next_shift_due_at, :outcome_due_at, :token_salt,
-        :received_at, :received_at
+        :received_at, :received_at, :located_by, :location_accuracy_m
     )
     ON CONFLICT (submission_key) DO NOTHING
     RETURNING id, received_at

@@ -11,19 +11,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from shapely.geometry import Polygon
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from geo.areas import Area, AreaIndex, read_areas
-from geo.partition import voronoi_partition
-from geo.projections import geometry_to_bng, geometry_to_wgs84, wgs84_to_bng
 from service.db import areas as areas_repo
 from service.db import teams as teams_repo
 from service.db.engine import transaction
 from service.exceptions import OutsideGreaterEssexError
 
 log = logging.getLogger(__name__)
-SEED_FILE = Path(__file__).resolve().parents[2] / "db" / "seed" / "greater_essex.json"
+SEED_DIR = Path(__file__).resolve().parents[2] / "db" / "seed"
+SEED_FILE = SEED_DIR / "greater_essex.json"
 
 
 def seed_data() -> dict[str, Any]:
@@ -34,18 +32,16 @@ def seed_data() -> dict[str, Any]:
 GREATER_ESSEX_CODES: frozenset[str] = frozenset(a["code"] for a in seed_data()["authorities"])
 
 
-def approximate_areas(data: dict[str, Any]) -> list[Area]:
-    """The seed's approximate authority polygons (Voronoi cells clipped to the outline)."""
-    outline = geometry_to_bng(Polygon(data["outline_lon_lat"]))
-    centres = {
-        a["code"]: wgs84_to_bng(a["centre_lat_lon"][1], a["centre_lat_lon"][0])
-        for a in data["authorities"]
-    }
-    cells = voronoi_partition(centres, outline)
-    return [
-        Area(a["code"], a["name"], a["kind"], geometry_to_wgs84(cells[a["code"]]))
-        for a in data["authorities"]
-    ]
+DEFAULT_ATTRIBUTION: str = seed_data()["attribution"]
+"""The ONS boundaries' licence statement (OGL v3), also the default for imported files."""
+
+
+def official_areas(data: dict[str, Any]) -> list[Area]:
+    """The shipped ONS boundaries of the 14 Greater Essex authorities (OGL v3)."""
+    collection = json.loads((SEED_DIR / data["boundaries_file"]).read_text(encoding="utf-8"))
+    return read_areas(
+        collection, code_field="code", name_field="name", only_codes=GREATER_ESSEX_CODES
+    )
 
 
 @dataclass
@@ -55,17 +51,20 @@ class SeedReport:
 
 
 async def seed_defaults(session: AsyncSession) -> SeedReport:
-    """Seed the approximate Greater Essex areas (only when no boundaries are loaded) and the
-    default teams (only those missing by name). Safe to run any number of times."""
+    """Seed the official Greater Essex boundaries (when none are loaded, or the current ones
+    are the approximate partition older versions seeded) and the default teams (only those
+    missing by name). Safe to run any number of times."""
     data = seed_data()
     report = SeedReport(boundary_version=None)
-    if await areas_repo.get_current_version(session) is None:
+    current = await areas_repo.get_current_version(session)
+    if current is None or current.approximate:
         report.boundary_version = await areas_repo.add_version(
             session,
             label=data["label"],
             source=data["source"],
-            approximate=True,
-            areas=approximate_areas(data),
+            attribution=data["attribution"],
+            approximate=False,
+            areas=await asyncio.to_thread(official_areas, data),
         )
     for team in data["teams"]:
         lat, lon = team["base_lat_lon"]
@@ -92,6 +91,7 @@ async def import_boundaries(
     name_field: str,
     label: str,
     source: str,
+    attribution: str = DEFAULT_ATTRIBUTION,
     srid: int | None = None,
     only_codes: Iterable[str] | None = GREATER_ESSEX_CODES,
 ) -> tuple[int, list[Area]]:
@@ -107,7 +107,12 @@ async def import_boundaries(
     if not areas:
         raise OutsideGreaterEssexError("the file holds none of the wanted authority codes")
     version = await areas_repo.add_version(
-        session, label=label, source=source, approximate=False, areas=areas
+        session,
+        label=label,
+        source=source,
+        attribution=attribution,
+        approximate=False,
+        areas=areas,
     )
     return version, areas
 
@@ -119,6 +124,7 @@ class AreaCache:
     index: AreaIndex = field(default_factory=lambda: AreaIndex([]))
     version_id: int | None = None
     approximate: bool = False
+    attribution: str | None = None
     loaded: bool = False
 
     async def refresh(self, factory: async_sessionmaker[AsyncSession]) -> None:
@@ -128,6 +134,7 @@ class AreaCache:
         self.index, self.loaded = index, True
         self.version_id = version.id if version else None
         self.approximate = version.approximate if version else False
+        self.attribution = version.attribution if version else None
         log.info("area index loaded: version=%s areas=%d", self.version_id, len(index))
 
 
@@ -137,6 +144,7 @@ class Lookup:
     also: tuple[Area, ...]
     boundary_version: int | None
     approximate: bool
+    attribution: str | None
     teams: list[dict[str, object]]
 
 
@@ -154,5 +162,6 @@ async def lookup_point(
         also=tuple(matches[1:]),
         boundary_version=cache.version_id,
         approximate=cache.approximate,
+        attribution=cache.attribution,
         teams=teams,
     )

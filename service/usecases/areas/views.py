@@ -11,7 +11,7 @@ from service.db.engine import transaction
 from service.runtime import Runtime
 from service.schemas import areas as wire
 from service.schemas.geojson import decode_geometry
-from service.usecases.areas.boundaries import lookup_point
+from service.usecases.areas.boundaries import DEFAULT_ATTRIBUTION, lookup_point
 from service.usecases.areas.sync import ensure_loaded
 
 
@@ -43,6 +43,7 @@ async def lookup(runtime: Runtime, *, lon: float, lat: float) -> wire.AreaLookup
         also_on_boundary_of=[_authority(a) for a in found.also],
         boundary_version=found.boundary_version,
         approximate=found.approximate,
+        attribution=found.attribution,
         teams=msgspec.convert(found.teams, list[wire.TeamRef]),
     )
 
@@ -51,3 +52,8 @@ async def teams(runtime: Runtime) -> list[wire.Team]:
     async with transaction(runtime.sessions) as session:
         rows = await teams_repo.list_teams(session)
     return msgspec.convert(rows, list[wire.Team])
+
+
+def boundary_attribution(runtime: Runtime) -> str:
+    """The licence statement of the boundaries in use, for the map pages."""
+    return runtime.areas.attribution or DEFAULT_ATTRIBUTION

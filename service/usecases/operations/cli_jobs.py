@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,7 @@ from service.schemas.assignments import AssignmentRun
 from service.schemas.hotspots import RecomputeOut
 from service.settings import Settings
 from service.usecases.areas.boundaries import (
+    DEFAULT_ATTRIBUTION,
     GREATER_ESSEX_CODES,
     SeedReport,
     import_boundaries,
@@ -27,6 +28,7 @@ from service.usecases.figures import exports
 from service.usecases.hotspots import clustering as hotspots
 from service.usecases.messages.sender import Sender
 from service.usecases.operations.retention import RetentionReport, run_retention
+from service.usecases.places import importer as places_import
 
 
 @asynccontextmanager
@@ -54,6 +56,7 @@ async def import_areas(
     label: str,
     source: str,
     keep_all: bool,
+    attribution: str | None = None,
 ) -> tuple[int, list[str]]:
     async with one_transaction(settings) as session:
         version, areas = await import_boundaries(
@@ -64,9 +67,25 @@ async def import_areas(
             srid=srid,
             label=label,
             source=source,
+            attribution=attribution or DEFAULT_ATTRIBUTION,
             only_codes=None if keep_all else GREATER_ESSEX_CODES,
         )
     return version, [a.code for a in areas]
+
+
+async def import_gazetteer(
+    settings: Settings,
+    paths: list[Path],
+    *,
+    keep_all: bool,
+    progress: Callable[[Path], places_import.Progress | None] | None = None,
+) -> places_import.ImportReport:
+    """Load gazetteer files (ONSPD, Code-Point Open, OS Open Names), one transaction each."""
+    async with cli_runtime(settings) as runtime:
+        await runtime.areas.refresh(runtime.sessions)  # names are kept by the boundaries
+        return await places_import.import_files(
+            runtime, paths, keep_all=keep_all, progress=progress
+        )
 
 
 async def add_user(

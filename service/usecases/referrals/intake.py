@@ -22,13 +22,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service import metrics
 from service.db import areas as areas_repo
+from service.db import places as places_repo
 from service.db import referrals as repo
 from service.db.engine import constraint_name, jsonb, statements
 from service.exceptions import InvalidInputError
 from service.runtime import Runtime
 from service.usecases.areas.sync import ensure_loaded
 from service.usecases.messages import queue as messages
+from service.usecases.places.locate import locate
 from service.usecases.referrals.sla import next_shift_end, outcome_due
+from service.vocabularies import LocatedBy
 from streetlink.normalise import normalise
 from streetlink.references import generate_reference
 from streetlink.schema import NormalisedReferral, StreetLinkAlert
@@ -36,6 +39,26 @@ from streetlink.schema import NormalisedReferral, StreetLinkAlert
 FINGERPRINT_WINDOW = dt.timedelta(hours=24)
 MIN_SUBMISSION_KEY = 16
 REFERENCE_ATTEMPTS = 5
+
+
+HOW_LOCATED: dict[str, str] = {
+    "pin": "the pin",
+    "postcode": "its postcode (gazetteer)",
+    "place": "a place named in its description (gazetteer)",
+    "coordinator": "the coordinator's position",
+}
+"""How a routing reason names the position's source. Never the postcode or place itself: the
+reason is kept after retention erases those (``service.retention_schedule``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """Where a referral is, and how that was found (``service.vocabularies.LOCATED_BY``)."""
+
+    lon: float
+    lat: float
+    accuracy_m: float | None
+    located_by: LocatedBy
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +71,7 @@ class Routing:
     out_of_area: bool
     shift_start: dt.time | None = None
     shift_end: dt.time | None = None
+    position: Position | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +84,7 @@ class Receipt:
     received_at: dt.datetime
     possible_duplicate: bool
     replayed: bool
+    located_by: LocatedBy | None = None
 
 
 def _sha256_hex(value: str) -> str:
@@ -89,25 +114,45 @@ def fingerprint(referral: NormalisedReferral) -> str:
     return hashlib.sha256(msgspec.json.encode(content, order="sorted")).hexdigest()
 
 
+async def position_of(
+    session: AsyncSession, referral: NormalisedReferral
+) -> tuple[Position | None, str]:
+    """The referral's pin, or a position from the gazetteer (its postcode, or a place named
+    in its description); without either, why it waits for triage."""
+    if referral.lat is not None and referral.lon is not None:
+        return Position(referral.lon, referral.lat, referral.accuracy_m, "pin"), ""
+    located = await locate(session, referral)
+    if located is not None:
+        return Position(located.lon, located.lat, located.accuracy_m, located.located_by), ""
+    if not await places_repo.loaded(session):
+        return None, "no map pin and no gazetteer loaded: it waits for a coordinator (triage)"
+    if referral.postcode:
+        return None, (
+            "no map pin and its postcode is not in the gazetteer: "
+            "it waits for a coordinator (triage)"
+        )
+    return None, "no map pin and no place the gazetteer knows: it waits for a coordinator (triage)"
+
+
 async def route(runtime: Runtime, session: AsyncSession, referral: NormalisedReferral) -> Routing:
     """Which authority and team a referral goes to, and why."""
-    if referral.lat is None or referral.lon is None:
-        return Routing(
-            None,
-            runtime.areas.version_id,
-            None,
-            None,
-            "no map pin: a coordinator triages it from the description",
-            False,
-        )
-    return await route_point(runtime, session, lon=referral.lon, lat=referral.lat)
+    position, why_not = await position_of(session, referral)
+    if position is None:
+        return Routing(None, runtime.areas.version_id, None, None, why_not, False)
+    return await route_position(runtime, session, position)
 
 
 async def route_point(
     runtime: Runtime, session: AsyncSession, *, lon: float, lat: float
 ) -> Routing:
-    """Which authority and team a position (WGS84) goes to, and why."""
-    matches = runtime.areas.index.lookup(lon, lat)
+    """Which authority and team a position a coordinator placed (WGS84) goes to, and why."""
+    return await route_position(runtime, session, Position(lon, lat, None, "coordinator"))
+
+
+async def route_position(runtime: Runtime, session: AsyncSession, position: Position) -> Routing:
+    """Which authority and team a position goes to, and why."""
+    how = HOW_LOCATED[position.located_by]
+    matches = runtime.areas.index.lookup(position.lon, position.lat)
     version = runtime.areas.version_id
     if not matches:
         return Routing(
@@ -115,22 +160,27 @@ async def route_point(
             version,
             None,
             None,
-            f"the pin is outside Greater Essex (boundary version {version})",
+            f"{how} is outside Greater Essex (boundary version {version})",
             True,
+            position=position,
         )
     area = matches[0]
-    teams = await areas_repo.covering_teams(session, code=area.code, lon=lon, lat=lat)
+    where = f"{how} is in {area.name} ({area.code}, boundary version {version})"
+    teams = await areas_repo.covering_teams(
+        session, code=area.code, lon=position.lon, lat=position.lat
+    )
     if not teams:
         return Routing(
             area.code,
             version,
             None,
             None,
-            f"in {area.name} ({area.code}) but no active team covers it",
+            f"{where} but no active team covers it",
             False,
+            position=position,
         )
     team = teams[0]
-    why = f"in {area.name} ({area.code}, boundary version {version}); {team['name']} covers it"
+    why = f"{where}; {team['name']} covers it"
     if len(teams) > 1:
         why += f" and its base is nearest of {len(teams)} covering teams"
     return Routing(
@@ -142,6 +192,7 @@ async def route_point(
         False,
         team["shift_start"],
         team["shift_end"],
+        position,
     )
 
 
@@ -152,6 +203,11 @@ def _row_values(
     for dropped in ("referrer", "bng_e", "bng_n", "seen_date"):
         values.pop(dropped)
     values["seen_time_band"] = str(referral.seen_time_band)
+    position = routing.position
+    values["lon"] = position.lon if position else None
+    values["lat"] = position.lat if position else None
+    values["located_by"] = position.located_by if position else None
+    values["location_accuracy_m"] = position.accuracy_m if position else None
     values["status"] = "assigned" if routing.team_id else "received"
     values["authority_code"] = routing.authority_code
     values["boundary_version_id"] = routing.boundary_version_id
@@ -257,6 +313,7 @@ async def _store(
         received_at=inserted["received_at"],
         possible_duplicate=inserted["duplicates"] > 0,
         replayed=False,
+        located_by=routing.position.located_by if routing.position else None,
     )
 
 
@@ -270,6 +327,7 @@ def _replayed_receipt(row: dict[str, Any], key: str) -> Receipt:
         received_at=row["received_at"],
         possible_duplicate=False,
         replayed=True,
+        located_by=row.get("located_by"),
     )
 
 
@@ -294,6 +352,7 @@ def _intake_records(referral: NormalisedReferral, routing: Routing, source: str)
                 "boundary_version_id": routing.boundary_version_id,
                 "reason": routing.reason,
                 "out_of_area": routing.out_of_area,
+                "located_by": routing.position.located_by if routing.position else None,
             }
         ),
         "assigned_data": jsonb({"urgent": referral.urgent}),

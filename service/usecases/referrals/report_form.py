@@ -15,6 +15,8 @@ import msgspec
 
 from service.exceptions import NotFoundError
 from service.runtime import Runtime
+from service.usecases.areas.views import boundary_attribution
+from service.usecases.basemap.style import page_style_url
 from service.usecases.referrals import intake
 from service.usecases.referrals.public_status import LONDON_FORMAT, load_public_status
 from service.usecases.referrals.sla import LONDON
@@ -122,7 +124,8 @@ def form_context(
         "time_bands": TIME_BANDS,
         "genders": GENDERS,
         "age_bands": AGE_BANDS,
-        "map_style_url": runtime.settings.map_style_url,
+        "map_style_url": page_style_url(runtime.settings),
+        "boundary_attribution": boundary_attribution(runtime),
     }
 
 

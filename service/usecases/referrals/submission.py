@@ -20,11 +20,24 @@ OUT_OF_AREA = (
     "to the right service."
 )
 REPLAYED = "We already have this alert: here is its reference again."
+TRIAGE = (
+    "Thank you. Your alert has no map pin and we could not find the place from the postcode "
+    "or description, so a coordinator will place it on the map and send it to the right team."
+)
 
 
 def receipt_to_wire(receipt: intake.Receipt) -> ReferralReceipt:
     token = quote(receipt.status_token)
-    message = REPLAYED if receipt.replayed else OUT_OF_AREA if receipt.out_of_area else MESSAGE
+    triage = receipt.located_by is None
+    message = (
+        REPLAYED
+        if receipt.replayed
+        else OUT_OF_AREA
+        if receipt.out_of_area
+        else TRIAGE
+        if triage
+        else MESSAGE
+    )
     return ReferralReceipt(
         reference=receipt.reference,
         status_url=f"/v1/referrals/{receipt.reference}/status?token={token}",
@@ -35,6 +48,8 @@ def receipt_to_wire(receipt: intake.Receipt) -> ReferralReceipt:
         out_of_area=receipt.out_of_area,
         message=message,
         replayed=receipt.replayed,
+        located_by=receipt.located_by,
+        waits_for_triage=triage,
     )
 
 

@@ -8,21 +8,19 @@ import type {
   MapLayerMouseEvent,
   MapMouseEvent,
   Map as MapLibreMap,
+  Marker,
   RequestParameters,
-  StyleSpecification,
   VectorTileSource,
 } from "maplibre-gl";
+import { blankStyle, fallBackToBlank, registerPmtiles } from "./lib/basemap";
 import { byId, row } from "./lib/dom";
 import { authHeaders, forget, signIn, token } from "./lib/staff_auth";
 
 type Props = Record<string, unknown>;
 
 const ESSEX: [number, number] = [0.65, 51.78];
-const BLANK: StyleSpecification = {
-  version: 8,
-  sources: {},
-  layers: [{ id: "background", type: "background", paint: { "background-color": "#eef2f5" } }],
-};
+const BLANK = blankStyle("#eef2f5");
+const CELL_LAYERS: Record<string, string> = { "referral-cells": "R", "contact-cells": "C" };
 const STATUS_COLOURS: ExpressionSpecification = [
   "match",
   ["get", "status"],
@@ -64,6 +62,7 @@ function showSignIn(message: string): void {
   if (map) {
     map.remove();
     map = null;
+    cellMarkers.clear();
   }
 }
 
@@ -104,7 +103,7 @@ function addLayers(target: MapLibreMap): void {
     id: "areas-fill",
     type: "fill",
     "source-layer": "areas",
-    paint: { "fill-color": "#ffffff", "fill-opacity": 0.5 },
+    paint: { "fill-color": "#ffffff", "fill-opacity": node.dataset.basemap === "blank" ? 0.5 : 0.15 },
   });
   add({ id: "areas-line", type: "line", "source-layer": "areas", paint: { "line-color": "#505a5f", "line-width": 1 } });
   add({
@@ -172,19 +171,23 @@ function start(): void {
   if (map) {
     return;
   }
+  registerPmtiles();
+  node.dataset.basemap = node.dataset.styleUrl ? "style" : "blank";
   const created = new maplibregl.Map({
     container: node,
     style: node.dataset.styleUrl || BLANK,
     center: ESSEX,
     zoom: 8,
     hash: true,
-    attributionControl: false,
+    attributionControl: { compact: true },
     transformRequest: authorise,
   });
   map = created;
+  fallBackToBlank(created, BLANK, byId("basemap-note"));
   created.addControl(new maplibregl.NavigationControl({ showCompass: false }));
-  created.on("load", () => addLayers(created));
+  created.on("style.load", () => addLayers(created));
   created.on("idle", () => {
+    showCellCounts(created);
     node.dataset.ready = "1";
   });
   created.on("error", (event: { error?: { status?: number } }) => {
@@ -204,6 +207,59 @@ function start(): void {
       created.getCanvas().style.cursor = "";
     });
   }
+}
+
+// ---- counts of the suppressed grid cells, as numbers ("<5", "12"): HTML markers set with
+// textContent (no glyphs needed, so they show on a blank background too)
+const cellMarkers = new Map<string, Marker>();
+
+function showCellCounts(target: MapLibreMap): void {
+  const layers = Object.keys(CELL_LAYERS).filter(
+    (id) => target.getLayer(id) && target.getLayoutProperty(id, "visibility") !== "none",
+  );
+  const cells = new Map<string, { text: string; w: number; s: number; e: number; n: number }>();
+  for (const feature of layers.length ? target.queryRenderedFeatures({ layers }) : []) {
+    const p = feature.properties as Props;
+    const geometry = feature.geometry;
+    if (p.label === undefined || p.label === null || geometry.type !== "Polygon") {
+      continue;
+    }
+    const key = `${feature.layer.id}:${p.cell}:${p.authority}`;
+    const ring: number[][] = geometry.coordinates[0] ?? [];
+    const xs = ring.map((c) => c[0] ?? 0);
+    const ys = ring.map((c) => c[1] ?? 0);
+    const seen = cells.get(key);
+    const box = { w: Math.min(...xs), s: Math.min(...ys), e: Math.max(...xs), n: Math.max(...ys) };
+    cells.set(key, {
+      text: `${CELL_LAYERS[feature.layer.id]} ${String(p.label)}`,
+      w: Math.min(box.w, seen?.w ?? box.w),
+      s: Math.min(box.s, seen?.s ?? box.s),
+      e: Math.max(box.e, seen?.e ?? box.e),
+      n: Math.max(box.n, seen?.n ?? box.n),
+    });
+  }
+  for (const [key, marker] of cellMarkers) {
+    if (!cells.has(key)) {
+      marker.remove();
+      cellMarkers.delete(key);
+    }
+  }
+  let index = 0;
+  for (const [key, cell] of cells) {
+    let marker = cellMarkers.get(key);
+    if (!marker) {
+      const element = document.createElement("span");
+      element.className = "cell-count";
+      element.textContent = cell.text;
+      marker = new maplibregl.Marker({ element, offset: [0, key.startsWith("contact") ? 14 : 0] });
+      marker.setLngLat([(cell.w + cell.e) / 2, (cell.s + cell.n) / 2]).addTo(target);
+      cellMarkers.set(key, marker);
+    } else {
+      marker.setLngLat([(cell.w + cell.e) / 2, (cell.s + cell.n) / 2]);
+    }
+    index += 1;
+  }
+  node.dataset.cellLabels = String(index);
 }
 
 windowSelect.addEventListener("change", () => {
