@@ -48,7 +48,7 @@ from service.api.referrals import (
     ReferralDuplicatesController,
     StaffReferralsController,
 )
-from service.api.staff import AuditController, AuthController
+from service.api.staff import AuditController, AuthController, DevicesController, MeController
 from service.api.strict_structs import ExactStructSchemaPlugin
 from service.api.tiles import TilesController
 from service.auth import OpenAPIAccess, build_jwt_auth
@@ -203,6 +203,8 @@ def create_app(settings: Settings) -> Litestar:
             ContactReadController,
             PersonsController,
             AuditController,
+            DevicesController,
+            MeController,
             AssignmentsController,
             ShiftPlanController,
             SwepController,

@@ -455,6 +455,8 @@ NOT_PERSONAL = {
     ("GET", "/v1/referrals/{}/status"),  # the referrer's own receipt, by its private token
     ("GET", "/v1/teams"),
     ("GET", "/v1/swep"),
+    ("GET", "/v1/devices"),  # staff phones: labels and times, nothing about the public
+    ("GET", "/v1/me"),
 }
 
 

@@ -27,6 +27,7 @@ PUBLIC = {
     ("GET", "/v1/areas"),
     ("GET", "/v1/areas/lookup"),
     ("POST", "/v1/auth/token"),
+    ("POST", "/v1/auth/refresh"),
     ("POST", "/v1/referrals"),
     ("GET", "/v1/referrals/{reference}/status"),
     ("GET", "/open311/v2/services.json"),
