@@ -60,18 +60,34 @@ cmd_venv() {
 
 # ---------------------------------------------------------------- front-end assets
 cmd_assets() {
-    local vendor="$ROOT/service/web/static/vendor" stamp
+    # npm packages (pinned by package-lock.json), the vendored libraries, then our own
+    # TypeScript bundled by esbuild; each step only when its inputs changed.
+    local vendor="$ROOT/service/web/static/vendor" build="$ROOT/service/web/static/build" stamp
     stamp="$vendor/.installed"
-    if [ -f "$stamp" ] && [ "$stamp" -nt "$ROOT/package-lock.json" ]; then return; fi
+    if ! [ -f "$stamp" ] || ! [ "$stamp" -nt "$ROOT/package-lock.json" ]; then
+        cmd_npm
+        mkdir -p "$vendor/swagger-ui" "$vendor/maplibre-gl"
+        cp "$ROOT/node_modules/swagger-ui-dist/swagger-ui-bundle.js" \
+           "$ROOT/node_modules/swagger-ui-dist/swagger-ui.css" "$vendor/swagger-ui/"
+        cp "$ROOT/node_modules/maplibre-gl/dist/maplibre-gl.js" \
+           "$ROOT/node_modules/maplibre-gl/dist/maplibre-gl.css" "$vendor/maplibre-gl/"
+        touch "$stamp"
+    fi
+    if [ -f "$build/.built" ] && [ -z "$(find "$ROOT/service/web/src" "$ROOT/scripts/build-web.mjs" \
+            "$stamp" -newer "$build/.built" 2>/dev/null | head -1)" ]; then return; fi
+    say "building the browser code (TypeScript, esbuild)"
+    mkdir -p "$build"
+    (cd "$ROOT" && node scripts/build-web.mjs)
+    touch "$build/.built"
+}
+
+cmd_npm() {
+    # The npm packages, exactly as locked; install scripts are not run (none is needed).
+    [ -d "$ROOT/node_modules/.bin" ] && [ "$ROOT/node_modules/.package-lock.json" -nt "$ROOT/package-lock.json" ] \
+        && return
     command -v npm >/dev/null || apt_install nodejs npm
-    say "installing front-end assets from npm (served locally, no CDN)"
+    say "installing front-end packages from npm (served locally, no CDN)"
     (cd "$ROOT" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null)
-    mkdir -p "$vendor/swagger-ui" "$vendor/maplibre-gl"
-    cp "$ROOT/node_modules/swagger-ui-dist/swagger-ui-bundle.js" \
-       "$ROOT/node_modules/swagger-ui-dist/swagger-ui.css" "$vendor/swagger-ui/"
-    cp "$ROOT/node_modules/maplibre-gl/dist/maplibre-gl.js" \
-       "$ROOT/node_modules/maplibre-gl/dist/maplibre-gl.css" "$vendor/maplibre-gl/"
-    touch "$stamp"
 }
 
 # ---------------------------------------------------------------- PostgreSQL + PostGIS
@@ -278,7 +294,7 @@ ensure_chromium() {
 }
 
 cmd_lint() {
-    # Static checks only: no database, no assets.
+    # Static checks only: no database, no assets (the npm packages hold tsc and biome).
     cmd_venv
     cd "$ROOT"
     say "ruff"
@@ -288,6 +304,11 @@ cmd_lint() {
     "$VENV/bin/mypy" geo streetlink service
     say "import-linter"
     "$VENV/bin/lint-imports"
+    cmd_npm
+    say "tsc (browser code type check)"
+    node_modules/.bin/tsc -p tsconfig.json
+    say "biome (browser code lint and format)"
+    node_modules/.bin/biome check --error-on-warnings
 }
 
 cmd_unit() {

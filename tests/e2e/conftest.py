@@ -13,6 +13,7 @@ import pytest
 import uvicorn
 
 from service.app import create_app
+from tests.conftest import ROOT
 from tests.liveserver import free_port
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -57,3 +58,23 @@ def browser() -> Iterator[Any]:
         instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield instance
         instance.close()
+
+
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def serious_accessibility_violations(page: Any) -> list[str]:
+    """axe-core (from npm, injected into the page) on what the page shows now: the serious
+    and critical violations, one line each (rule, impact, first offending node)."""
+    if not AXE.is_file():
+        pytest.fail("axe-core is missing: run scripts/dev.sh assets (npm ci)")
+    # Evaluated through the DevTools protocol, which the page's strict CSP does not govern
+    # (a <script> tag would be refused, as it should be).
+    if not page.evaluate("() => typeof window.axe === 'object'"):
+        page.evaluate("() => { " + AXE.read_text() + "\n}")
+    results = page.evaluate("async () => (await window.axe.run(document)).violations")
+    return [
+        f"{v['id']} ({v['impact']}): {v['nodes'][0]['target'] if v['nodes'] else ''}"
+        for v in results
+        if v["impact"] in ("serious", "critical")
+    ]

@@ -16,12 +16,12 @@ def test_the_map_page_is_a_shell_without_inline_script(client):
     html = response.text
     assert re.findall(r"<script[^>]*>", html) == [
         '<script src="/static/vendor/maplibre-gl/maplibre-gl.js">',
-        '<script src="/static/map.js">',
+        '<script src="/static/build/map.js">',
     ]
     assert 'data-style-url=""' in html  # a blank background when no base map is configured
     assert "script-src 'self'" in response.headers["content-security-policy"]
     assert "unsafe-inline" not in response.headers["content-security-policy"]
-    assert client.get("/static/map.js").status_code == 200
+    assert client.get("/static/build/map.js").status_code == 200
     assert client.get("/static/vendor/maplibre-gl/maplibre-gl.js").status_code == 200
 
 
