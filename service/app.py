@@ -41,7 +41,12 @@ from service.api.operations import (
     HealthController,
     MetricsController,
 )
-from service.api.pages import DocsController, MapPageController, ReportPagesController
+from service.api.pages import (
+    DocsController,
+    FieldAppController,
+    MapPageController,
+    ReportPagesController,
+)
 from service.api.persons import PersonsController
 from service.api.referrals import (
     PublicReferralsController,
@@ -156,7 +161,7 @@ def create_app(settings: Settings) -> Litestar:
         rate_limit=("minute", settings.public_rate_limit_per_minute),
         check_throttle_handler=is_public,
         identifier_for_request=client_keys,
-        exclude=["/static"],
+        exclude=["/static", "/app"],  # the field app's shell: static, and loaded offline-first
     )
 
     @asynccontextmanager
@@ -197,6 +202,7 @@ def create_app(settings: Settings) -> Litestar:
             HealthController,
             AreasController,
             DocsController,
+            FieldAppController,
             ReferralDuplicatesController,
             StaffReferralsController,
             ContactsController,

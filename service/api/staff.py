@@ -129,7 +129,11 @@ class DevicesController(Controller):
         "/{device_id:uuid}",
         operation_id="revokeDevice",
         summary="Revoke a phone (audited): its next call gets 401 and it wipes its data",
-        guards=[require_role("coordinator")],
+        description=(
+            "Coordinators revoke the phones of people in their teams; anyone may revoke "
+            "their own (the app does when it signs out)."
+        ),
+        guards=[require_role("worker", "coordinator")],
         status_code=204,
         responses=problem_responses(401, 403, 404),
     )

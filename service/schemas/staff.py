@@ -86,6 +86,9 @@ class DeviceOut(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class TeamShift(msgspec.Struct, frozen=True, kw_only=True):
+    """The team's shift under way, or the next one (``date`` is its local start date: pass
+    it to the run-sheet)."""
+
     team_id: int
     team_name: str
     date: dt.date
@@ -99,7 +102,7 @@ class AuthorityRef(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class Me(msgspec.Struct, frozen=True, kw_only=True):
-    """The caller: who, role, teams and authorities, today's shift of each team, and the
+    """The caller: who, role, teams and authorities, each team's current or next shift, the
     device the token is bound to (``null`` for a password token)."""
 
     id: int

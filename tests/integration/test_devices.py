@@ -138,3 +138,14 @@ def test_bad_device_labels_are_refused(client, staff):
     for label in ("", "x" * 101, "a\nb"):
         response = client.post("/v1/devices", json={"label": label}, headers=staff["worker_mid"])
         assert_problem(response, 400)
+
+
+def test_a_worker_may_revoke_their_own_phone_only(client, staff):
+    mine = register(client, staff["worker_mid"])
+    theirs = register(client, staff["worker_south"])
+    assert_problem(client.delete(f"/v1/devices/{theirs['device_id']}", headers=bearer(mine)), 404)
+    assert (
+        client.delete(f"/v1/devices/{mine['device_id']}", headers=bearer(mine)).status_code == 204
+    )
+    assert_problem(client.get("/v1/me", headers=bearer(mine)), 401)
+    assert client.get("/v1/me", headers=bearer(theirs)).status_code == 200

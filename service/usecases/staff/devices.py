@@ -130,7 +130,8 @@ async def list_devices(runtime: Runtime, user: StaffUser) -> list[DeviceOut]:
 
 
 async def revoke(runtime: Runtime, user: StaffUser, device_id: uuid.UUID, *, route: str) -> None:
-    """Revoke a device of someone in the caller's teams; its next call gets 401."""
+    """Revoke the caller's own device, or (coordinators) one of someone in their teams; its
+    next call gets 401."""
     async with transaction(runtime.sessions) as session:
         row = await repo.get_visible(session, device_id, _scope(user))
         if row is None:
@@ -148,6 +149,31 @@ async def revoke(runtime: Runtime, user: StaffUser, device_id: uuid.UUID, *, rou
         )
 
 
+def current_shift(
+    team: dict[str, Any], today: dt.date, now: dt.datetime
+) -> tuple[dt.date, tuple[dt.datetime, dt.datetime]]:
+    """The team's shift that is under way or comes next (by its local start date): last
+    night's while it lasts, then today's, then tomorrow's once today's has ended.
+
+    >>> team = {"shift_start": dt.time(22, 0), "shift_end": dt.time(6, 0)}
+    >>> day, (start, end) = current_shift(
+    ...     team, dt.date(2026, 1, 10), dt.datetime(2026, 1, 10, 3, tzinfo=dt.UTC))
+    >>> day.isoformat(), start.isoformat()
+    ('2026-01-09', '2026-01-09T22:00:00+00:00')
+    >>> current_shift(team, dt.date(2026, 1, 10), dt.datetime(2026, 1, 10, 7, tzinfo=dt.UTC))[0]
+    datetime.date(2026, 1, 10)
+    >>> early = {"shift_start": dt.time(5, 0), "shift_end": dt.time(9, 0)}
+    >>> current_shift(early, dt.date(2026, 1, 10), dt.datetime(2026, 1, 10, 10, tzinfo=dt.UTC))[0]
+    datetime.date(2026, 1, 11)
+    """
+    for offset in (-1, 0, 1):
+        day = today + dt.timedelta(days=offset)
+        start, end = shift_on(team, day)
+        if end > now:
+            return day, (start, end)
+    return day, (start, end)
+
+
 async def me(runtime: Runtime, user: StaffUser, token: Token | None) -> Me:
     today = local_today()
     async with transaction(runtime.sessions) as session:
@@ -163,12 +189,12 @@ async def me(runtime: Runtime, user: StaffUser, token: Token | None) -> Me:
     for team in teams:
         if team is None:
             continue
-        start, end = shift_on(team, today)
+        day, (start, end) = current_shift(team, today, dt.datetime.now(dt.UTC))
         shifts.append(
             TeamShift(
                 team_id=team["id"],
                 team_name=team["name"],
-                date=today,
+                date=day,
                 shift_start=start,
                 shift_end=end,
             )
