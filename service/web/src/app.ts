@@ -4,7 +4,7 @@
 // Everything a person typed (referral descriptions, notes) is shown with textContent only.
 import type { Map as MapLibreMap, Marker, StyleSpecification } from "maplibre-gl";
 import { byId } from "./lib/dom";
-import { Api, Offline, Revoked, type Session, signInAndRegister } from "./lib/field/api";
+import { Api, keepAccess, keptAccess, Offline, Revoked, type Session, signInAndRegister } from "./lib/field/api";
 import { type Item, Outbox } from "./lib/field/outbox";
 import { hasPin, setPin, unlock, type Vault, wipe } from "./lib/field/vault";
 
@@ -90,7 +90,7 @@ let outbox: Outbox | null = null;
 let me: Me | null = null;
 let plan: ShiftPlan | null = null;
 let persons: PersonSummary[] = [];
-let pending: { session: Session; access: string } | null = null;
+let pending: { session: Session; access: string; expires_in: number } | null = null;
 let position: Position | null = null;
 let lastActivity = Date.now();
 let sheetMap: MapLibreMap | null = null;
@@ -257,6 +257,7 @@ byId<HTMLFormElement>("setpin-form").addEventListener("submit", async (event) =>
   first.value = "";
   again.value = "";
   await opened.put("session", pending.session);
+  await keepAccess(opened, { access_token: pending.access, expires_in: pending.expires_in });
   const { session, access } = pending;
   pending = null;
   await begin(opened, session, access);
@@ -282,7 +283,7 @@ byId<HTMLFormElement>("unlock-form").addEventListener("submit", async (event) =>
       await wipeAll("Nothing is kept on this phone: sign in.");
       return;
     }
-    await begin(result.vault, session, null);
+    await begin(result.vault, session, await keptAccess(result.vault));
   } else if ("left" in result) {
     error.textContent = `Wrong PIN. ${result.left} ${result.left === 1 ? "try" : "tries"} left before this phone's data is erased.`;
   } else {
@@ -332,7 +333,8 @@ function watchIdle(): void {
 async function begin(opened: Vault, session: Session, access: string | null): Promise<void> {
   vault = opened;
   api = new Api(opened, session, access, onRevoked);
-  outbox = new Outbox(opened, api, () => void renderOutbox());
+  outbox = new Outbox(opened, api, scheduleRender);
+  await outbox.prune(SENT_KEPT_MS);
   me = (await opened.get<Me>("me")) ?? null;
   plan = (await opened.get<ShiftPlan>("runsheet")) ?? null;
   persons = (await opened.get<PersonSummary[]>("persons")) ?? [];
@@ -811,6 +813,21 @@ function reviewEntry(item: Item): HTMLLIElement {
   return entry;
 }
 
+const SENT_SHOWN = 50;
+const SENT_KEPT_MS = 24 * 3600 * 1000;
+let renderQueued = false;
+
+/** Re-render the outbox once for a burst of changes. */
+function scheduleRender(): void {
+  if (!renderQueued) {
+    renderQueued = true;
+    window.setTimeout(() => {
+      renderQueued = false;
+      void renderOutbox();
+    }, 0);
+  }
+}
+
 async function renderOutbox(): Promise<void> {
   if (!outbox) {
     return;
@@ -824,7 +841,12 @@ async function renderOutbox(): Promise<void> {
   byId("sync-status").textContent =
     `${waiting} waiting, ${count("sent")} sent, ${conflicts} to review, ${count("rejected")} rejected${error}`;
   byId("review-link").hidden = conflicts === 0;
-  byId("outbox-list").replaceChildren(...[...items].reverse().map(outboxEntry));
+  // Everything not sent, and the latest sent (the counts above cover them all).
+  const sent = items.filter((i) => i.state === "sent").slice(-SENT_SHOWN);
+  const shown = [...items.filter((i) => i.state !== "sent"), ...sent].sort((a, b) =>
+    b.saved_at.localeCompare(a.saved_at),
+  );
+  byId("outbox-list").replaceChildren(...shown.map(outboxEntry));
   byId("review-list").replaceChildren(...items.filter((i) => i.state === "conflict").map(reviewEntry));
   if (conflicts === 0 && document.body.dataset.screen === "review") {
     show("outbox");
@@ -884,8 +906,8 @@ for (const tab of document.querySelectorAll<HTMLButtonElement>(".tabs button")) 
 }
 window.addEventListener("online", () => {
   updateNet();
-  outbox?.soon(0);
-  void refresh();
+  // What waits in the outbox goes first; the run-sheet is refreshed after.
+  void (outbox?.run() ?? Promise.resolve()).then(() => refresh());
 });
 window.addEventListener("offline", updateNet);
 window.setInterval(() => {

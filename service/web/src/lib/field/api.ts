@@ -36,7 +36,7 @@ export async function signInAndRegister(
   username: string,
   password: string,
   label: string,
-): Promise<{ session: Session; access: string }> {
+): Promise<{ session: Session; access: string; expires_in: number }> {
   const signIn = await post("/v1/auth/token", { username, password });
   if (signIn.status === 401) {
     throw new Error("Wrong username or password.");
@@ -53,7 +53,26 @@ export async function signInAndRegister(
   return {
     session: { device_id: tokens.device_id, refresh_token: tokens.refresh_token, username },
     access: tokens.access_token,
+    expires_in: tokens.expires_in,
   };
+}
+
+export interface Access {
+  token: string;
+  until: number;
+}
+
+/** Keep the access token (sealed, like the refresh token) so that reopening the app within
+ * its lifetime needs no refresh. */
+export async function keepAccess(vault: Vault, tokens: { access_token: string; expires_in: number }): Promise<void> {
+  const access: Access = { token: tokens.access_token, until: Date.now() + (tokens.expires_in - 30) * 1000 };
+  await vault.put("access", access);
+}
+
+/** The kept access token while it is still valid. */
+export async function keptAccess(vault: Vault): Promise<string | null> {
+  const access = await vault.get<Access>("access");
+  return access && access.until > Date.now() ? access.token : null;
 }
 
 export class Api {
@@ -85,6 +104,7 @@ export class Api {
       this.session = { ...this.session, refresh_token: tokens.refresh_token };
       await this.vault.put("session", this.session);
       this.access = tokens.access_token;
+      await keepAccess(this.vault, tokens);
     })().finally(() => {
       this.renewing = null;
     });

@@ -29,7 +29,7 @@ interface ItemResult {
   problem?: { detail: string; title: string } | null;
 }
 
-const BATCH_SIZE = 100;
+const BATCH_SIZE = 200;
 const MAX_DELAY_S = 300;
 
 function problemText(body: unknown, status: number): string {
@@ -39,6 +39,7 @@ function problemText(body: unknown, status: number): string {
 
 export class Outbox {
   private running: Promise<void> | null = null;
+  private cache: Map<string, Item> | null = null;
   private again = false;
   private failures = 0;
   private timer: number | undefined;
@@ -50,9 +51,28 @@ export class Outbox {
     private readonly changed: () => void,
   ) {}
 
+  /** Every item, oldest first: read (and decrypted) from the vault once, then kept in
+   * memory beside it while the app is unlocked. */
   async items(): Promise<Item[]> {
-    const all = await this.vault.outbox<Item>();
-    return all.sort((a, b) => a.saved_at.localeCompare(b.saved_at) || a.id.localeCompare(b.id));
+    if (this.cache === null) {
+      const all = await this.vault.outbox<Item>();
+      this.cache = new Map(all.map((item) => [item.id, item]));
+    }
+    return [...this.cache.values()].sort((a, b) => a.saved_at.localeCompare(b.saved_at) || a.id.localeCompare(b.id));
+  }
+
+  private async save(items: Item[]): Promise<void> {
+    await this.items();
+    await this.vault.putOutboxMany(items);
+    for (const item of items) {
+      this.cache?.set(item.id, item);
+    }
+  }
+
+  private async remove(id: string): Promise<void> {
+    await this.items();
+    await this.vault.deleteOutbox(id);
+    this.cache?.delete(id);
   }
 
   async add(kind: Kind, body: Record<string, unknown>, label: string, referralId: string | null): Promise<Item> {
@@ -70,7 +90,7 @@ export class Outbox {
       saved_at: new Date().toISOString(),
       sent_at: null,
     };
-    await this.vault.putOutbox(id, item);
+    await this.save([item]);
     this.changed();
     this.soon(0);
     return item;
@@ -80,13 +100,23 @@ export class Outbox {
   async keepAsNew(item: Item): Promise<void> {
     const id = crypto.randomUUID();
     await this.add(item.kind, { ...item.body, id }, item.label, item.referral_id);
-    await this.vault.deleteOutbox(item.id);
+    await this.remove(item.id);
     this.changed();
   }
 
   async drop(item: Item): Promise<void> {
-    await this.vault.deleteOutbox(item.id);
+    await this.remove(item.id);
     this.changed();
+  }
+
+  /** Forget what was sent longer ago than ``ageMs`` (the server has it). */
+  async prune(ageMs: number): Promise<void> {
+    const before = new Date(Date.now() - ageMs).toISOString();
+    for (const item of await this.items()) {
+      if (item.state === "sent" && item.sent_at !== null && item.sent_at < before) {
+        await this.remove(item.id);
+      }
+    }
   }
 
   /** Send soon: now when asked (saved, back online), otherwise after the backoff. */
@@ -133,6 +163,11 @@ export class Outbox {
   }
 
   private async pass(): Promise<void> {
+    if (!navigator.onLine) {
+      // Nothing is tried (so no batch is formed) until the phone is back online: what was
+      // saved offline goes in as few requests as possible.
+      return;
+    }
     const waiting = (await this.items()).filter((item) => item.state === "waiting");
     if (waiting.length === 0) {
       return;
@@ -155,12 +190,14 @@ export class Outbox {
         fresh.push(item);
       }
     }
-    // A new batch gets its key (and its members) stored before the first try.
+    // A new batch keeps its key and members for every retry while the app runs (a lost
+    // answer is replayed by the server); after a restart the items may be batched afresh,
+    // and their ids still make each one count once ("duplicate" for what was stored).
     for (let start = 0; start < fresh.length; start += BATCH_SIZE) {
       const key = crypto.randomUUID();
       const members = fresh.slice(start, start + BATCH_SIZE).map((item) => ({ ...item, batch: key }));
       for (const member of members) {
-        await this.vault.putOutbox(member.id, member);
+        this.cache?.set(member.id, member);
       }
       byKey.set(key, members);
     }
@@ -184,35 +221,24 @@ export class Outbox {
         continue;
       }
       const results = new Map((body as { results: ItemResult[] }).results.map((r) => [r.id, r]));
-      for (const item of batch) {
+      const settled = batch.flatMap((item) => {
         const result = results.get(item.id);
-        if (result) {
-          await this.settle(item, result);
-        }
-      }
+        return result ? [settle(item, result)] : [];
+      });
+      await this.save(settled);
     }
   }
 
   /** A whole batch refused (one bad item fails the batch's validation): each item is then
    * sent on its own, so that only the bad one is rejected, with its reason. */
   private async batchRefused(batch: Item[], status: number, body: unknown): Promise<void> {
-    for (const item of batch) {
-      const settled = item.alone
-        ? { ...item, state: "rejected" as const, result: problemText(body, status) }
-        : { ...item, alone: true };
-      await this.vault.putOutbox(item.id, settled);
-    }
-  }
-
-  private async settle(item: Item, result: ItemResult): Promise<void> {
-    const now = new Date().toISOString();
-    const next: Item =
-      result.result === "created" || result.result === "duplicate"
-        ? { ...item, state: "sent", result: result.result === "created" ? "stored" : "already stored", sent_at: now }
-        : result.result === "conflict"
-          ? { ...item, state: "conflict", result: result.problem?.detail ?? "a different record has this id" }
-          : { ...item, state: "rejected", result: result.problem?.detail ?? "rejected" };
-    await this.vault.putOutbox(item.id, next);
+    await this.save(
+      batch.map((item) =>
+        item.alone
+          ? { ...item, state: "rejected" as const, result: problemText(body, status) }
+          : { ...item, alone: true },
+      ),
+    );
   }
 
   private async sendOne(item: Item): Promise<void> {
@@ -243,6 +269,17 @@ export class Outbox {
     } else {
       next = { ...item, state: "rejected", result: problemText(body, response.status) };
     }
-    await this.vault.putOutbox(item.id, next);
+    await this.save([next]);
   }
+}
+
+function settle(item: Item, result: ItemResult): Item {
+  if (result.result === "created" || result.result === "duplicate") {
+    const said = result.result === "created" ? "stored" : "already stored";
+    return { ...item, state: "sent", result: said, sent_at: new Date().toISOString() };
+  }
+  if (result.result === "conflict") {
+    return { ...item, state: "conflict", result: result.problem?.detail ?? "a different record has this id" };
+  }
+  return { ...item, state: "rejected", result: result.problem?.detail ?? "rejected" };
 }

@@ -102,6 +102,13 @@ export class Vault {
     await (await open()).put("outbox", await seal(this.key, value), id);
   }
 
+  /** Several outbox items in one transaction (sealed first, in parallel). */
+  async putOutboxMany(items: { id: string }[]): Promise<void> {
+    const sealed = await Promise.all(items.map((item) => seal(this.key, item)));
+    const tx = (await open()).transaction("outbox", "readwrite");
+    await Promise.all([...sealed.map((value, n) => tx.store.put(value, items[n].id)), tx.done]);
+  }
+
   async deleteOutbox(id: string): Promise<void> {
     await (await open()).delete("outbox", id);
   }
