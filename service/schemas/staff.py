@@ -96,7 +96,7 @@ class TeamShift(msgspec.Struct, frozen=True, kw_only=True):
     shift_end: dt.datetime
 
 
-class AuthorityRef(msgspec.Struct, frozen=True, kw_only=True):
+class AuthorityName(msgspec.Struct, frozen=True, kw_only=True):
     code: str
     name: str
 
@@ -112,7 +112,7 @@ class Me(msgspec.Struct, frozen=True, kw_only=True):
     special_category: bool
     """Whether this role may record and read special-category fields (health, support needs)."""
     teams: list[TeamShift]
-    authorities: list[AuthorityRef]
+    authorities: list[AuthorityName]
     device_id: uuid.UUID | None
     lock_after_minutes: int
     """How long the phone app may stay unlocked while idle."""

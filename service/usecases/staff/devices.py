@@ -29,7 +29,7 @@ from service.db import users as users_repo
 from service.db.engine import transaction
 from service.exceptions import AuthenticationError, NotFoundError
 from service.runtime import Runtime
-from service.schemas.staff import AuthorityRef, DeviceOut, DeviceTokens, Me, TeamShift
+from service.schemas.staff import AuthorityName, DeviceOut, DeviceTokens, Me, TeamShift
 from service.usecases.assignments.runs import local_today, shift_on
 
 _REFUSED = "this device is not signed in (revoked or unknown): sign in again"
@@ -206,7 +206,7 @@ async def me(runtime: Runtime, user: StaffUser, token: Token | None) -> Me:
         role=user.role,
         special_category=user.role in SPECIAL_CATEGORY_ROLES,
         teams=shifts,
-        authorities=[AuthorityRef(code=c, name=names.get(c, c)) for c in codes],
+        authorities=[AuthorityName(code=c, name=names.get(c, c)) for c in codes],
         device_id=_device_or_none(token),
         lock_after_minutes=runtime.settings.app_lock_minutes,
     )
