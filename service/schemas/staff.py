@@ -114,5 +114,5 @@ class Me(msgspec.Struct, frozen=True, kw_only=True):
     teams: list[TeamShift]
     authorities: list[AuthorityName]
     device_id: uuid.UUID | None
-    lock_after_minutes: int
+    lock_after_minutes: float
     """How long the phone app may stay unlocked while idle."""

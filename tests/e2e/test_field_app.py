@@ -436,3 +436,67 @@ def test_installable_accessible_and_drawn_on_a_phone_screen(browser, field, tmp_
     shot(page, "unlock")
     assert problems == []
     context.close()
+
+
+def test_attach_to_a_person_close_a_referral_and_keep_a_rejection_with_its_reason(browser, field):
+    staff, sql, url = field["staff"], field["sql"], field["url"]
+    person = httpx.post(
+        f"{url}/v1/persons",
+        json={"known_as": "Red Jacket"},
+        headers=staff["worker_mid"],
+        timeout=10,
+    ).json()
+    context = open_phone(browser)
+    page = context.new_page()
+    problems: list[str] = []
+    watch(page, problems)
+    sign_in(page, url)
+
+    tab(page, "record")
+    page.fill("#person-search", "red ja")
+    page.click("#person-results button:has-text('Red Jacket')")
+    assert page.input_value("#attach") == f"person:{person['id']}"
+    page.click("#gps-button")
+    page.wait_for_function(
+        "() => document.querySelector('#position-text').textContent.includes('GPS')"
+    )
+    page.fill("#notes", "attached note")
+    page.click("#record-form button[type=submit]")
+    # Offline, the persons found before on this phone are still found.
+    context.set_offline(True)
+    page.fill("#person-search", "jacket")
+    page.wait_for_selector("#person-results button:has-text('Red Jacket')")
+
+    # Stop 2's referral is closed by someone else meanwhile, with another outcome.
+    second = page.inner_text('#sheet-list li[data-sequence="2"] h2').split("Referral ")[1].strip()
+    second_id = sql("SELECT id FROM referrals WHERE reference = $1", second)[0]["id"]
+    closed = httpx.post(
+        f"{url}/v1/referrals/{second_id}/outcome",
+        json={"outcome": "found_declined"},
+        headers=staff["worker_mid"],
+        timeout=10,
+    )
+    assert closed.status_code == 200, closed.text
+    tab(page, "sheet")
+    for sequence in (1, 2):
+        page.select_option(f"#outcome-{sequence}", "found_engaged")
+        page.click(f'#sheet-list li[data-sequence="{sequence}"] >> text=Close with outcome')
+    context.set_offline(False)
+    wait_until_sent(page, 2)
+    page.wait_for_selector('#outbox-list li[data-state="rejected"]')
+    rejected = page.inner_text('#outbox-list li[data-state="rejected"]')
+    assert "Reason: the referral is already closed with another outcome" in rejected
+    assert second in rejected
+
+    first = page.inner_text('#sheet-list li[data-sequence="1"] h2').split("Referral ")[1].strip()
+    outcomes = {
+        r["reference"]: r["outcome"]
+        for r in sql(
+            "SELECT reference, outcome FROM referrals WHERE reference = ANY($1)", [first, second]
+        )
+    }
+    assert outcomes == {first: "found_engaged", second: "found_declined"}
+    contact = sql("SELECT person_id FROM contacts WHERE notes = 'attached note'")
+    assert [str(c["person_id"]) for c in contact] == [person["id"]]
+    assert problems == []
+    context.close()

@@ -325,7 +325,7 @@ function watchIdle(): void {
     if (vault && Date.now() - lastActivity > minutes * 60_000) {
       lock();
     }
-  }, 15_000);
+  }, 1000);
 }
 
 // --- after unlocking ------------------------------------------------------------------------
