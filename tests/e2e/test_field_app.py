@@ -500,3 +500,45 @@ def test_attach_to_a_person_close_a_referral_and_keep_a_rejection_with_its_reaso
     assert [str(c["person_id"]) for c in contact] == [person["id"]]
     assert problems == []
     context.close()
+
+
+def test_the_service_worker_shows_a_push_alert_with_a_reference_only(browser, field, tmp_path):
+    context = open_phone(browser, tmp_path / "profile")
+    context.grant_permissions(["notifications", "geolocation"], origin=field["url"])
+    page = context.pages[0] if context.pages else context.new_page()
+    sign_in(page, field["url"])
+    cdp = context.new_cdp_session(page)
+    registrations: list[dict[str, Any]] = []
+    cdp.on(
+        "ServiceWorker.workerRegistrationUpdated",
+        lambda event: registrations.extend(event["registrations"]),
+    )
+    cdp.send("ServiceWorker.enable")
+    page.wait_for_timeout(300)
+    registration = [
+        r for r in registrations if r["scopeURL"].endswith("/app") and not r["isDeleted"]
+    ][-1]
+    payload = {"reference": "ESX-TEST-01", "reason": "urgent referral assigned to your team"}
+    shown: list[dict[str, str]] = []
+    for _ in range(3):  # a worker that is just starting may miss the first message
+        cdp.send(
+            "ServiceWorker.deliverPushMessage",
+            {
+                "origin": field["url"],
+                "registrationId": registration["registrationId"],
+                "data": json.dumps(payload),
+            },
+        )
+        deadline = time.monotonic() + 3
+        while not shown and time.monotonic() < deadline:
+            page.wait_for_timeout(100)
+            shown = page.evaluate(
+                """async () => {
+                  const all = await (await navigator.serviceWorker.ready).getNotifications();
+                  return all.map(n => ({title: n.title, body: n.body}));
+                }"""
+            )
+        if shown:
+            break
+    assert shown == [{"title": "Outreach: ESX-TEST-01", "body": payload["reason"]}]
+    context.close()
