@@ -389,8 +389,21 @@ def test_the_phone_keeps_no_readable_text_and_wipes_itself(browser, field):
 def shot(page, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     image = decode_png(page.screenshot(path=str(SHOTS / f"{name}.png")))
-    assert image.shape[:2] == (PHONE["height"], PHONE["width"])
+    size = page.viewport_size
+    assert image.shape[:2] == (size["height"], size["width"])
     assert colour_variance(image) > 20, f"the {name} screen looks blank"
+
+
+WIDER_THAN_THE_SCREEN = """() => [...document.querySelectorAll('body *')]
+  .filter(e => e.getClientRects().length && e.getBoundingClientRect().right > window.innerWidth + 1)
+  .map(e => e.tagName + '#' + e.id + '.' + e.className)"""
+
+
+def fits_the_width(page) -> bool:
+    """Nothing scrolls sideways (the layout reflows instead)."""
+    wider = page.evaluate(WIDER_THAN_THE_SCREEN)
+    assert wider == [], wider
+    return page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
 
 
 def test_installable_accessible_and_drawn_on_a_phone_screen(browser, field, tmp_path):
@@ -400,7 +413,6 @@ def test_installable_accessible_and_drawn_on_a_phone_screen(browser, field, tmp_
     watch(page, problems)
     page.goto(f"{field['url']}/app")
     page.wait_for_selector("#screen-signin:not([hidden])")
-    screens = {"signin": None}
     assert serious_accessibility_violations(page) == []
     shot(page, "signin")
     page.fill("#username", "worker_mid")
@@ -421,15 +433,27 @@ def test_installable_accessible_and_drawn_on_a_phone_screen(browser, field, tmp_
     manifest = cdp.send("Page.getAppManifest")
     assert manifest["errors"] == []
 
+    context.set_offline(True)
+    record_contact(page, "a note")  # so that the outbox has something to show
+    not_found(page)
     for name in ("sheet", "map", "record", "outbox"):
         tab(page, name)
         if name in ("map", "record"):
             page.wait_for_selector(f"#{'sheet' if name == 'map' else 'record'}-map canvas")
             page.wait_for_timeout(500)
-        screens[name] = None
         assert serious_accessibility_violations(page) == [], name
+        assert fits_the_width(page), name
         shot(page, name)
-    record_contact(page, "a note")
+        # Large text (twice the default size) still fits a 360 px wide screen.
+        page.evaluate("() => { document.documentElement.style.fontSize = '200%'; }")
+        assert fits_the_width(page), f"{name} with large text"
+        shot(page, f"{name}-large-text")
+        page.evaluate("() => { document.documentElement.style.fontSize = ''; }")
+    page.set_viewport_size({"width": 1280, "height": 800})
+    for name in ("sheet", "record"):
+        tab(page, name)
+        shot(page, f"{name}-wide")
+    page.set_viewport_size(PHONE)
     page.click("#lock-button")
     page.wait_for_selector("#screen-unlock:not([hidden])")
     assert serious_accessibility_violations(page) == []
