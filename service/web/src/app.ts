@@ -161,6 +161,9 @@ function show(screen: Screen): void {
   }
   if (screen === "record") {
     drawRecordMap();
+    if (!position) {
+      locate(); // no tap needed for the usual case
+    }
   }
 }
 

@@ -13,6 +13,21 @@ import { StaleWhileRevalidate } from "workbox-strategies";
 declare const self: ServiceWorkerGlobalScope;
 declare const APP_PRECACHE: { url: string; revision: string }[];
 
+// API calls never pass through this worker: the browser sends them straight to the network
+// (the Service Worker Static Routing API, where the browser has it), so a sleeping worker is
+// not woken for each call and never sees what the app sends.
+interface RouterInstallEvent extends ExtendableEvent {
+  addRoutes?: (rules: { condition: { urlPattern: string }; source: "network" }[]) => Promise<void>;
+}
+self.addEventListener("install", (event: ExtendableEvent) => {
+  const routed = event as RouterInstallEvent;
+  if (routed.addRoutes) {
+    event.waitUntil(
+      routed.addRoutes([{ condition: { urlPattern: "/v1/*" }, source: "network" }]).catch(() => undefined),
+    );
+  }
+});
+
 self.skipWaiting();
 clientsClaim();
 cleanupOutdatedCaches();
