@@ -45,6 +45,7 @@ from service.api.operations import (
 from service.api.pages import (
     ConsolePageController,
     DocsController,
+    FieldAppController,
     MapPageController,
     ReportPagesController,
     UnsubscribePageController,
@@ -57,7 +58,7 @@ from service.api.referrals import (
     ReferralQueueController,
     StaffReferralsController,
 )
-from service.api.staff import AuditController, AuthController
+from service.api.staff import AuditController, AuthController, DevicesController, MeController
 from service.api.strict_structs import ExactStructSchemaPlugin
 from service.api.tiles import TilesController
 from service.auth import OpenAPIAccess, build_jwt_auth
@@ -170,7 +171,8 @@ def create_app(settings: Settings) -> Litestar:
         rate_limit=("minute", settings.public_rate_limit_per_minute),
         check_throttle_handler=is_public,
         identifier_for_request=client_keys,
-        exclude=["/static", "/basemap"],
+        # the field app's shell is static and loaded offline-first
+        exclude=["/static", "/basemap", "/app"],
     )
 
     context_holder: list[RequestContext] = []
@@ -220,6 +222,7 @@ def create_app(settings: Settings) -> Litestar:
             HealthController,
             AreasController,
             DocsController,
+            FieldAppController,
             ReferralDuplicatesController,
             ReferralQueueController,
             StaffReferralsController,
@@ -228,6 +231,8 @@ def create_app(settings: Settings) -> Litestar:
             PersonsController,
             PlacesController,
             AuditController,
+            DevicesController,
+            MeController,
             AssignmentsController,
             ShiftPlanController,
             SwepController,

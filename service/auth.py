@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import re
+import uuid
 from collections.abc import Iterable
 from copy import copy
 from typing import Annotated, Any, Protocol, TypeGuard, runtime_checkable
@@ -32,7 +33,7 @@ from litestar.routes import BaseRoute, HTTPRoute
 from litestar.security.jwt import JWTAuth, Token
 
 from service.access import StaffUser
-from service.db import users
+from service.db import devices, users
 from service.db.engine import transaction
 from service.runtime import Runtime
 from service.vocabularies import ROLES
@@ -57,9 +58,37 @@ def verify_password(password_hash: str | None, password: str) -> bool:
         return False
 
 
-async def load_user(runtime: Runtime, user_id: int) -> StaffUser | None:
+DEVICE_CLAIM = "device"
+"""The claim of an access token issued to a registered phone: the device's id. Such a token
+stops working as soon as the device is revoked."""
+
+
+def device_of_token(token: Token | None) -> uuid.UUID | None:
+    """The device an access token was issued to, or ``None`` (a password token).
+
+    >>> import datetime as dt
+    >>> t = Token(exp=dt.datetime(2030, 1, 1), sub="1", extras={"device": "0" * 32})
+    >>> device_of_token(t)
+    UUID('00000000-0000-0000-0000-000000000000')
+    >>> device_of_token(Token(exp=dt.datetime(2030, 1, 1), sub="1", extras={"device": "x"}))
+    Traceback (most recent call last):
+    ValueError: badly formed hexadecimal UUID string
+    """
+    claim = token.extras.get(DEVICE_CLAIM) if token is not None else None
+    return uuid.UUID(claim) if isinstance(claim, str) else None
+
+
+async def load_user(runtime: Runtime, user_id: int, token: Token | None = None) -> StaffUser | None:
+    """The active user, if the token (when given) is not bound to a device that has been
+    revoked or does not belong to them."""
+    try:
+        device_id = device_of_token(token)
+    except ValueError:
+        return None
     async with transaction(runtime.sessions) as session:
         row = await users.get(session, user_id)
+        if row and device_id and not await devices.is_active(session, device_id, user_id):
+            row = None
     return msgspec.convert(row, StaffUser) if row else None
 
 
@@ -68,7 +97,8 @@ def build_jwt_auth(runtime: Runtime) -> JWTAuth[StaffUser, Token]:
         token: Token, _: ASGIConnection[Any, Any, Any, Any]
     ) -> StaffUser | None:
         # A deactivated user loses access at once: the user is read on every request.
-        return await load_user(runtime, int(token.sub))
+        # ... and so is the device a phone's token was issued to.
+        return await load_user(runtime, int(token.sub), token)
 
     return JWTAuth[StaffUser, Token](
         retrieve_user_handler=retrieve_user,

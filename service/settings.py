@@ -55,6 +55,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     jwt_secret: str = ""
     """Secret for signing staff tokens; empty means a random one per process (development)."""
     cors_origins: tuple[str, ...] = ()
+    device_access_token_minutes: int = 15
+    """Lifetime of an access token issued to a registered device (the phone app refreshes it
+    with the device's refresh token)."""
+    app_lock_minutes: float = 15.0
+    """The phone app locks after this many idle minutes (and whenever it starts)."""
     public_rate_limit_per_minute: int = 30
     """Requests a minute from one client to public endpoints (forms, status, sign-in)."""
     rate_limit_store: Literal["memory", "postgres"] = "memory"

@@ -84,7 +84,7 @@ class ScraperOrAdmin:
             return
         jwt_auth = connection.app.state.jwt_auth
         token = jwt_auth.token_cls.decode(presented, jwt_auth.token_secret, jwt_auth.algorithm)
-        user = await load_user(runtime, int(token.sub))
+        user = await load_user(runtime, int(token.sub), token)
         if user is None:
             raise NotAuthorizedException("sign in first")
         if user.role not in self.roles:

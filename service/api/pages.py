@@ -1,5 +1,5 @@
 """Server-rendered pages: the public report form and status page, the staff map and console
-shells and the API docs page."""
+shells, the field app's shell (with its service worker and manifest) and the API docs page."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from service.usecases.areas.views import boundary_attribution
 from service.usecases.basemap.style import page_style_url
 from service.usecases.messages import admin as messages
 from service.usecases.referrals import report_form
+from service.usecases.staff import field_app
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "web" / "templates"
 FormBody = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
@@ -149,3 +150,45 @@ class ConsolePageController(Controller):
                 "boundary_attribution": boundary_attribution(runtime),
             },
         )
+
+
+BUILD = Path(__file__).resolve().parents[1] / "web" / "static" / "build"
+APP_SCOPE = "/app"
+
+
+class FieldAppController(Controller):
+    """``/app``: the outreach workers' offline-first phone app (a progressive web app). The
+    shell holds no data: the app signs in, registers the phone and keeps everything it
+    stores encrypted under the worker's PIN (``service/web/src/app.ts``)."""
+
+    path = APP_SCOPE
+    include_in_schema = False
+    opt = PUBLIC
+
+    @get("/", operation_id="fieldAppPage", summary="The field app's shell")
+    async def page(self, runtime: RuntimeDep) -> Template:
+        return Template("app.html", context=field_app.page_context(runtime.settings))
+
+    @get(
+        "/sw.js",
+        operation_id="fieldAppServiceWorker",
+        summary="The field app's service worker",
+        sync_to_thread=False,
+    )
+    def service_worker(self) -> Response[bytes]:
+        # Served from the app's path so that it may control /app; never cached by HTTP (the
+        # browser compares it byte for byte to find an update).
+        return Response(
+            (BUILD / "app_sw.js").read_bytes(),
+            media_type="text/javascript",
+            headers={"Cache-Control": "no-cache", "Service-Worker-Allowed": APP_SCOPE},
+        )
+
+    @get(
+        "/manifest.webmanifest",
+        operation_id="fieldAppManifest",
+        summary="The field app's web app manifest",
+        sync_to_thread=False,
+    )
+    def manifest(self) -> Response[dict[str, Any]]:
+        return Response(field_app.MANIFEST, media_type="application/manifest+json")

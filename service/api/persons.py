@@ -11,6 +11,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from service.auth import StaffRequest, require_role
 from service.runtime import RuntimeDep
 from service.schemas.persons import (
+    PRINTABLE,
     PersonCreate,
     PersonDetail,
     PersonMerge,
@@ -59,6 +60,15 @@ class PersonsController(Controller):
         include_merged: Annotated[
             bool, QueryParameter(description="Also list records merged into another")
         ] = False,
+        q: Annotated[
+            str | None,
+            QueryParameter(
+                min_length=1,
+                max_length=100,
+                pattern=PRINTABLE,
+                description="Part of the pseudonym (or, for workers, of the name known by)",
+            ),
+        ] = None,
     ) -> PersonPage:
         return await persons.list_persons(
             runtime,
@@ -68,6 +78,7 @@ class PersonsController(Controller):
             team_id=team_id,
             include_merged=include_merged,
             route=request.url.path,
+            q=q,
         )
 
     @get(

@@ -246,6 +246,27 @@ class UserAuthority(Base):
     authority_code: Mapped[str] = mapped_column(String(9), primary_key=True)
 
 
+class Device(Base):
+    """A phone registered by a member of staff: it holds a refresh token (only its SHA-256 is
+    kept here, and the one before it while the phone may not have read the new one) and loses
+    every token when revoked."""
+
+    __tablename__ = "devices"
+    __table_args__ = (Index("ix_devices_user_id", "user_id"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    label: Mapped[str] = mapped_column(String(100))
+    refresh_hash: Mapped[bytes] = mapped_column(LargeBinary)
+    previous_refresh_hash: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=text("now()")
+    )
+    last_seen_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
 class Referral(Base):
     """A public alert about someone sleeping rough, and its lifecycle.
 

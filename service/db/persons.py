@@ -144,13 +144,21 @@ async def list_page(
     after: tuple[dt.datetime, uuid.UUID] | None,
     team_id: int | None,
     include_merged: bool,
+    search: tuple[str, bool] | None = None,
 ) -> list[dict[str, Any]]:
-    """Newest first, keyset-paginated on ``(created_at, id)``."""
+    """Newest first, keyset-paginated on ``(created_at, id)``. ``search`` is (text, whether
+    ``known_as`` may be searched too): a case-insensitive substring of the pseudonym."""
+    like = None
+    if search is not None:
+        escaped = search[0].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        like = f"%{escaped}%"
     rows = await session.execute(
         text(
             f"SELECT {COLUMNS} FROM persons p WHERE {SCOPE_SQL} "
             "AND (CAST(:team_id AS integer) IS NULL OR p.team_id = :team_id) "
             "AND (:include_merged OR p.merged_into IS NULL) "
+            "AND (CAST(:like AS text) IS NULL OR p.pseudonym ILIKE :like "
+            "     OR (:by_name AND p.known_as ILIKE :like)) "
             "AND (CAST(:after_at AS timestamptz) IS NULL "
             "     OR (p.created_at, p.id) < (:after_at, CAST(:after_id AS uuid))) "
             "ORDER BY p.created_at DESC, p.id DESC LIMIT :limit"
@@ -159,6 +167,8 @@ async def list_page(
             **scope,
             "team_id": team_id,
             "include_merged": include_merged,
+            "like": like,
+            "by_name": bool(search and search[1]),
             "after_at": after[0] if after else None,
             "after_id": after[1] if after else None,
             "limit": limit,

@@ -71,3 +71,36 @@ async def team_ids_by_name(session: AsyncSession, names: Sequence[str]) -> dict[
         text("SELECT name, id FROM teams WHERE name = ANY(:names)"), {"names": list(names)}
     )
     return {r.name: r.id for r in rows}
+
+
+async def profile(session: AsyncSession, user_id: int) -> dict[str, Any] | None:
+    """The display name of an active user, and the authorities their teams cover."""
+    row = (
+        (
+            await session.execute(
+                text(
+                    "SELECT u.display_name, COALESCE((SELECT array_agg(DISTINCT "
+                    "ta.authority_code) FROM user_teams ut JOIN team_areas ta "
+                    "ON ta.team_id = ut.team_id WHERE ut.user_id = u.id), "
+                    "ARRAY[]::varchar[]) AS team_authorities "
+                    "FROM users u WHERE u.id = :id AND u.active"
+                ),
+                {"id": user_id},
+            )
+        )
+        .mappings()
+        .first()
+    )
+    return dict(row) if row else None
+
+
+async def authority_names(session: AsyncSession, codes: Sequence[str]) -> dict[str, str]:
+    """Current names of these authorities (codes not found are left out)."""
+    rows = await session.execute(
+        text(
+            "SELECT a.code, a.name FROM authorities a JOIN boundary_versions v "
+            "ON v.id = a.version_id AND v.is_current WHERE a.code = ANY(:codes)"
+        ),
+        {"codes": list(codes)},
+    )
+    return {r.code: r.name for r in rows}

@@ -490,6 +490,8 @@ NOT_PERSONAL = {
     ("GET", "/v1/outbox"),
     ("GET", "/v1/outbox/templates/{}"),  # sample values only
     ("GET", "/v1/push/key"),  # the VAPID public key
+    ("GET", "/v1/devices"),  # staff phones: labels and times, nothing about the public
+    ("GET", "/v1/me"),
 }
 
 

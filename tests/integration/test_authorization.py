@@ -101,6 +101,21 @@ MATRIX = [
         "push_endpoint",
         {**dict.fromkeys(WHO, 404), "anonymous": 401},
     ),
+    (
+        "POST",
+        "/v1/devices",
+        "device",
+        expect(worker_mid=201, worker_south=201, coord_mid=201, coord_south=201, admin=201),
+    ),
+    ("GET", "/v1/devices", None, expect(worker_mid=403, worker_south=403)),
+    (
+        "DELETE",
+        "/v1/devices/{device}",
+        None,
+        # worker_mid registered it: a worker may revoke their own phone
+        expect(worker_mid=204, worker_south=404, coord_mid=204, coord_south=404, admin=204),
+    ),
+    ("GET", "/v1/me", None, expect()),
 ]
 BODIES = {
     "attempt": lambda: {
@@ -125,6 +140,7 @@ BODIES = {
         },
     },
     "push_endpoint": lambda: {"endpoint": "https://push.example.org/nobody"},
+    "device": lambda: {"label": "matrix phone"},
 }
 MID_ESSEX_TEAM = 4  # checked against the seeded teams in the `world` fixture
 
@@ -177,7 +193,10 @@ def build_world(client, sql, staff):
         f"/v1/assignments/referral:{ids[1]}", json={"team_id": 1}, headers=staff["coord_mid"]
     )
     assert pinned.status_code == 200, pinned.text
+    device = client.post("/v1/devices", json={"label": "world"}, headers=staff["worker_mid"])
+    assert device.status_code == 201, device.text
     return {
+        "device": device.json()["device_id"],
         "hotspot": sql("SELECT id FROM hotspots")[0]["id"],
         "item": f"referral:{ids[0]}",
         "pinned_item": f"referral:{ids[1]}",
@@ -251,6 +270,7 @@ def test_every_protected_operation_is_in_the_matrix(client):
         ("GET", "/v1/areas/lookup"),
         ("GET", "/v1/places/search"),
         ("POST", "/v1/auth/token"),
+        ("POST", "/v1/auth/refresh"),
         ("POST", "/v1/referrals"),
         ("GET", "/v1/referrals/{}/status"),
         ("POST", "/v1/referrals/{}/unsubscribe"),

@@ -28,6 +28,7 @@ PUBLIC = {
     ("GET", "/v1/areas/lookup"),
     ("GET", "/v1/places/search"),
     ("POST", "/v1/auth/token"),
+    ("POST", "/v1/auth/refresh"),
     ("POST", "/v1/referrals"),
     ("GET", "/v1/referrals/{reference}/status"),
     ("POST", "/v1/referrals/{reference}/unsubscribe"),

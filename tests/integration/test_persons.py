@@ -239,6 +239,29 @@ def test_list_filters_by_team(client, staff, sql):
     assert [p["id"] for p in items] == [south["id"]]
 
 
+def test_search_by_pseudonym_and_for_workers_by_name(client, staff):
+    """The phone app's person search: a substring of the pseudonym, or (workers only, who
+    see names in lists) of the name known by; ``%`` and ``_`` are plain characters."""
+    red = create(client, staff["worker_mid"], known_as="Red Jacket")
+    other = create(client, staff["worker_mid"], known_as="Bluebell")
+    create(client, staff["worker_south"], known_as="Red Hat")  # out of scope
+
+    def found(headers, q):
+        response = client.get("/v1/persons", params={"q": q}, headers=headers)
+        assert response.status_code == 200, response.text
+        return {p["id"] for p in response.json()["items"]}
+
+    assert found(staff["worker_mid"], "red jac") == {red["id"]}
+    assert found(staff["worker_mid"], "RED") == {red["id"]}
+    assert found(staff["worker_mid"], red["pseudonym"][2:].lower()) == {red["id"]}
+    assert found(staff["coord_mid"], "Red Jacket") == set()  # names are not for coordinators
+    assert found(staff["coord_mid"], other["pseudonym"]) == {other["id"]}
+    assert found(staff["worker_mid"], "%") == set()
+    assert (
+        client.get("/v1/persons", params={"q": ""}, headers=staff["worker_mid"]).status_code == 400
+    )
+
+
 # --- cohorts ----------------------------------------------------------------------------------
 
 

@@ -263,8 +263,10 @@ async def list_persons(
     team_id: int | None,
     include_merged: bool,
     route: str,
+    q: str | None = None,
 ) -> wire.PersonPage:
-    """Newest first; every listed person is audited as ``list``."""
+    """Newest first; every listed person is audited as ``list``. ``q`` searches pseudonyms,
+    and for workers (who see names in lists) the name they are known by too."""
     position = decode_cursor(cursor, _PersonCursor)
     after = (position.created_at, position.id) if position else None
     async with transaction(runtime.sessions) as session:
@@ -275,6 +277,7 @@ async def list_persons(
             after=after,
             team_id=team_id,
             include_merged=include_merged,
+            search=(q, _sees_names_in_lists(user)) if q else None,
         )
         page = rows[:limit]
         await _audit(session, user, [r["id"] for r in page], "list", route)
