@@ -204,7 +204,7 @@ async def submit_normalised(
             if not receipt.replayed:  # new work: cluster it, and assign it soon (background)
                 metrics.referral_created(source)
                 runtime.hotspots.add_referral(receipt.id)
-                runtime.assignment_runs.request("referral_created")
+                runtime.assignment_runs.request("referral_created", [f"referral:{receipt.id}"])
             return receipt
     raise InvalidInputError("could not allocate a reference, try again")
 

@@ -1,0 +1,93 @@
+"""assignments: incremental placement (priority keys, skipped slots, run inputs)
+
+An arrival or change is placed by updating only the items it displaces
+(``service.usecases.assignments.incremental``). That needs, per stored assignment, its
+priority as a sortable key (``priority``, byte order) instead of a position that every arrival
+would shift, and the full shifts it skipped (``assignment_skips``): when a place frees up, the
+first item in priority order that skipped that shift is the one that may take it. A run records
+whether it was incremental, a digest of its inputs (teams, SWEP) and the next shift boundary,
+after which (or when the inputs differ) only a full run is valid.
+
+Revision ID: 0015
+Revises: 0010
+Create Date: 2026-11-27
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0015"
+down_revision = "0010"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    # Stored assignments are a cache of the last run: the next full run rebuilds them.
+    op.execute("DELETE FROM assignments")
+    op.drop_index("ix_assignments_team_id_shift_start", table_name="assignments")
+    op.drop_column("assignments", "rank")
+    op.add_column(
+        "assignments",
+        sa.Column("priority", sa.String(length=160, collation="C"), nullable=False),
+    )
+    op.create_index(
+        "ix_assignments_team_id_shift_start_priority",
+        "assignments",
+        ["team_id", "shift_start", "priority"],
+        unique=False,
+    )
+    op.create_index("ix_assignments_priority", "assignments", ["priority"], unique=False)
+    op.create_table(
+        "assignment_skips",
+        sa.Column("item_kind", sa.String(length=10), nullable=False),
+        sa.Column("item_id", sa.String(length=40), nullable=False),
+        sa.Column("team_id", sa.Integer(), nullable=False),
+        sa.Column("shift_start", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("priority", sa.String(length=160, collation="C"), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["item_kind", "item_id"],
+            ["assignments.item_kind", "assignments.item_id"],
+            name=op.f("fk_assignment_skips_item_kind_assignments"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint(
+            "item_kind", "item_id", "team_id", "shift_start", name=op.f("pk_assignment_skips")
+        ),
+    )
+    op.create_index(
+        "ix_assignment_skips_team_id_shift_start_priority",
+        "assignment_skips",
+        ["team_id", "shift_start", "priority"],
+        unique=False,
+    )
+    op.add_column(
+        "assignment_runs",
+        sa.Column("incremental", sa.Boolean(), server_default=sa.text("false"), nullable=False),
+    )
+    op.add_column("assignment_runs", sa.Column("inputs_digest", sa.String(64), nullable=True))
+    op.add_column(
+        "assignment_runs",
+        sa.Column("next_boundary_at", sa.DateTime(timezone=True), nullable=True),
+    )
+
+
+def downgrade() -> None:
+    op.drop_column("assignment_runs", "next_boundary_at")
+    op.drop_column("assignment_runs", "inputs_digest")
+    op.drop_column("assignment_runs", "incremental")
+    op.drop_index("ix_assignment_skips_team_id_shift_start_priority", table_name="assignment_skips")
+    op.drop_table("assignment_skips")
+    op.execute("DELETE FROM assignments")
+    op.drop_index("ix_assignments_priority", table_name="assignments")
+    op.drop_index("ix_assignments_team_id_shift_start_priority", table_name="assignments")
+    op.drop_column("assignments", "priority")
+    op.add_column("assignments", sa.Column("rank", sa.Integer(), nullable=False))
+    op.create_index(
+        "ix_assignments_team_id_shift_start",
+        "assignments",
+        ["team_id", "shift_start"],
+        unique=False,
+    )
