@@ -94,12 +94,16 @@ def main(argv: list[str] | None = None) -> int:
             results["raw"] = _phase("raw-referrals", [*common, f"--db={raw_url}"], cpu)
             results["own_small"] = _phase("own-referrals", [*common, f"--db={own_url}"], cpu)
             results["bare"] = _phase("api-referrals", [*common, f"--url={bare_base}"], bare_cpu)
+            mark = _last_run(url)
             results["api_small"] = _phase("api-referrals", [*common, f"--url={base_url}"], cpu)
+            results["api_small"]["runs"] = _runs_since(url, mark)
             for target in (url, own_url):
                 add_backlog(target, large - open_referrals(target), seed=12)
             prepare_assignments(url)
             results["own_large"] = _phase("own-referrals", [*common, f"--db={own_url}"], cpu)
+            mark = _last_run(url)
             results["api_large"] = _phase("api-referrals", [*common, f"--url={base_url}"], cpu)
+            results["api_large"]["runs"] = _runs_since(url, mark)
             results["raw_con"] = _phase("raw-contacts", [*common, f"--db={raw_url}"], cpu)
             results["api_con"] = _phase(
                 "api-contacts",
@@ -124,8 +128,10 @@ def _summary(results: dict[str, dict[str, Any]], args: argparse.Namespace, store
     _report(f"own SQL through asyncpg, {small} open (database-bound limit)", r["own_small"])
     _report("bare Litestar + msgspec handler, same SQL (framework floor)", r["bare"])
     _report(f"POST /v1/referrals, {small} open", r["api_small"], r["raw"])
+    _runs_report(f"{small} open", r["api_small"].get("runs"))
     _report(f"own SQL through asyncpg, {large} open", r["own_large"])
     _report(f"POST /v1/referrals, {large} open", r["api_large"], r["raw"])
+    _runs_report(f"{large} open", r["api_large"].get("runs"))
     _report("raw one-row INSERT contacts (baseline)", r["raw_con"])
     _report(f"POST /v1/contacts:batch ({args.batch}/request)", r["api_con"], r["raw_con"])
     print(f"  rows in the database afterwards: {stored}")
@@ -142,6 +148,54 @@ def _summary(results: dict[str, dict[str, Any]], args: argparse.Namespace, store
     _target("contact rows >= 0.8 x raw row rate", r["api_con"], r["raw_con"], TARGET_CONTACTS)
     if "burst" in r:
         _burst_report(r["burst"])
+
+
+def _last_run(url: str) -> int:
+    async def go() -> int:
+        conn = await asyncpg.connect(url)
+        try:
+            return int(await conn.fetchval("SELECT COALESCE(max(id), 0) FROM assignment_runs"))
+        finally:
+            await conn.close()
+
+    return asyncio.run(go())
+
+
+RUNS = """
+SELECT count(*) FILTER (WHERE incremental) AS incremental,
+       count(*) FILTER (WHERE NOT incremental) AS full,
+       COALESCE(sum(items) FILTER (WHERE incremental), 0) AS placed,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY duration_ms)
+           FILTER (WHERE incremental) AS p50_ms,
+       percentile_cont(0.99) WITHIN GROUP (ORDER BY duration_ms)
+           FILTER (WHERE incremental) AS p99_ms,
+       (SELECT count(*) FROM assignments) AS stored
+FROM assignment_runs WHERE id > $1
+"""
+
+
+def _runs_since(url: str, mark: int) -> dict[str, Any]:
+    """The assignment runs the arrivals of a phase caused (background, in the app)."""
+
+    async def go() -> dict[str, Any]:
+        conn = await asyncpg.connect(url)
+        try:
+            return dict(await conn.fetchrow(RUNS, mark))
+        finally:
+            await conn.close()
+
+    return asyncio.run(go())
+
+
+def _runs_report(label: str, runs: dict[str, Any] | None) -> None:
+    if not runs:
+        return
+    p50, p99 = runs["p50_ms"] or 0.0, runs["p99_ms"] or 0.0
+    print(
+        f"    assignment work caused ({label}): {runs['incremental']} incremental runs "
+        f"(coalesced bursts) placing {runs['placed']} items, p50 {p50:.0f} ms, p99 {p99:.0f} ms "
+        f"a run; {runs['full']} full runs; {runs['stored']} assignments stored"
+    )
 
 
 def _rate(r: dict[str, Any]) -> float | None:
@@ -489,7 +543,7 @@ def _report(name: str, r: dict[str, Any], baseline: dict[str, Any] | None = None
         ratio = f"; ratio to raw rows/s {r['rows_per_s'] / baseline['rows_per_s']:.3f}"
     errors = f"; {r['errors']} errors {r['statuses']}" if r["errors"] else ""
     cpu = f"; CPU a request: database {r.get('db_cpu_ms', 0):.2f} ms"
-    if name.startswith("POST"):
+    if name.startswith(("POST", "bare")):
         cpu += f", app {r.get('app_cpu_ms', 0):.2f} ms"
     print(
         f"  {name}: {r['requests_per_s']:.0f} req/s, {r['rows_per_s']:.0f} rows/s, "
