@@ -256,7 +256,18 @@ class Referral(Base):
         Index("ix_referrals_open_seen_at", "seen_at", postgresql_where=text("status <> 'closed'")),
         Index("ix_referrals_team_id_status", "team_id", "status"),
         Index("ix_referrals_seen_at", "seen_at"),
-        Index("ix_referrals_authority_code_received_at", "authority_code", "received_at"),
+        Index(
+            "ix_referrals_authority_code_received_at",
+            "authority_code",
+            "received_at",
+            postgresql_include=[
+                "team_id",
+                "outcome",
+                "closed_at",
+                "next_shift_due_at",
+                "outcome_due_at",
+            ],
+        ),
         Index("ix_referrals_fingerprint_received_at", "fingerprint", "received_at"),
         Index("ix_referrals_received_at", "received_at"),
         Index("ix_referrals_team_id_received_at", "team_id", "received_at"),
@@ -473,7 +484,12 @@ class Contact(Base):
         Index("ix_contacts_person_id_observed_at", "person_id", "observed_at"),
         Index("ix_contacts_referral_id", "referral_id"),
         Index("ix_contacts_observed_at", "observed_at"),
-        Index("ix_contacts_authority_code_observed_at", "authority_code", "observed_at"),
+        Index(
+            "ix_contacts_authority_code_observed_at",
+            "authority_code",
+            "observed_at",
+            postgresql_include=["team_id", "bedded_down", "person_id"],
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
