@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.db.engine import jsonb, sql
+from service.db.engine import CUSTOM_PLANS, jsonb, sql
 
 ASSIGNMENT_LOCK = 7_301_003
 """pg_advisory_xact_lock key: one assignment run at a time across every app process."""
@@ -332,6 +332,7 @@ async def latest_run(session: AsyncSession) -> dict[str, Any] | None:
 
 async def list_assignments(session: AsyncSession, params: dict[str, Any]) -> list[dict[str, Any]]:
     """Filtered by scope (``all``/``teams``/``codes``) and by team, item kind, rule, item."""
+    await session.execute(CUSTOM_PLANS)  # optional filters: no generic plans
     return _dicts(await session.execute(sql("assignment_list"), params))
 
 
