@@ -40,6 +40,7 @@ PLACES = {  # lat, lon near each authority's centre: overlapping cover, differen
     "chelmsford": (51.736, 0.479),
 }
 POOL = 18
+SPOTS = 6
 TEAMS = ("Southend Outreach", "South Essex Outreach", "Harlow Outreach", "West Essex Outreach")
 
 
@@ -61,7 +62,14 @@ def world(module_db_url: str) -> Iterator[dict[str, Any]]:
     with asyncio.Runner() as runner:
         runtime = build_runtime(conf)
         refs = runner.run(_setup(runtime, ids))
-        yield {"runner": runner, "runtime": runtime, "referrals": refs[0], "teams": refs[1]}
+        spots = runner.run(_hotspots(runtime))
+        yield {
+            "runner": runner,
+            "runtime": runtime,
+            "referrals": refs[0],
+            "teams": refs[1],
+            "hotspots": spots,
+        }
         runner.run(runtime.engine.dispose())
         runner.run(runtime.http.aclose())
 
@@ -98,6 +106,31 @@ async def _setup(runtime: Runtime, references: list[str]) -> tuple[list[str], li
     return [by_reference[r] for r in references], [t["id"] for t in teams]
 
 
+async def _hotspots(runtime: Runtime) -> list[int]:
+    """Hotspots of the assigned layer at some of the places, retired until a change opens
+    them (their authority as the referrals' there)."""
+    ids = []
+    places = list(PLACES.values())
+    async with transaction(runtime.sessions) as session:
+        for k in range(SPOTS):
+            lat, lon = places[k % len(places)]
+            row = await session.execute(
+                text(
+                    "INSERT INTO hotspots (layer, status, centroid, hull, authority_code, "
+                    "member_count, core_count, referral_count, contact_count, "
+                    "bedded_down_count, first_activity_at, last_activity_at, retired_at) "
+                    "SELECT 'verified_bedded_down', 'retired', p, p, r.authority_code, 3, 3, 0, "
+                    "3, 3, :t, :t, :t FROM (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) "
+                    "AS p) g, LATERAL (SELECT authority_code FROM referrals "
+                    "WHERE authority_code IS NOT NULL ORDER BY ST_Distance(geom, g.p) LIMIT 1) r "
+                    "RETURNING id"
+                ),
+                {"lon": lon + 0.002, "lat": lat, "t": NOW - dt.timedelta(days=1)},
+            )
+            ids.append(int(row.scalar_one()))
+    return ids
+
+
 # --- the changes -----------------------------------------------------------------------------
 
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
@@ -110,14 +143,31 @@ change = st.one_of(
     st.tuples(st.just("due"), index, st.one_of(st.none(), st.integers(-24, 96))),
     st.tuples(st.just("pin"), index, st.one_of(st.none(), st.integers(0, len(TEAMS) - 1))),
     st.tuples(st.just("activity"), index),
+    st.tuples(st.just("spot"), st.integers(0, SPOTS - 1), st.one_of(st.none(), st.integers(1, 9))),
 )
 bursts = st.lists(st.lists(change, min_size=1, max_size=4), min_size=1, max_size=6)
 
 
-async def _change(session: Any, op: tuple[Any, ...], ids: list[str], teams: list[int]) -> None:
+def _key(op: tuple[Any, ...], world: dict[str, Any]) -> str:
+    if op[0] == "spot":
+        return f"hotspot:{world['hotspots'][op[1]]}"
+    return f"referral:{world['referrals'][op[1]]}"
+
+
+async def _change(session: Any, op: tuple[Any, ...], world: dict[str, Any]) -> None:
     kind, k = op[0], op[1]
+    ids, teams = world["referrals"], world["teams"]
     rid = ids[k]
-    if kind in ("open", "close"):
+    if kind == "spot":  # None: retired; a number: active with that many members
+        await session.execute(
+            text(
+                "UPDATE hotspots SET status = CASE WHEN :n > 0 THEN 'active' ELSE 'retired' END, "
+                "retired_at = CASE WHEN :n > 0 THEN NULL ELSE now() END, "
+                "member_count = greatest(:n, 3) WHERE id = :id"
+            ),
+            {"n": op[2] or 0, "id": world["hotspots"][k]},
+        )
+    elif kind in ("open", "close"):
         status = "received" if kind == "open" else "closed"
         await session.execute(
             text("UPDATE referrals SET status = :s, outcome = :o WHERE id = CAST(:id AS uuid)"),
@@ -196,7 +246,6 @@ async def _reference(runtime: Runtime) -> dict[str, tuple[Any, ...]]:
 
 async def _sequence(world: dict[str, Any], plan: list[list[tuple[Any, ...]]]) -> None:
     runtime: Runtime = world["runtime"]
-    ids, teams = world["referrals"], world["teams"]
     async with transaction(runtime.sessions) as session:  # a fresh start: half the pool open
         await session.execute(
             text(
@@ -211,6 +260,13 @@ async def _sequence(world: dict[str, Any], plan: list[list[tuple[Any, ...]]]) ->
         await session.execute(text("DELETE FROM assignment_runs"))
         await session.execute(
             text(
+                "UPDATE hotspots SET status = 'retired', retired_at = now(), member_count = 3 "
+                "WHERE id = ANY(:ids)"
+            ),
+            {"ids": world["hotspots"]},
+        )
+        await session.execute(
+            text(
                 "UPDATE referrals r SET next_shift_due_at = d.next_shift_due_at, "
                 "outcome_due_at = d.outcome_due_at FROM test_due d WHERE d.id = r.id"
             )
@@ -219,8 +275,8 @@ async def _sequence(world: dict[str, Any], plan: list[list[tuple[Any, ...]]]) ->
     for burst in plan:
         async with transaction(runtime.sessions) as session:
             for op in burst:
-                await _change(session, op, ids, teams)
-        keys = {f"referral:{ids[op[1]]}" for op in burst}
+                await _change(session, op, world)
+        keys = {_key(op, world) for op in burst}
         await incremental.apply(runtime, keys, trigger="test", now=NOW)
         stored, expected = await _stored(runtime), await _reference(runtime)
         assert stored == expected, {
@@ -259,6 +315,9 @@ def test_a_displacing_arrival_moves_the_displaced_item_and_only_what_it_must(wor
                 )
             )
             await session.execute(text("DELETE FROM assignment_overrides"))
+            await session.execute(
+                text("UPDATE hotspots SET status = 'retired', retired_at = now()")
+            )
             await session.execute(
                 text(
                     "UPDATE referrals SET status = 'received', outcome = NULL "
