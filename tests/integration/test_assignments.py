@@ -465,5 +465,6 @@ def test_arrivals_after_the_first_full_run_are_placed_incrementally(quick_client
     assert wait_for(lambda: sql("SELECT count(*) AS n FROM assignments")[0]["n"] == 4)
     runs = sql("SELECT incremental, items FROM assignment_runs ORDER BY id")
     assert not runs[0]["incremental"], "no full run to build on yet: the first is full"
-    assert runs[1:] and all(r["incremental"] for r in runs[1:])
+    assert runs[1:]
+    assert all(r["incremental"] for r in runs[1:])
     assert sum(r["items"] for r in runs[1:]) == 3  # nothing displaced: only the arrivals
