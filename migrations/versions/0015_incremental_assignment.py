@@ -3,7 +3,8 @@
 An arrival or change is placed by updating only the items it displaces
 (``service.usecases.assignments.incremental``). That needs, per stored assignment, its
 priority as a sortable key (``priority``, byte order) instead of a position that every arrival
-would shift, and the full shifts it skipped (``assignment_skips``): when a place frees up, the
+would shift, the item's inputs as they were placed (``inputs``: the items a change displaces are
+placed again as the stored result knew them), and the full shifts it skipped (``assignment_skips``): when a place frees up, the
 first item in priority order that skipped that shift is the one that may take it. A run records
 whether it was incremental, a digest of its inputs (teams, SWEP) and the next shift boundary,
 after which (or when the inputs differ) only a full run is valid.
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 revision = "0015"
 down_revision = "0010"
@@ -57,6 +59,15 @@ def upgrade() -> None:
     op.add_column(
         "assignments",
         sa.Column("priority", sa.String(length=160, collation="C"), nullable=False),
+    )
+    op.add_column(
+        "assignments",
+        sa.Column(
+            "inputs",
+            postgresql.JSONB(astext_type=sa.Text()),
+            server_default=sa.text("'{}'::jsonb"),
+            nullable=False,
+        ),
     )
     op.create_index(
         "ix_assignments_team_id_shift_start_priority",
@@ -110,6 +121,7 @@ def downgrade() -> None:
     op.drop_index("ix_assignments_priority", table_name="assignments")
     op.drop_index("ix_assignments_team_id_shift_start_priority", table_name="assignments")
     op.drop_column("assignments", "priority")
+    op.drop_column("assignments", "inputs")
     op.add_column("assignments", sa.Column("rank", sa.Integer(), nullable=False))
     op.create_index(
         "ix_assignments_team_id_shift_start",

@@ -156,7 +156,8 @@ async def replace_assignments(session: AsyncSession, rows: Sequence[dict[str, An
     await session.execute(text("DELETE FROM assignments"))
     if rows:
         await session.execute(
-            sql("assignment_insert"), [{**r, "reasons": jsonb(r["reasons"])} for r in rows]
+            sql("assignment_insert"),
+            [{**r, "reasons": jsonb(r["reasons"]), "inputs": jsonb(r["inputs"])} for r in rows],
         )
         skips = _skip_rows(rows)
         if skips:
@@ -168,7 +169,10 @@ async def replace_assignments(session: AsyncSession, rows: Sequence[dict[str, An
 
 async def put_assignment(session: AsyncSession, row: dict[str, Any]) -> None:
     """Store one item's assignment (insert or replace) with the shifts it skipped."""
-    await session.execute(sql("assignment_upsert"), {**row, "reasons": jsonb(row["reasons"])})
+    await session.execute(
+        sql("assignment_upsert"),
+        {**row, "reasons": jsonb(row["reasons"]), "inputs": jsonb(row["inputs"])},
+    )
     await session.execute(
         text("DELETE FROM assignment_skips WHERE item_kind = :k AND item_id = :i"),
         {"k": row["item_kind"], "i": row["item_id"]},
@@ -203,7 +207,7 @@ async def stored_assignment(
         (
             await session.execute(
                 text(
-                    "SELECT team_id, shift_start, priority, rule FROM assignments "
+                    "SELECT team_id, shift_start, priority, rule, inputs FROM assignments "
                     "WHERE item_kind = :k AND item_id = :i"
                 ),
                 {"k": kind, "i": item_id},

@@ -744,6 +744,8 @@ class Assignment(Base):
     rule: Mapped[str] = mapped_column(String(30))
     priority: Mapped[str] = mapped_column(String(160, collation="C"))
     """The sort key of :func:`geo.assignment.priority_key`; an item's rank is its position."""
+    inputs: Mapped[dict[str, object]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    """The work item as it was placed (incremental runs place displaced items again from it)."""
     urgent: Mapped[bool] = mapped_column(Boolean)
     swep: Mapped[bool] = mapped_column(Boolean)
     due_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))

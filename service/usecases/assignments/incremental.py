@@ -14,8 +14,11 @@ applied to the stored result without replaying it:
   its last item in priority order is displaced and placed again at its own priority; that may
   overfill another shift, and so on: again at most one move per shift.
 
-A change is a removal then an insertion; a burst is every removal, then every insertion, in one
-transaction under the same advisory lock as full runs. The work is bounded by the shifts
+A change is a removal then an insertion (of the item as it is now); a burst is one change after
+another, in one transaction under the same advisory lock as full runs. Items moved by a chain
+are placed again as they were stored (``assignments.inputs``), so a chain never meets an item
+whose new data it has not yet been told about: each step turns the greedy result of the stored
+inputs into that of the stored inputs with one item changed. The work is bounded by the shifts
 (teams x horizon) and their capacity, not by the number of open items. Team, shift and rule of
 every item equal a full run's (``tests/integration/test_incremental_assignment.py`` checks it on
 random sequences). Where they may differ, by design: ``reasons.full_slots`` of an item that did
@@ -52,6 +55,7 @@ from service.usecases.assignments.runs import (
     geo_team,
     hotspot_item,
     inputs_digest,
+    item_from_inputs,
     item_key,
     move_referrals,
     referral_item,
@@ -79,7 +83,6 @@ class _Pass:
     swep: frozenset[str]
     written: dict[str, dict[str, Any]] = field(default_factory=dict)
     removed: set[str] = field(default_factory=set)
-    gone: list[str] = field(default_factory=list)
     steps: int = 0
 
     async def item(self, key: str) -> WorkItem | None:
@@ -97,6 +100,11 @@ class _Pass:
             since=since,
         )
         return hotspot_item(rows[0], override, self.team_rows) if rows else None
+
+    async def stored_item(self, key: str) -> tuple[WorkItem, dict[str, Any]] | None:
+        """The item as the stored result placed it, and its stored assignment."""
+        row = await repo.stored_assignment(self.session, *split_item(key))
+        return None if row is None else (item_from_inputs(key, row["inputs"]), row)
 
     def priority(self, item: WorkItem) -> str:
         return priority_key(
@@ -155,15 +163,13 @@ class _Pass:
         cursor = after
         while page := await repo.skipping(self.session, *slot, cursor, limit=PAGE):
             for row in page:
-                key = item_key(row["item_kind"], row["item_id"])
-                item = await self.item(key)
-                if item is None:  # no longer work and nobody said so: removed after the chain
-                    self.gone.append(key)
+                stored = await self.stored_item(item_key(row["item_kind"], row["item_id"]))
+                if stored is None:
                     continue
-                old = await repo.stored_assignment(self.session, *split_item(key))
+                item, old = stored
                 new = await self.write(await self.evaluate(item), item)
                 if new == slot:
-                    if old is None or old["team_id"] is None:
+                    if old["team_id"] is None:
                         return None
                     return (old["team_id"], old["shift_start"]), row["priority"]
             cursor = page[-1]["priority"]
@@ -184,12 +190,10 @@ class _Pass:
             last = await repo.slot_last(self.session, *slot)
             if last is None or last["n"] <= self.capacity(slot):
                 return
-            key = item_key(last["item_kind"], last["item_id"])
-            item = await self.item(key)
-            if item is None:  # no longer work and nobody said so: drop it, the place is free
-                await repo.take_assignment(self.session, *split_item(key))
-                self.removed.add(key)
+            stored = await self.stored_item(item_key(last["item_kind"], last["item_id"]))
+            if stored is None:
                 return
+            item = stored[0]
             slot = await self.write(await self.evaluate(item), item)
 
 
@@ -239,15 +243,9 @@ async def _apply(
             for r in team_rows.values()
         ]
         step = _Pass(session, settings, now, run_id, team_rows, {t.id: t for t in teams}, swep)
-        ordered = sorted(keys)
-        for key in ordered:
+        for key in sorted(keys):
             await step.remove(key)
-        for key in ordered:
             await step.insert(key)
-        while step.gone:
-            key = step.gone.pop()
-            step.removed.add(key)
-            await step.remove(key)
         await _tidy(session, step)
         finished = dt.datetime.now(dt.UTC)
         duration_ms = max(0.0, (finished - now).total_seconds() * 1000)

@@ -247,6 +247,51 @@ def _reasons(a: Assignment, item: WorkItem) -> dict[str, Any]:
     }
 
 
+def item_inputs(item: WorkItem) -> dict[str, Any]:
+    """A work item as JSON (stored with its assignment; :func:`item_from_inputs` reads it)."""
+    return {
+        "kind": item.kind.value,
+        "location_bng": list(item.location_bng),
+        "authority_code": item.authority_code,
+        "received_at": item.received_at.isoformat(),
+        "sla_due_at": None if item.sla_due_at is None else item.sla_due_at.isoformat(),
+        "urgent_safety": item.urgent_safety,
+        "hotspot_activity_count": item.hotspot_activity_count,
+        "pinned_team_id": item.pinned_team_id,
+        "pinned_shift_start": (
+            None if item.pinned_shift_start is None else item.pinned_shift_start.isoformat()
+        ),
+    }
+
+
+def item_from_inputs(key: str, inputs: dict[str, Any]) -> WorkItem:
+    """The work item an assignment was computed for.
+
+    >>> now = dt.datetime(2026, 1, 5, 6, tzinfo=dt.UTC)
+    >>> item = WorkItem("referral:x", WorkKind.REFERRAL, (1.0, 2.0), "E1", now, sla_due_at=now)
+    >>> encoded = msgspec.json.decode(msgspec.json.encode(item_inputs(item)))
+    >>> item_from_inputs("referral:x", encoded) == item
+    True
+    """
+
+    def when(value: str | None) -> dt.datetime | None:
+        return None if value is None else dt.datetime.fromisoformat(value)
+
+    east, north = inputs["location_bng"]
+    return WorkItem(
+        id=key,
+        kind=WorkKind(inputs["kind"]),
+        location_bng=(float(east), float(north)),
+        authority_code=inputs["authority_code"],
+        received_at=dt.datetime.fromisoformat(inputs["received_at"]),
+        sla_due_at=when(inputs["sla_due_at"]),
+        urgent_safety=inputs["urgent_safety"],
+        hotspot_activity_count=inputs["hotspot_activity_count"],
+        pinned_team_id=inputs["pinned_team_id"],
+        pinned_shift_start=when(inputs["pinned_shift_start"]),
+    )
+
+
 def assignment_row(
     a: Assignment, item: WorkItem, *, run_id: int, computed_at: dt.datetime
 ) -> dict[str, Any]:
@@ -268,6 +313,7 @@ def assignment_row(
         "serve_at": a.serve_at,
         "within_sla": a.within_sla,
         "reasons": _reasons(a, item),
+        "inputs": item_inputs(item),
         "computed_at": computed_at,
         "run_id": run_id,
     }
