@@ -169,18 +169,29 @@ SELECT count(*) FILTER (WHERE incremental) AS incremental,
            FILTER (WHERE incremental) AS p50_ms,
        percentile_cont(0.99) WITHIN GROUP (ORDER BY duration_ms)
            FILTER (WHERE incremental) AS p99_ms,
+       COALESCE(sum(duration_ms) FILTER (WHERE incremental), 0) AS total_ms,
        (SELECT count(*) FROM assignments) AS stored
 FROM assignment_runs WHERE id > $1
 """
 
 
 def _runs_since(url: str, mark: int) -> dict[str, Any]:
-    """The assignment runs the arrivals of a phase caused (background, in the app)."""
+    """The assignment runs the arrivals of a phase caused (background, in the app), once the
+    app has caught up (no new run for 3 s; at most 120 s)."""
 
     async def go() -> dict[str, Any]:
         conn = await asyncpg.connect(url)
         try:
-            return dict(await conn.fetchrow(RUNS, mark))
+            row, quiet_since = None, time.monotonic()
+            deadline = quiet_since + 120
+            while time.monotonic() < deadline:
+                now = dict(await conn.fetchrow(RUNS, mark))
+                if now != row:
+                    row, quiet_since = now, time.monotonic()
+                elif time.monotonic() - quiet_since >= 3.0:
+                    break
+                await asyncio.sleep(0.5)
+            return row or {}
         finally:
             await conn.close()
 
@@ -191,10 +202,12 @@ def _runs_report(label: str, runs: dict[str, Any] | None) -> None:
     if not runs:
         return
     p50, p99 = runs["p50_ms"] or 0.0, runs["p99_ms"] or 0.0
+    per_item = runs["total_ms"] / runs["placed"] if runs["placed"] else 0.0
     print(
         f"    assignment work caused ({label}): {runs['incremental']} incremental runs "
         f"(coalesced bursts) placing {runs['placed']} items, p50 {p50:.0f} ms, p99 {p99:.0f} ms "
-        f"a run; {runs['full']} full runs; {runs['stored']} assignments stored"
+        f"a run, {per_item:.1f} ms an item placed; {runs['full']} full runs; "
+        f"{runs['stored']} assignments stored"
     )
 
 
