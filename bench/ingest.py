@@ -877,22 +877,29 @@ async def burst_driver(args: argparse.Namespace) -> dict[str, Any]:
     headers = {"content-type": "application/json", "authorization": f"Bearer {args.token}"}
     limits = httpx.Limits(max_connections=args.devices, max_keepalive_connections=args.devices)
     latencies: list[float] = []
-    created = duplicates = errors = 0
+    created = duplicates = errors = retries = 0
     conn = await asyncpg.connect(args.db)
     since = await conn.fetchval("SELECT now()")
     async with httpx.AsyncClient(base_url=args.url, limits=limits, timeout=120) as client:
 
         async def device(d: int) -> None:
-            nonlocal created, duplicates, errors
+            nonlocal created, duplicates, errors, retries
             queue = [
                 _contact(*pins[(d * args.queued + k) % len(pins)], observed)
                 for k in range(args.queued)
             ]
             for start in range(0, len(queue), args.batch):
                 body = msgspec.json.encode({"items": queue[start : start + args.batch]})
-                t0 = time.perf_counter()
-                response = await client.post("/v1/contacts:batch", content=body, headers=headers)
-                latencies.append(time.perf_counter() - t0)
+                for _attempt in range(5):  # a phone's outbox resends on 503 (same ids)
+                    t0 = time.perf_counter()
+                    response = await client.post(
+                        "/v1/contacts:batch", content=body, headers=headers
+                    )
+                    latencies.append(time.perf_counter() - t0)
+                    if response.status_code != 503:
+                        break
+                    retries += 1
+                    await asyncio.sleep(1.0)
                 if response.status_code != 200:
                     errors += 1
                     continue
@@ -912,6 +919,7 @@ async def burst_driver(args: argparse.Namespace) -> dict[str, Any]:
         "created": created,
         "duplicates": duplicates,
         "errors": errors,
+        "retries": retries,
         "stored": state["stored"],
         "batches": len(latencies),
         "p50_ms": float(np.percentile(lat, 50)),
@@ -951,7 +959,8 @@ def _burst_report(b: dict[str, Any]) -> None:
     print(
         f"  end-of-shift burst: {b['devices']} devices x {b['contacts'] // b['devices']} contacts "
         f"in {b['batches']} batches: created {b['created']}, stored {b['stored']} "
-        f"({'all stored once' if once else 'NOT all stored once'}), {b['errors']} errors; "
+        f"({'all stored once' if once else 'NOT all stored once'}), {b['errors']} errors, "
+        f"{b['retries']} batches resent after a 503; "
         f"batch p50 {b['p50_ms']:.0f} ms, p99 {b['p99_ms']:.0f} ms; sent in {b['sent_s']:.1f} s; "
         f"hotspots and assignments current {b['current_s']:.1f} s after the start; a full "
         f"hotspot recompute then changed {b['full_recompute_changes']} burst memberships"

@@ -23,6 +23,11 @@ def layers_of_contact(bedded_down: bool) -> tuple[str, ...]:
     return ("all_contacts", "verified_bedded_down") if bedded_down else ("all_contacts",)
 
 
+CHUNK = 250
+"""New points folded in by one update at most: a shift-end burst (12,000 contacts at once) as
+one update read a neighbourhood so large that it hit the statement timeout."""
+
+
 @dataclass
 class HotspotUpdater:
     """Points waiting to be folded in, by layer; :meth:`run` in the app's lifespan."""
@@ -52,6 +57,7 @@ class HotspotUpdater:
                 self.wakeup.clear()
                 batch, self.pending = self.pending, {}
                 for layer, keys in batch.items():
-                    await apply(layer, keys)
+                    for start in range(0, len(keys), CHUNK):  # each a bounded transaction
+                        await apply(layer, keys[start : start + CHUNK])
         finally:
             self.running = False
