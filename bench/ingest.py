@@ -832,23 +832,28 @@ def burst(url: str, base_url: str, token: str, args: argparse.Namespace) -> dict
     return result
 
 
-MEMBERS = """
-SELECT m.layer, m.member_id, m.hotspot_id FROM hotspot_members m
-JOIN contacts c ON c.id = m.member_id
-WHERE m.member_kind = 'contact' AND c.received_at >= $1
-"""
-
-
 def _members_changed_by_full_recompute(url: str, since: str) -> int:
-    """Burst contacts whose hotspot a full recompute changes (0 when the updates were right)."""
+    """Burst contacts whose cluster (the set of its fellow members, whatever the hotspot's id)
+    a full recompute changes: 0 when the incremental updates were right."""
 
-    async def members() -> set[tuple[str, str, int]]:
+    async def members() -> dict[tuple[str, str], frozenset[str]]:
         conn = await asyncpg.connect(url)
         try:
-            rows = await conn.fetch(MEMBERS, dt.datetime.fromisoformat(since))
+            rows = await conn.fetch(ALL_MEMBERS)
+            burst = {
+                str(r["id"]) for r in await conn.fetch(BURST, dt.datetime.fromisoformat(since))
+            }
         finally:
             await conn.close()
-        return {(r["layer"], str(r["member_id"]), r["hotspot_id"]) for r in rows}
+        clusters: dict[tuple[str, int], set[str]] = {}
+        for r in rows:
+            clusters.setdefault((r["layer"], r["hotspot_id"]), set()).add(str(r["member_id"]))
+        return {
+            (layer, m): frozenset(ms)
+            for (layer, _), ms in clusters.items()
+            for m in ms
+            if m in burst
+        }
 
     before = asyncio.run(members())
     env = {**os.environ, "DATABASE_URL": url, "OUTREACH_LOG_LEVEL": "WARNING"}
@@ -859,7 +864,15 @@ def _members_changed_by_full_recompute(url: str, since: str) -> int:
         check=True,
         capture_output=True,
     )
-    return len(before ^ asyncio.run(members()))
+    after = asyncio.run(members())
+    return sum(before.get(k) != after.get(k) for k in before.keys() | after.keys())
+
+
+ALL_MEMBERS = """
+SELECT m.layer, m.member_id, m.hotspot_id FROM hotspot_members m
+JOIN hotspots h ON h.id = m.hotspot_id AND h.status = 'active'
+"""
+BURST = "SELECT id FROM contacts WHERE received_at >= $1"
 
 
 QUIET = """
@@ -963,7 +976,8 @@ def _burst_report(b: dict[str, Any]) -> None:
         f"{b['retries']} batches resent after a 503; "
         f"batch p50 {b['p50_ms']:.0f} ms, p99 {b['p99_ms']:.0f} ms; sent in {b['sent_s']:.1f} s; "
         f"hotspots and assignments current {b['current_s']:.1f} s after the start; a full "
-        f"hotspot recompute then changed {b['full_recompute_changes']} burst memberships"
+        f"hotspot recompute then put {b['full_recompute_changes']} burst contacts in a "
+        f"different cluster (member sets compared, not ids)"
     )
 
 
