@@ -51,7 +51,9 @@ import msgspec
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-TARGET_RATIO = 0.6
+TARGET_OWN = 0.5
+TARGET_BARE = 0.8
+TARGET_CONTACTS = 0.8
 TARGET_P99_MS = 50.0
 WARMUP_S = 2.0
 PASSWORD = "bench-password-" + "x" * 16
@@ -67,36 +69,168 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     seconds = args.seconds or (5.0 if args.quick else 20.0)
     server = _server_url()
+    small, large = args.backlog
     print(
         f"ingest bench: {seconds:.0f} s a phase after {WARMUP_S:.0f} s warm-up, "
         f"{args.workers} uvicorn workers, {args.concurrency} concurrent connections, "
-        f"contact batches of {args.batch}, cores={os.cpu_count()}"
+        f"contact batches of {args.batch}, backlogs {small} and {large} open referrals, "
+        f"cores={os.cpu_count()}"
     )
-    with (
-        fresh_database(server) as url,
-        clone_database(server, url) as raw_url,
-        serve(url, args.workers) as base_url,
-    ):
-        token = _token(base_url)
-        common = [f"--seconds={seconds}", f"--concurrency={args.concurrency}"]
-        cpu = {"db": _postmaster_pid(url), "app": server_pid(base_url)}
-        raw_ref = _phase("raw-referrals", [*common, f"--db={raw_url}"], cpu)
-        api_ref = _phase("api-referrals", [*common, f"--url={base_url}"], cpu)
-        raw_con = _phase("raw-contacts", [*common, f"--db={raw_url}"], cpu)
-        api_con = _phase(
-            "api-contacts",
-            [*common, f"--url={base_url}", f"--token={token}", f"--batch={args.batch}"],
-            cpu,
-        )
-        stored = _count_rows(url)
+    results: dict[str, dict[str, Any]] = {}
+    with fresh_database(server) as url:
+        add_backlog(url, small, seed=11)
+        prepare_assignments(url)
+        with (
+            clone_database(server, url, "raw") as raw_url,
+            clone_database(server, url, "own") as own_url,
+            clone_database(server, url, "bare") as bare_url,
+            serve(url, args.workers) as base_url,
+            serve(bare_url, args.workers, app=BARE_APP) as bare_base,
+        ):
+            token = _token(base_url)
+            common = [f"--seconds={seconds}", f"--concurrency={args.concurrency}"]
+            cpu = {"db": _postmaster_pid(url), "app": server_pid(base_url)}
+            bare_cpu = {"db": cpu["db"], "app": server_pid(bare_base)}
+            results["raw"] = _phase("raw-referrals", [*common, f"--db={raw_url}"], cpu)
+            results["own_small"] = _phase("own-referrals", [*common, f"--db={own_url}"], cpu)
+            results["bare"] = _phase("api-referrals", [*common, f"--url={bare_base}"], bare_cpu)
+            mark = _last_run(url)
+            results["api_small"] = _phase("api-referrals", [*common, f"--url={base_url}"], cpu)
+            results["api_small"]["runs"] = _runs_since(url, mark)
+            for target in (url, own_url):
+                add_backlog(target, large - open_referrals(target), seed=12)
+            prepare_assignments(url)
+            results["own_large"] = _phase("own-referrals", [*common, f"--db={own_url}"], cpu)
+            mark = _last_run(url)
+            results["api_large"] = _phase("api-referrals", [*common, f"--url={base_url}"], cpu)
+            results["api_large"]["runs"] = _runs_since(url, mark)
+            results["raw_con"] = _phase("raw-contacts", [*common, f"--db={raw_url}"], cpu)
+            results["api_con"] = _phase(
+                "api-contacts",
+                [*common, f"--url={base_url}", f"--token={token}", f"--batch={args.batch}"],
+                cpu,
+            )
+            if not args.no_burst:
+                results["burst"] = burst(url, base_url, token, args)
+            stored = _count_rows(url)
     print()
-    _report("raw INSERT referrals (baseline)", raw_ref)
-    _report("POST /v1/referrals", api_ref, raw_ref)
-    _report("raw INSERT contacts (baseline)", raw_con)
-    _report(f"POST /v1/contacts:batch ({args.batch}/request)", api_con, raw_con)
-    print(f"  rows in the database afterwards: {stored}")
-    _verdict(api_ref, raw_ref)
+    _summary(results, args, stored)
     return 0
+
+
+BARE_APP = "bench.intake_baseline:create_bare_app_from_env"
+
+
+def _summary(results: dict[str, dict[str, Any]], args: argparse.Namespace, stored: str) -> None:
+    small, large = args.backlog
+    r = results
+    _report("raw one-row INSERT referrals (context)", r["raw"])
+    _report(f"own SQL through asyncpg, {small} open (database-bound limit)", r["own_small"])
+    _report("bare Litestar + msgspec handler, same SQL (framework floor)", r["bare"])
+    _report(f"POST /v1/referrals, {small} open", r["api_small"], r["raw"])
+    _runs_report(f"{small} open", r["api_small"].get("runs"))
+    _report(f"own SQL through asyncpg, {large} open", r["own_large"])
+    _report(f"POST /v1/referrals, {large} open", r["api_large"], r["raw"])
+    _runs_report(f"{large} open", r["api_large"].get("runs"))
+    _report("raw one-row INSERT contacts (baseline)", r["raw_con"])
+    _report(f"POST /v1/contacts:batch ({args.batch}/request)", r["api_con"], r["raw_con"])
+    print(f"  rows in the database afterwards: {stored}")
+    print()
+    print("targets:")
+    for label, api, own in (
+        (f"{small} open", r["api_small"], r["own_small"]),
+        (f"{large} open", r["api_large"], r["own_large"]),
+    ):
+        _target(f"referrals >= 0.5 x own SQL ({label})", api, own, TARGET_OWN)
+        _target(f"referrals >= 0.8 x bare handler ({label})", api, r["bare"], TARGET_BARE)
+        _p99_target(f"referral p99 < {TARGET_P99_MS:.0f} ms ({label})", api)
+    _target(f"referrals {large} open >= 0.9 x {small} open", r["api_large"], r["api_small"], 0.9)
+    _target("contact rows >= 0.8 x raw row rate", r["api_con"], r["raw_con"], TARGET_CONTACTS)
+    if "burst" in r:
+        _burst_report(r["burst"])
+
+
+def _last_run(url: str) -> int:
+    async def go() -> int:
+        conn = await asyncpg.connect(url)
+        try:
+            return int(await conn.fetchval("SELECT COALESCE(max(id), 0) FROM assignment_runs"))
+        finally:
+            await conn.close()
+
+    return asyncio.run(go())
+
+
+RUNS = """
+SELECT count(*) FILTER (WHERE incremental) AS incremental,
+       count(*) FILTER (WHERE NOT incremental) AS full,
+       COALESCE(sum(items) FILTER (WHERE incremental), 0) AS placed,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY duration_ms)
+           FILTER (WHERE incremental) AS p50_ms,
+       percentile_cont(0.99) WITHIN GROUP (ORDER BY duration_ms)
+           FILTER (WHERE incremental) AS p99_ms,
+       COALESCE(sum(duration_ms) FILTER (WHERE incremental), 0) AS total_ms,
+       (SELECT count(*) FROM assignments) AS stored
+FROM assignment_runs WHERE id > $1
+"""
+
+
+def _runs_since(url: str, mark: int) -> dict[str, Any]:
+    """The assignment runs the arrivals of a phase caused (background, in the app), once the
+    app has caught up (no new run for 3 s; at most 120 s)."""
+
+    async def go() -> dict[str, Any]:
+        conn = await asyncpg.connect(url)
+        try:
+            row, quiet_since = None, time.monotonic()
+            deadline = quiet_since + 120
+            while time.monotonic() < deadline:
+                now = dict(await conn.fetchrow(RUNS, mark))
+                if now != row:
+                    row, quiet_since = now, time.monotonic()
+                elif time.monotonic() - quiet_since >= 3.0:
+                    break
+                await asyncio.sleep(0.5)
+            return row or {}
+        finally:
+            await conn.close()
+
+    return asyncio.run(go())
+
+
+def _runs_report(label: str, runs: dict[str, Any] | None) -> None:
+    if not runs:
+        return
+    p50, p99 = runs["p50_ms"] or 0.0, runs["p99_ms"] or 0.0
+    per_item = runs["total_ms"] / runs["placed"] if runs["placed"] else 0.0
+    print(
+        f"    assignment work caused ({label}): {runs['incremental']} incremental runs "
+        f"(coalesced bursts) placing {runs['placed']} items, p50 {p50:.0f} ms, p99 {p99:.0f} ms "
+        f"a run, {per_item:.1f} ms an item placed; {runs['full']} full runs; "
+        f"{runs['stored']} assignments stored"
+    )
+
+
+def _rate(r: dict[str, Any]) -> float | None:
+    return None if "error" in r else float(r["rows_per_s"])
+
+
+def _target(name: str, api: dict[str, Any], base: dict[str, Any], need: float) -> None:
+    a, b = _rate(api), _rate(base)
+    if not a or not b:
+        print(f"  {name}: not measured")
+        return
+    ratio = a / b
+    ok = ratio >= need and not api["errors"]
+    print(f"  {name}: {a:.0f} / {b:.0f} rows/s = {ratio:.3f} -> {'MET' if ok else 'NOT MET'}")
+
+
+def _p99_target(name: str, api: dict[str, Any]) -> None:
+    if "error" in api:
+        print(f"  {name}: not measured")
+        return
+    ok = api["p99_ms"] < TARGET_P99_MS and not api["errors"]
+    print(f"  {name}: p99 {api['p99_ms']:.1f} ms -> {'MET' if ok else 'NOT MET'}")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -106,6 +240,15 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=os.cpu_count() or 2, help="uvicorn workers")
     p.add_argument("--concurrency", type=int, default=32, help="concurrent connections")
     p.add_argument("--batch", type=int, default=50, help="contacts a batch request")
+    p.add_argument(
+        "--backlog",
+        type=lambda v: tuple(int(x) for x in v.split(",")),
+        default=(1_000, 20_000),
+        help="open referrals in the database for the two referral runs (default 1000,20000)",
+    )
+    p.add_argument("--no-burst", action="store_true", help="skip the end-of-shift burst")
+    p.add_argument("--devices", type=int, default=60, help="burst: devices sending at once")
+    p.add_argument("--queued", type=int, default=200, help="burst: contacts queued a device")
     p.add_argument("--driver", choices=sorted(DRIVERS), help=argparse.SUPPRESS)
     p.add_argument("--url", default="", help=argparse.SUPPRESS)
     p.add_argument("--db", default="", help=argparse.SUPPRESS)
@@ -176,11 +319,11 @@ def fresh_database(server: str) -> Iterator[str]:
 
 
 @contextmanager
-def clone_database(server: str, url: str) -> Iterator[str]:
-    """A copy of the fresh database for the raw baseline, so that its rows never crowd the
-    tables the API phases write to (duplicate search would find them)."""
+def clone_database(server: str, url: str, suffix: str) -> Iterator[str]:
+    """A copy of the database for a baseline, so that its rows never crowd the tables the
+    API phases write to (duplicate search would find them)."""
     source = urlsplit(url).path.lstrip("/")
-    name = f"{source}_raw"
+    name = f"{source}_{suffix}"
     asyncio.run(_admin(server, f'CREATE DATABASE "{name}" TEMPLATE "{source}"'))
     try:
         yield _with_db(server, name)
@@ -195,8 +338,8 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(db_url: str, workers: int) -> Iterator[str]:
-    """uvicorn with the app factory on a free loopback port; stopped with SIGTERM."""
+def serve(db_url: str, workers: int, app: str = "service.app:create_app_from_env") -> Iterator[str]:
+    """uvicorn with an app factory on a free loopback port; stopped with SIGTERM."""
     port = free_port()
     env = {
         **os.environ,
@@ -206,7 +349,7 @@ def serve(db_url: str, workers: int) -> Iterator[str]:
         "OUTREACH_RETENTION_INTERVAL_S": "0",
         "OUTREACH_LOG_LEVEL": "WARNING",
     }
-    cmd = [sys.executable, "-m", "uvicorn", "service.app:create_app_from_env", "--factory"]
+    cmd = [sys.executable, "-m", "uvicorn", app, "--factory"]
     cmd += ["--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
     cmd += ["--no-access-log", "--log-level", "warning"]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env)
@@ -265,6 +408,86 @@ def _count_rows(url: str) -> str:
         return ", ".join(counts)
 
     return asyncio.run(go())
+
+
+# --------------------------------------------------------------------------- backlog
+
+BACKLOG = """
+INSERT INTO referrals (
+    reference, status_token_hash, fingerprint, source, seen_at, seen_exact, seen_time_band,
+    geom, accuracy_m, location_quality, location_description, gender, age_band, appearance,
+    site_type, people_count, immediate_danger, appears_under_18, self_referral, urgent, status,
+    authority_code, boundary_version_id, team_id, routing_reason, out_of_area,
+    next_shift_due_at, outcome_due_at, token_salt, received_at, updated_at
+)
+SELECT 'B' || $4 || lpad(u.i::text, 7, '0'), sha256(convert_to($4 || u.i, 'UTF8')),
+       md5($4 || u.i), 'api', u.t - interval '1 hour', true, 'night',
+       ST_SetSRID(ST_MakePoint(u.lon, u.lat), 4326), 25, 'pin', 'backlog ' || u.i, 'male',
+       '36_45', 'backlog', 'doorway', 1, false, false, false, false, 'assigned', a.code,
+       a.version_id,
+       (SELECT ta.team_id FROM team_areas ta WHERE ta.authority_code = a.code
+        ORDER BY ta.team_id LIMIT 1),
+       'backlog', false, u.t + interval '8 hours', u.t + interval '14 days', '\\x00', u.t, u.t
+FROM unnest($1::float8[], $2::float8[], $3::timestamptz[]) WITH ORDINALITY AS u(lon, lat, t, i)
+JOIN LATERAL (
+    SELECT au.code, au.version_id FROM authorities au
+    JOIN boundary_versions v ON v.id = au.version_id AND v.is_current
+    WHERE ST_Covers(au.geom, ST_SetSRID(ST_MakePoint(u.lon, u.lat), 4326)) LIMIT 1
+) a ON true
+"""
+
+
+def add_backlog(url: str, n: int, *, seed: int) -> None:
+    """``n`` more open referrals spread over the last 14 days (pins in Essex, like intake)."""
+    if n <= 0:
+        return
+    pins = _pins(n, seed=seed)
+    rng = np.random.default_rng(seed)
+    now = dt.datetime.now(dt.UTC)
+    times = [now - dt.timedelta(hours=float(h)) for h in rng.uniform(3, 14 * 24, n)]
+
+    async def go() -> None:
+        conn = await asyncpg.connect(url)
+        try:
+            await conn.execute(
+                BACKLOG,
+                [p[0] for p in pins],
+                [p[1] for p in pins],
+                times,
+                f"{seed}{secrets.token_hex(2)}",
+            )
+            await conn.execute("ANALYZE referrals")
+        finally:
+            await conn.close()
+
+    asyncio.run(go())
+
+
+def open_referrals(url: str) -> int:
+    async def go() -> int:
+        conn = await asyncpg.connect(url)
+        try:
+            return int(
+                await conn.fetchval("SELECT count(*) FROM referrals WHERE status <> 'closed'")
+            )
+        finally:
+            await conn.close()
+
+    return asyncio.run(go())
+
+
+def prepare_assignments(url: str) -> None:
+    """A full hotspot recompute (so the app's periodic one is not due during the phases) and
+    a full assignment run over the backlog (the reference incremental runs build on)."""
+    env = {**os.environ, "DATABASE_URL": url, "OUTREACH_LOG_LEVEL": "WARNING"}
+    for job in (["hotspots", "recompute"], ["assignments", "run"]):
+        subprocess.run(
+            [sys.executable, "-m", "service.cli", *job],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+        )
 
 
 # --------------------------------------------------------------------------- phases
@@ -333,24 +556,12 @@ def _report(name: str, r: dict[str, Any], baseline: dict[str, Any] | None = None
         ratio = f"; ratio to raw rows/s {r['rows_per_s'] / baseline['rows_per_s']:.3f}"
     errors = f"; {r['errors']} errors {r['statuses']}" if r["errors"] else ""
     cpu = f"; CPU a request: database {r.get('db_cpu_ms', 0):.2f} ms"
-    if name.startswith("POST"):
+    if name.startswith(("POST", "bare")):
         cpu += f", app {r.get('app_cpu_ms', 0):.2f} ms"
     print(
         f"  {name}: {r['requests_per_s']:.0f} req/s, {r['rows_per_s']:.0f} rows/s, "
         f"p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms "
         f"({r['requests']} requests in {r['seconds']:.1f} s){errors}{ratio}{cpu}"
-    )
-
-
-def _verdict(api: dict[str, Any], raw: dict[str, Any]) -> None:
-    if "error" in api or "error" in raw or not raw["rows_per_s"]:
-        print("target: not measured")
-        return
-    ratio = api["rows_per_s"] / raw["rows_per_s"]
-    met = ratio >= TARGET_RATIO and api["p99_ms"] < TARGET_P99_MS and not api["errors"]
-    print(
-        f"target (referrals >= {TARGET_RATIO} x raw insert rate, p99 < {TARGET_P99_MS:.0f} ms): "
-        f"ratio {ratio:.3f}, p99 {api['p99_ms']:.1f} ms -> {'MET' if met else 'NOT MET'}"
     )
 
 
@@ -545,6 +756,31 @@ async def raw_referrals(args: argparse.Namespace) -> dict[str, Any]:
         await asyncio.gather(*(c.close() for c in conns))
 
 
+async def own_referrals(args: argparse.Namespace) -> dict[str, Any]:
+    """The service's intake statements with its parameters, straight through asyncpg."""
+    from bench.intake_baseline import OwnIntake
+    from service.settings import Settings
+    from streetlink.schema import StreetLinkAlert
+
+    seen = (dt.datetime.now(dt.UTC) - dt.timedelta(hours=2)).isoformat()
+    pins = _pins(20_000, seed=1)
+    intake = OwnIntake(Settings(database_url=args.db, jwt_secret="bench"))
+    await intake.load()
+    conns = await _connections(args.db, args.concurrency)
+    decode = msgspec.json.Decoder(StreetLinkAlert)
+    try:
+
+        async def call(worker: int, i: int) -> int:
+            n = worker * 1_000_003 + i
+            lon, lat = pins[n % len(pins)]
+            await intake.submit(conns[worker], decode.decode(_alert(lon, lat, seen, n)))
+            return 1
+
+        return await _run_for(args.seconds, args.concurrency, call)
+    finally:
+        await asyncio.gather(*(c.close() for c in conns))
+
+
 RAW_CONTACT = """
 INSERT INTO contacts (
     id, content_hash, team_id, worker_id, observed_at, geom, accuracy_m, authority_code,
@@ -579,7 +815,175 @@ async def raw_contacts(args: argparse.Namespace) -> dict[str, Any]:
         await asyncio.gather(*(c.close() for c in conns))
 
 
+# --------------------------------------------------------------------------- end-of-shift burst
+
+
+def burst(url: str, base_url: str, token: str, args: argparse.Namespace) -> dict[str, Any]:
+    """``--devices`` phones each send ``--queued`` contacts in batches of ``--batch`` at once;
+    then how long until the hotspots and assignments they affect are current."""
+    cmd = [sys.executable, "-m", "bench.ingest", "--driver", "burst", f"--url={base_url}"]
+    cmd += [f"--db={url}", f"--token={token}", f"--batch={args.batch}"]
+    cmd += [f"--devices={args.devices}", f"--queued={args.queued}"]
+    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        return {"error": (done.stderr.strip().splitlines() or [f"exit {done.returncode}"])[-1]}
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    result["full_recompute_changes"] = _members_changed_by_full_recompute(url, result["since"])
+    return result
+
+
+def _members_changed_by_full_recompute(url: str, since: str) -> int:
+    """Burst contacts whose cluster (the set of its fellow members, whatever the hotspot's id)
+    a full recompute changes: 0 when the incremental updates were right."""
+
+    async def members() -> dict[tuple[str, str], frozenset[str]]:
+        conn = await asyncpg.connect(url)
+        try:
+            rows = await conn.fetch(ALL_MEMBERS)
+            burst = {
+                str(r["id"]) for r in await conn.fetch(BURST, dt.datetime.fromisoformat(since))
+            }
+        finally:
+            await conn.close()
+        clusters: dict[tuple[str, int], set[str]] = {}
+        for r in rows:
+            clusters.setdefault((r["layer"], r["hotspot_id"]), set()).add(str(r["member_id"]))
+        return {
+            (layer, m): frozenset(ms)
+            for (layer, _), ms in clusters.items()
+            for m in ms
+            if m in burst
+        }
+
+    before = asyncio.run(members())
+    env = {**os.environ, "DATABASE_URL": url, "OUTREACH_LOG_LEVEL": "WARNING"}
+    subprocess.run(
+        [sys.executable, "-m", "service.cli", "hotspots", "recompute"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    after = asyncio.run(members())
+    return sum(before.get(k) != after.get(k) for k in before.keys() | after.keys())
+
+
+ALL_MEMBERS = """
+SELECT m.layer, m.member_id, m.hotspot_id FROM hotspot_members m
+JOIN hotspots h ON h.id = m.hotspot_id AND h.status = 'active'
+"""
+BURST = "SELECT id FROM contacts WHERE received_at >= $1"
+
+
+QUIET = """
+SELECT (SELECT count(*) FROM contacts WHERE received_at >= $1) AS stored,
+       (SELECT count(*) FROM hotspot_members m JOIN contacts c ON c.id = m.member_id
+        WHERE m.member_kind = 'contact' AND c.received_at >= $1) AS members,
+       (SELECT max(updated_at) FROM hotspots) AS hotspots_at,
+       (SELECT max(finished_at) FROM assignment_runs) AS assigned_at
+"""
+
+
+async def burst_driver(args: argparse.Namespace) -> dict[str, Any]:
+    observed = (dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)).isoformat()
+    pins = _pins(20_000, seed=3)
+    headers = {"content-type": "application/json", "authorization": f"Bearer {args.token}"}
+    limits = httpx.Limits(max_connections=args.devices, max_keepalive_connections=args.devices)
+    latencies: list[float] = []
+    created = duplicates = errors = retries = 0
+    conn = await asyncpg.connect(args.db)
+    since = await conn.fetchval("SELECT now()")
+    async with httpx.AsyncClient(base_url=args.url, limits=limits, timeout=120) as client:
+
+        async def device(d: int) -> None:
+            nonlocal created, duplicates, errors, retries
+            queue = [
+                _contact(*pins[(d * args.queued + k) % len(pins)], observed)
+                for k in range(args.queued)
+            ]
+            for start in range(0, len(queue), args.batch):
+                body = msgspec.json.encode({"items": queue[start : start + args.batch]})
+                for _attempt in range(5):  # a phone's outbox resends on 503 (same ids)
+                    t0 = time.perf_counter()
+                    response = await client.post(
+                        "/v1/contacts:batch", content=body, headers=headers
+                    )
+                    latencies.append(time.perf_counter() - t0)
+                    if response.status_code != 503:
+                        break
+                    retries += 1
+                    await asyncio.sleep(1.0)
+                if response.status_code != 200:
+                    errors += 1
+                    continue
+                out = response.json()
+                created += out["created"]
+                duplicates += out["duplicates"]
+
+        t_start = time.perf_counter()
+        await asyncio.gather(*(device(d) for d in range(args.devices)))
+        sent_s = time.perf_counter() - t_start
+    quiet_s, state = await _until_quiet(conn, since, t_start)
+    await conn.close()
+    lat = np.array(latencies) * 1000.0
+    return {
+        "devices": args.devices,
+        "contacts": args.devices * args.queued,
+        "created": created,
+        "duplicates": duplicates,
+        "errors": errors,
+        "retries": retries,
+        "stored": state["stored"],
+        "batches": len(latencies),
+        "p50_ms": float(np.percentile(lat, 50)),
+        "p99_ms": float(np.percentile(lat, 99)),
+        "sent_s": sent_s,
+        "current_s": quiet_s,
+        "since": since.isoformat(),
+    }
+
+
+async def _until_quiet(
+    conn: asyncpg.Connection, since: dt.datetime, t_start: float
+) -> tuple[float, dict[str, Any]]:
+    """Poll until hotspot membership and hotspots stop changing for 2 s and an assignment run
+    finished after the last hotspot change: the time (from the burst's start) it last changed."""
+    last: dict[str, Any] = {}
+    changed_at = time.perf_counter()
+    deadline = changed_at + 300
+    while time.perf_counter() < deadline:
+        row = dict(await conn.fetchrow(QUIET, since))
+        if row != last:
+            last, changed_at = row, time.perf_counter()
+        assigned = (
+            row["assigned_at"] and row["hotspots_at"] and row["assigned_at"] >= row["hotspots_at"]
+        )
+        if assigned and time.perf_counter() - changed_at >= 2.0:
+            break
+        await asyncio.sleep(0.1)
+    return changed_at - t_start, last
+
+
+def _burst_report(b: dict[str, Any]) -> None:
+    if "error" in b:
+        print(f"  end-of-shift burst: failed: {b['error']}")
+        return
+    once = b["stored"] == b["contacts"] == b["created"] and not b["errors"]
+    print(
+        f"  end-of-shift burst: {b['devices']} devices x {b['contacts'] // b['devices']} contacts "
+        f"in {b['batches']} batches: created {b['created']}, stored {b['stored']} "
+        f"({'all stored once' if once else 'NOT all stored once'}), {b['errors']} errors, "
+        f"{b['retries']} batches resent after a 503; "
+        f"batch p50 {b['p50_ms']:.0f} ms, p99 {b['p99_ms']:.0f} ms; sent in {b['sent_s']:.1f} s; "
+        f"hotspots and assignments current {b['current_s']:.1f} s after the start; a full "
+        f"hotspot recompute then put {b['full_recompute_changes']} burst contacts in a "
+        f"different cluster (member sets compared, not ids)"
+    )
+
+
 DRIVERS: dict[str, Callable[[argparse.Namespace], Awaitable[dict[str, Any]]]] = {
+    "own-referrals": own_referrals,
+    "burst": burst_driver,
     "api-referrals": api_referrals,
     "api-contacts": api_contacts,
     "raw-referrals": raw_referrals,

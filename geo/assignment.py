@@ -64,6 +64,10 @@ __all__ = [
     "WorkItem",
     "WorkKind",
     "assign",
+    "candidate_team_ids",
+    "next_boundary",
+    "place",
+    "priority_key",
     "shifts_from_pattern",
 ]
 
@@ -229,6 +233,8 @@ class Assignment:
     used_visits: int | None = None
     full_slots: tuple[SlotRef, ...] = ()
     covering_team_ids: tuple[str, ...] = ()
+    priority: str = ""
+    """The item's sort key (:func:`priority_key`): ``rank`` is its position among all items."""
 
     @property
     def assigned(self) -> bool:
@@ -314,6 +320,7 @@ class _Ranked:
     rank: int
     swep: bool
     due_at: datetime | None
+    priority: str = ""
 
 
 @dataclass(slots=True)
@@ -353,28 +360,67 @@ def _build_state(teams: Sequence[Team], *, now: datetime, horizon_shifts: int) -
     return state
 
 
+_NO_DUE = "9" * 20
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _micros(t: datetime) -> str:
+    return f"{(t - _EPOCH) // timedelta(microseconds=1) + 10**17:020d}"
+
+
+def priority_key(
+    item: WorkItem, *, swep_authorities: frozenset[str], swep_sla_hours: float
+) -> tuple[str, bool, datetime | None]:
+    """The item's sort key (a string that sorts like the priority order, byte by byte, so a
+    database can order and compare it with ``COLLATE "C"``), whether SWEP applies, and the
+    effective due time.
+
+    >>> t = datetime(2025, 1, 6, 12, tzinfo=UTC)
+    >>> a = WorkItem("referral:a", WorkKind.REFERRAL, (0.0, 0.0), "E1", t, sla_due_at=t)
+    >>> b = replace(a, id="referral:b", urgent_safety=True, sla_due_at=None)
+    >>> key = lambda i: priority_key(i, swep_authorities=frozenset(), swep_sla_hours=12)[0]
+    >>> key(b) < key(a)  # urgent first, whatever the due time
+    True
+    >>> key(a) < key(replace(a, id="referral:c", sla_due_at=None))  # no due time: last
+    True
+    """
+    swep = item.authority_code in swep_authorities
+    due = item.sla_due_at
+    if swep:
+        swep_due = item.received_at + timedelta(hours=swep_sla_hours)
+        due = swep_due if due is None else min(due, swep_due)
+    klass = 0 if item.urgent else 1 if swep else 2
+    activity = 10**9 - max(0, min(item.hotspot_activity_count, 10**9 - 1))
+    key = "|".join(
+        (
+            str(klass),
+            _NO_DUE if due is None else _micros(due),
+            f"{activity:010d}",
+            _micros(item.received_at),
+            item.id,
+        )
+    )
+    return key, swep, due
+
+
 def _rank_items(
     items: Sequence[WorkItem], *, swep_authorities: frozenset[str], swep_sla_hours: float
 ) -> list[_Ranked]:
     if len({i.id for i in items}) != len(items):
         raise ValueError("item ids must be unique")
-    keyed = []
-    for item in items:
-        swep = item.authority_code in swep_authorities
-        due = item.sla_due_at
-        if swep:
-            swep_due = item.received_at + timedelta(hours=swep_sla_hours)
-            due = swep_due if due is None else min(due, swep_due)
-        key = (
-            0 if item.urgent else 1 if swep else 2,
-            math.inf if due is None else due.timestamp(),
-            -item.hotspot_activity_count,
-            item.received_at.timestamp(),
-            item.id,
+    keyed = [
+        (
+            *priority_key(item, swep_authorities=swep_authorities, swep_sla_hours=swep_sla_hours),
+            item,
         )
-        keyed.append((key, item, swep, due))
+        for item in items
+    ]
     keyed.sort(key=lambda k: k[0])
-    return [_Ranked(item, rank, swep, due) for rank, (_, item, swep, due) in enumerate(keyed)]
+    return [
+        _Ranked(item, rank, swep, due, key) for rank, (key, swep, due, item) in enumerate(keyed)
+    ]
 
 
 def _distance_m(a: tuple[float, float], b: tuple[float, float]) -> float:
@@ -398,6 +444,7 @@ def _unplaced(
         due_at=r.due_at,
         full_slots=full_slots,
         covering_team_ids=covering_team_ids,
+        priority=r.priority,
     )
 
 
@@ -515,3 +562,68 @@ def assign(
         for s in state.slots[t.id]
     )
     return AssignmentResult(tuple(out), loads)
+
+
+def candidate_team_ids(item: WorkItem, teams: Iterable[Team]) -> frozenset[str]:
+    """The teams whose shifts the item may take: its pinned team, or those covering it."""
+    if item.pinned_team_id is not None:
+        return frozenset({item.pinned_team_id})
+    return frozenset(t.id for t in teams if item.authority_code in t.authority_codes)
+
+
+def place(
+    item: WorkItem,
+    teams: Iterable[Team],
+    *,
+    now: datetime,
+    used_before: dict[tuple[str, datetime], int],
+    swep_authorities: frozenset[str] = frozenset(),
+    swep_sla_hours: float = 12.0,
+    horizon_shifts: int = 3,
+) -> Assignment:
+    """Where :func:`assign` puts ``item`` when the items before it in the priority order have
+    taken ``used_before[(team id, shift start)]`` visits of each shift: the step of one item,
+    for incremental assignment (``rank`` is 0: a position needs every item).
+
+    >>> now = datetime(2025, 1, 6, 12, tzinfo=UTC)
+    >>> shift = Shift(now, now + timedelta(hours=4))
+    >>> team = Team("t", frozenset({"E1"}), (0.0, 0.0), 1, (shift,))
+    >>> item = WorkItem("r", WorkKind.REFERRAL, (3.0, 4.0), "E1", now)
+    >>> place(item, [team], now=now, used_before={}).rule.value
+    'covering_team'
+    >>> place(item, [team], now=now, used_before={("t", now): 1}).rule.value
+    'all_full'
+    """
+    state = _build_state(list(teams), now=now, horizon_shifts=horizon_shifts)
+    for slots in state.slots.values():
+        for slot in slots:
+            slot.used = used_before.get((slot.team.id, slot.shift.start), 0)
+    key, swep, due = priority_key(
+        item, swep_authorities=swep_authorities, swep_sla_hours=swep_sla_hours
+    )
+    ranked = _Ranked(item, 0, swep, due, key)
+    pinned = item.pinned_team_id
+    return (
+        _assign_covered(ranked, state) if pinned is None else _assign_pinned(ranked, state, pinned)
+    )
+
+
+def next_boundary(
+    teams: Iterable[Team], *, now: datetime, horizon_shifts: int = 3
+) -> datetime | None:
+    """The first time after ``now`` at which a shift offered to :func:`assign` starts or
+    ends: until then the slots, and the order in which they serve, stay as they are.
+
+    >>> now = datetime(2025, 1, 6, 12, tzinfo=UTC)
+    >>> shift = Shift(now + timedelta(hours=1), now + timedelta(hours=5))
+    >>> next_boundary([Team("t", frozenset(), (0.0, 0.0), 1, (shift,))], now=now)
+    datetime.datetime(2025, 1, 6, 13, 0, tzinfo=datetime.timezone.utc)
+    """
+    times = [
+        t
+        for team in teams
+        for slot in _team_slots(team, now=now, horizon_shifts=horizon_shifts)
+        for t in (slot.shift.start, slot.shift.end)
+        if t > now
+    ]
+    return min(times, default=None)

@@ -68,6 +68,7 @@ from service.logs import RequestContext, configure_logging
 from service.runtime import Runtime, build_runtime
 from service.settings import PACKAGE_DIR, Settings
 from service.usecases.areas import sync as area_sync
+from service.usecases.assignments import incremental
 from service.usecases.assignments import runs as assignment
 from service.usecases.basemap import style as basemap
 from service.usecases.hotspots import clustering as hotspots
@@ -202,6 +203,7 @@ def create_app(settings: Settings) -> Litestar:
             runtime.assignment_runs.start(
                 lambda trigger: assignment.run(runtime, trigger=trigger),
                 debounce_s=settings.assignment_debounce_s,
+                apply=lambda trigger, items: incremental.apply(runtime, items, trigger=trigger),
             )
         senders = outbox.start_senders(runtime)
         try:

@@ -25,6 +25,7 @@ from litestar.exceptions import (
 )
 from litestar.plugins.problem_details import ProblemDetailsException
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from geo.errors import (
     GeoError,
@@ -247,6 +248,8 @@ def exception_map() -> dict[type[Exception], Callable[[Any], ProblemDetailsExcep
             asyncpg.PostgresConnectionError: from_connection_error,
             asyncpg.InterfaceError: from_connection_error,
             TimeoutError: from_connection_error,
+            # no pooled connection within the pool timeout (a burst): busy, try again shortly
+            PoolTimeoutError: from_connection_error,
             OSError: from_connection_error,
             Exception: from_unexpected,
         }

@@ -22,8 +22,8 @@ from service.schemas.assignments import (
     SwepState,
 )
 from service.schemas.problems import problem_responses
+from service.usecases.assignments import overrides, shift_plan
 from service.usecases.assignments import runs as assignment
-from service.usecases.assignments import shift_plan
 from service.vocabularies import AssignmentRule, ItemKind
 
 Item = Annotated[
@@ -94,7 +94,7 @@ class AssignmentsController(Controller):
     async def pin(
         self, runtime: RuntimeDep, request: StaffRequest, item: Item, data: JSONBody[OverrideIn]
     ) -> AssignmentOut:
-        return await assignment.pin(runtime, request.user, item, data, route=request.url.path)
+        return await overrides.pin(runtime, request.user, item, data, route=request.url.path)
 
     @delete(
         "/assignments/{item:str}",
@@ -107,7 +107,7 @@ class AssignmentsController(Controller):
     async def release(
         self, runtime: RuntimeDep, request: StaffRequest, item: Item
     ) -> AssignmentOut:
-        return await assignment.release(runtime, request.user, item, route=request.url.path)
+        return await overrides.release(runtime, request.user, item, route=request.url.path)
 
 
 class ShiftPlanController(Controller):

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.db.engine import jsonb, sql
+from service.db.engine import CUSTOM_PLANS, jsonb, sql
 
 ASSIGNMENT_LOCK = 7_301_003
 """pg_advisory_xact_lock key: one assignment run at a time across every app process."""
@@ -71,27 +71,84 @@ async def add_run(session: AsyncSession, values: dict[str, Any]) -> int:
         await session.execute(
             text(
                 "INSERT INTO assignment_runs (trigger, requested_by, started_at, finished_at, "
-                "duration_ms, items, assigned, unassigned, overflowed, pinned, swep_authorities) "
+                "duration_ms, items, assigned, unassigned, overflowed, pinned, swep_authorities, "
+                "incremental, inputs_digest, next_boundary_at) "
                 "VALUES (:trigger, :requested_by, :started_at, :finished_at, :duration_ms, "
                 ":items, :assigned, :unassigned, :overflowed, :pinned, "
-                "CAST(:swep_authorities AS jsonb)) RETURNING id"
+                "CAST(:swep_authorities AS jsonb), :incremental, :inputs_digest, "
+                ":next_boundary_at) RETURNING id"
             ),
-            {**values, "swep_authorities": jsonb(values["swep_authorities"])},
+            {
+                "incremental": False,
+                "inputs_digest": None,
+                "next_boundary_at": None,
+                **values,
+                "swep_authorities": jsonb(values["swep_authorities"]),
+            },
         )
     ).scalar_one()
     return int(run_id)
 
 
 async def finish_run(
-    session: AsyncSession, run_id: int, *, finished_at: dt.datetime, duration_ms: float
+    session: AsyncSession,
+    run_id: int,
+    *,
+    finished_at: dt.datetime,
+    duration_ms: float,
+    counts: Mapping[str, int] | None = None,
 ) -> None:
+    counts = counts or {}
     await session.execute(
         text(
-            "UPDATE assignment_runs SET finished_at = :finished_at, duration_ms = :duration_ms "
+            "UPDATE assignment_runs SET finished_at = :finished_at, duration_ms = :duration_ms, "
+            "items = COALESCE(:items, items), assigned = COALESCE(:assigned, assigned), "
+            "unassigned = COALESCE(:unassigned, unassigned), "
+            "overflowed = COALESCE(:overflowed, overflowed), pinned = COALESCE(:pinned, pinned) "
             "WHERE id = :id"
         ),
-        {"id": run_id, "finished_at": finished_at, "duration_ms": duration_ms},
+        {
+            "id": run_id,
+            "finished_at": finished_at,
+            "duration_ms": duration_ms,
+            **{
+                k: counts.get(k)
+                for k in ("items", "assigned", "unassigned", "overflowed", "pinned")
+            },
+        },
     )
+
+
+async def latest_full_run(session: AsyncSession) -> dict[str, Any] | None:
+    """The last full run's inputs digest and next shift boundary (incremental runs build on
+    it while both hold)."""
+    row = (
+        (
+            await session.execute(
+                text(
+                    "SELECT id, inputs_digest, next_boundary_at, swep_authorities "
+                    "FROM assignment_runs WHERE NOT incremental ORDER BY id DESC LIMIT 1"
+                )
+            )
+        )
+        .mappings()
+        .first()
+    )
+    return dict(row) if row else None
+
+
+def _skip_rows(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        {
+            "item_kind": r["item_kind"],
+            "item_id": r["item_id"],
+            "team_id": s["team_id"],
+            "shift_start": s["shift_start"],
+            "priority": r["priority"],
+        }
+        for r in rows
+        for s in r["reasons"]["full_slots"]
+    ]
 
 
 async def replace_assignments(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
@@ -99,8 +156,141 @@ async def replace_assignments(session: AsyncSession, rows: Sequence[dict[str, An
     await session.execute(text("DELETE FROM assignments"))
     if rows:
         await session.execute(
-            sql("assignment_insert"), [{**r, "reasons": jsonb(r["reasons"])} for r in rows]
+            sql("assignment_insert"),
+            [{**r, "reasons": jsonb(r["reasons"]), "inputs": jsonb(r["inputs"])} for r in rows],
         )
+        skips = _skip_rows(rows)
+        if skips:
+            await session.execute(sql("assignment_skips_insert"), skips)
+
+
+# --- incremental placement ------------------------------------------------------------------
+
+
+async def put_assignment(session: AsyncSession, row: dict[str, Any]) -> None:
+    """Store one item's assignment (insert or replace) with the shifts it skipped."""
+    await session.execute(
+        sql("assignment_upsert"),
+        {**row, "reasons": jsonb(row["reasons"]), "inputs": jsonb(row["inputs"])},
+    )
+    await session.execute(
+        text("DELETE FROM assignment_skips WHERE item_kind = :k AND item_id = :i"),
+        {"k": row["item_kind"], "i": row["item_id"]},
+    )
+    skips = _skip_rows([row])
+    if skips:
+        await session.execute(sql("assignment_skips_insert"), skips)
+
+
+async def take_assignment(session: AsyncSession, kind: str, item_id: str) -> dict[str, Any] | None:
+    """Delete one item's assignment; returns its team, shift and priority (None if none)."""
+    row = (
+        (
+            await session.execute(
+                text(
+                    "DELETE FROM assignments WHERE item_kind = :k AND item_id = :i "
+                    "RETURNING team_id, shift_start, priority"
+                ),
+                {"k": kind, "i": item_id},
+            )
+        )
+        .mappings()
+        .first()
+    )
+    return dict(row) if row else None
+
+
+async def stored_assignment(
+    session: AsyncSession, kind: str, item_id: str
+) -> dict[str, Any] | None:
+    row = (
+        (
+            await session.execute(
+                text(
+                    "SELECT team_id, shift_start, priority, rule, inputs FROM assignments "
+                    "WHERE item_kind = :k AND item_id = :i"
+                ),
+                {"k": kind, "i": item_id},
+            )
+        )
+        .mappings()
+        .first()
+    )
+    return dict(row) if row else None
+
+
+async def slot_use(
+    session: AsyncSession, team_ids: Sequence[int], priority: str
+) -> dict[tuple[int, dt.datetime], int]:
+    """Visits of these teams' shifts taken by items ahead of ``priority``."""
+    rows = await session.execute(
+        sql("assignment_slot_use"), {"team_ids": list(team_ids), "priority": priority}
+    )
+    return {(r.team_id, r.shift_start): int(r.n) for r in rows}
+
+
+async def slot_last(
+    session: AsyncSession, team_id: int, shift_start: dt.datetime
+) -> dict[str, Any] | None:
+    """The number of items on one shift and the last of them in priority order."""
+    row = (
+        (
+            await session.execute(
+                sql("assignment_slot_last"), {"team_id": team_id, "shift_start": shift_start}
+            )
+        )
+        .mappings()
+        .first()
+    )
+    return dict(row) if row else None
+
+
+async def skipping(
+    session: AsyncSession, team_id: int, shift_start: dt.datetime, after: str, *, limit: int
+) -> list[dict[str, Any]]:
+    """The items after ``after`` that skipped this full shift, in priority order."""
+    return _dicts(
+        await session.execute(
+            sql("assignment_skipping"),
+            {"team_id": team_id, "shift_start": shift_start, "priority": after, "limit": limit},
+        )
+    )
+
+
+async def referral_items(session: AsyncSession, ids: Sequence[uuid.UUID]) -> list[dict[str, Any]]:
+    """These referrals as work items, those that are open work."""
+    return _dicts(await session.execute(sql("assignment_referral_items"), {"ids": list(ids)}))
+
+
+async def hotspot_items(
+    session: AsyncSession, ids: Sequence[int], *, layers: Sequence[str], since: dt.datetime
+) -> list[dict[str, Any]]:
+    """These hotspots as work items, those that are work."""
+    return _dicts(
+        await session.execute(
+            sql("assignment_hotspot_items"),
+            {"ids": list(ids), "layers": list(layers), "since": since},
+        )
+    )
+
+
+async def overrides_of(session: AsyncSession, kind: str, item_id: str) -> dict[str, Any] | None:
+    """The active override of one item."""
+    row = (
+        (
+            await session.execute(
+                text(
+                    "SELECT id, item_kind, item_id, team_id, shift_date, note, created_by_name, "
+                    "created_at FROM assignment_overrides WHERE released_at IS NULL "
+                    "AND item_kind = :k AND item_id = :i"
+                ),
+                {"k": kind, "i": item_id},
+            )
+        )
+        .mappings()
+        .first()
+    )
+    return dict(row) if row else None
 
 
 async def move_referrals(
@@ -146,6 +336,7 @@ async def latest_run(session: AsyncSession) -> dict[str, Any] | None:
 
 async def list_assignments(session: AsyncSession, params: dict[str, Any]) -> list[dict[str, Any]]:
     """Filtered by scope (``all``/``teams``/``codes``) and by team, item kind, rule, item."""
+    await session.execute(CUSTOM_PLANS)  # optional filters: no generic plans
     return _dicts(await session.execute(sql("assignment_list"), params))
 
 

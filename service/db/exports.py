@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import TextClause, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
-from service.db.engine import sql
+from service.db.engine import CUSTOM_PLANS, sql
 
 
 def query(name: str) -> TextClause:
@@ -37,6 +37,7 @@ async def snapshot(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
             isolation_level="REPEATABLE READ", postgresql_readonly=True
         )
         async with conn.begin():
+            await conn.execute(CUSTOM_PLANS)  # optional filters: no generic plans
             yield conn
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.db.engine import sql
+from service.db.engine import CUSTOM_PLANS, sql
 
 AUTHORITIES_SQL = text(
     "SELECT a.code, a.name FROM authorities a "
@@ -27,6 +27,7 @@ async def consistent_snapshot(session: AsyncSession) -> None:
     """Make the figures of one report agree with each other: every query of this (fresh)
     transaction sees the same snapshot. Must come first in the transaction."""
     await session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"))
+    await session.execute(CUSTOM_PLANS)  # per-authority figures: no generic plans
 
 
 async def authorities(session: AsyncSession) -> list[dict[str, Any]]:

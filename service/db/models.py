@@ -21,6 +21,7 @@ from sqlalchemy import (
     DateTime,
     Double,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     LargeBinary,
@@ -287,7 +288,18 @@ class Referral(Base):
         Index("ix_referrals_open_seen_at", "seen_at", postgresql_where=text("status <> 'closed'")),
         Index("ix_referrals_team_id_status", "team_id", "status"),
         Index("ix_referrals_seen_at", "seen_at"),
-        Index("ix_referrals_authority_code_received_at", "authority_code", "received_at"),
+        Index(
+            "ix_referrals_authority_code_received_at",
+            "authority_code",
+            "received_at",
+            postgresql_include=[
+                "team_id",
+                "outcome",
+                "closed_at",
+                "next_shift_due_at",
+                "outcome_due_at",
+            ],
+        ),
         Index("ix_referrals_fingerprint_received_at", "fingerprint", "received_at"),
         Index("ix_referrals_received_at", "received_at"),
         Index("ix_referrals_team_id_received_at", "team_id", "received_at"),
@@ -510,7 +522,12 @@ class Contact(Base):
         Index("ix_contacts_person_id_observed_at", "person_id", "observed_at"),
         Index("ix_contacts_referral_id", "referral_id"),
         Index("ix_contacts_observed_at", "observed_at"),
-        Index("ix_contacts_authority_code_observed_at", "authority_code", "observed_at"),
+        Index(
+            "ix_contacts_authority_code_observed_at",
+            "authority_code",
+            "observed_at",
+            postgresql_include=["team_id", "bedded_down", "person_id"],
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
@@ -733,6 +750,9 @@ class AssignmentRun(Base):
     overflowed: Mapped[int] = mapped_column(Integer)
     pinned: Mapped[int] = mapped_column(Integer)
     swep_authorities: Mapped[list[str]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
+    incremental: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    inputs_digest: Mapped[str | None] = mapped_column(String(64))
+    next_boundary_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Assignment(Base):
@@ -745,7 +765,8 @@ class Assignment(Base):
         one_of("work_kind", WORK_KINDS),
         one_of("rule", ASSIGNMENT_RULES),
         CheckConstraint("(team_id IS NULL) = (shift_start IS NULL)", name="team_shift"),
-        Index("ix_assignments_team_id_shift_start", "team_id", "shift_start"),
+        Index("ix_assignments_team_id_shift_start_priority", "team_id", "shift_start", "priority"),
+        Index("ix_assignments_priority", "priority"),
         Index("ix_assignments_authority_code", "authority_code"),
         Index("ix_assignments_run_id", "run_id"),
     )
@@ -759,7 +780,10 @@ class Assignment(Base):
     shift_end: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     shift_index: Mapped[int | None] = mapped_column(SmallInteger)
     rule: Mapped[str] = mapped_column(String(30))
-    rank: Mapped[int] = mapped_column(Integer)
+    priority: Mapped[str] = mapped_column(String(160, collation="C"))
+    """The sort key of :func:`geo.assignment.priority_key`; an item's rank is its position."""
+    inputs: Mapped[dict[str, object]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    """The work item as it was placed (incremental runs place displaced items again from it)."""
     urgent: Mapped[bool] = mapped_column(Boolean)
     swep: Mapped[bool] = mapped_column(Boolean)
     due_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
@@ -770,6 +794,29 @@ class Assignment(Base):
         DateTime(timezone=True), server_default=text("now()")
     )
     run_id: Mapped[int] = mapped_column(ForeignKey("assignment_runs.id", ondelete="CASCADE"))
+
+
+class AssignmentSkip(Base):
+    """A full shift an assignment skipped (its ``reasons.full_slots``): when a place on that
+    shift frees up, the first skipping item in priority order may take it."""
+
+    __tablename__ = "assignment_skips"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["item_kind", "item_id"],
+            ["assignments.item_kind", "assignments.item_id"],
+            ondelete="CASCADE",
+        ),
+        Index(
+            "ix_assignment_skips_team_id_shift_start_priority", "team_id", "shift_start", "priority"
+        ),
+    )
+
+    item_kind: Mapped[str] = mapped_column(String(10), primary_key=True)
+    item_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    team_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    shift_start: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    priority: Mapped[str] = mapped_column(String(160, collation="C"))
 
 
 class AssignmentOverride(Base):

@@ -455,3 +455,16 @@ def test_a_hotspot_born_from_contacts_is_assigned_in_the_background(client, sql,
     )[0]
     assert (row["rule"], row["work_kind"]) == ("covering_team", "hotspot")
     assert "hotspot_update" in row["trigger"]
+
+
+def test_arrivals_after_the_first_full_run_are_placed_incrementally(quick_client, sql):
+    referral(quick_client, sql, appearance="first")
+    assert wait_for(lambda: sql("SELECT count(*) AS n FROM assignments")[0]["n"] == 1)
+    for k in range(3):
+        referral(quick_client, sql, lat=51.73 + k / 500, appearance=f"later {k}")
+    assert wait_for(lambda: sql("SELECT count(*) AS n FROM assignments")[0]["n"] == 4)
+    runs = sql("SELECT incremental, items FROM assignment_runs ORDER BY id")
+    assert not runs[0]["incremental"], "no full run to build on yet: the first is full"
+    assert runs[1:]
+    assert all(r["incremental"] for r in runs[1:])
+    assert sum(r["items"] for r in runs[1:]) == 3  # nothing displaced: only the arrivals

@@ -83,3 +83,31 @@ def test_stop_lets_a_run_under_way_finish_and_drops_pending_ones() -> None:
         return done
 
     assert asyncio.run(go()) == ["first"]
+
+
+def test_a_burst_of_items_is_one_incremental_pass_and_a_full_request_wins() -> None:
+    async def go() -> list[tuple[str, object]]:
+        calls: list[tuple[str, object]] = []
+
+        async def run(trigger: str) -> None:
+            calls.append(("full", trigger))
+
+        async def apply(trigger: str, items: frozenset[str]) -> None:
+            calls.append(("items", (trigger, sorted(items))))
+
+        scheduler = RunScheduler()
+        scheduler.start(run, debounce_s=0.02, apply=apply)
+        scheduler.request("referral_created", ["referral:a"])
+        scheduler.request("referral_created", ["referral:b", "referral:a"])
+        scheduler.request("contacts", ["referral:c"])
+        await asyncio.sleep(0.1)
+        scheduler.request("referral_closed", ["referral:a"])
+        scheduler.request("swep")  # names no items: everything is recomputed
+        await asyncio.sleep(0.1)
+        await scheduler.stop()
+        return calls
+
+    assert asyncio.run(go()) == [
+        ("items", ("contacts+referral_created", ["referral:a", "referral:b", "referral:c"])),
+        ("full", "referral_closed+swep"),
+    ]

@@ -8,19 +8,21 @@ WITH fresh AS (
     SELECT geom_bng FROM contacts
     WHERE :layer <> 'public_reports' AND id = ANY(CAST(:contact_ids AS uuid[]))
 ),
-reach AS (SELECT ST_Collect(geom_bng) AS g FROM fresh),
+-- Each new point looks up its own neighbours (GiST on geom_bng); a shift-end burst of 12,000
+-- points as one collection timed out, every stored point being measured against all of them.
 points AS (
-    SELECT 'referral' AS kind, r.id, r.geom_bng, r.seen_at AS at
-    FROM referrals r, reach
-    WHERE :layer = 'public_reports' AND ST_DWithin(r.geom_bng, reach.g, :reach_m)
+    SELECT DISTINCT ON (r.id) 'referral' AS kind, r.id, r.geom_bng, r.seen_at AS at
+    FROM fresh f
+    JOIN referrals r ON ST_DWithin(r.geom_bng, f.geom_bng, :reach_m)
+    WHERE :layer = 'public_reports'
       AND NOT r.out_of_area AND r.outcome IS DISTINCT FROM 'duplicate_merged'
       AND r.located_by IS DISTINCT FROM 'place'
       AND r.seen_at > :since AND r.seen_at <= :until
     UNION ALL
-    SELECT 'contact', c.id, c.geom_bng, c.observed_at
-    FROM contacts c, reach
+    SELECT DISTINCT ON (c.id) 'contact', c.id, c.geom_bng, c.observed_at
+    FROM fresh f
+    JOIN contacts c ON ST_DWithin(c.geom_bng, f.geom_bng, :reach_m)
     WHERE (:layer = 'all_contacts' OR (:layer = 'verified_bedded_down' AND c.bedded_down))
-      AND ST_DWithin(c.geom_bng, reach.g, :reach_m)
       AND c.observed_at > :since AND c.observed_at <= :until
 )
 SELECT p.kind, p.id, ST_X(p.geom_bng) AS x, ST_Y(p.geom_bng) AS y,

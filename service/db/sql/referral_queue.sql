@@ -2,8 +2,14 @@
 -- first, then newest, with what a coordinator triages by: where the referrer said it was,
 -- who holds it and why, the current assignment (and any pin), SWEP in its authority, whether
 -- it is past its service level, has no position, lies out of area, or may duplicate another
--- open referral the caller may see. Each flag filter is NULL (ignored) or true.
-WITH queue AS (
+-- open referral the caller may see. Each flag filter is NULL (ignored) or true. An item's
+-- priority rank is its position among every stored item in priority order (as in
+-- assignment_list.sql).
+WITH ranked AS (
+    SELECT item_kind, item_id, row_number() OVER (ORDER BY priority) - 1 AS rank
+      FROM assignments
+),
+queue AS (
     SELECT r.id, r.reference, r.status, r.urgent, r.received_at, r.seen_at,
            r.location_description AS place_text, r.postcode, r.location_quality, r.located_by,
            r.authority_code, au.name AS authority_name, r.team_id, t.name AS team_name,
@@ -13,7 +19,7 @@ WITH queue AS (
                     OR (r.attempts = 0 AND now() > r.next_shift_due_at), false) AS past_sla,
            a.rule AS assignment_rule, a.team_id AS assigned_team_id,
            at.name AS assigned_team_name, a.shift_start AS assigned_shift_start,
-           a.rank AS priority_rank, COALESCE(a.swep, false) AS assignment_swep,
+           rk.rank AS priority_rank, COALESCE(a.swep, false) AS assignment_swep,
            o.team_id AS pinned_team_id,
            COALESCE((
                SELECT array_agg(o2.id ORDER BY o2.received_at)
@@ -32,6 +38,7 @@ WITH queue AS (
       LEFT JOIN teams t ON t.id = r.team_id
       LEFT JOIN swep_states sw ON sw.authority_code = r.authority_code
       LEFT JOIN assignments a ON a.item_kind = 'referral' AND a.item_id = CAST(r.id AS text)
+      LEFT JOIN ranked rk ON rk.item_kind = 'referral' AND rk.item_id = CAST(r.id AS text)
       LEFT JOIN teams at ON at.id = a.team_id
       LEFT JOIN assignment_overrides o
              ON o.item_kind = 'referral' AND o.item_id = CAST(r.id AS text)

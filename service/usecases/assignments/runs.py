@@ -16,8 +16,10 @@ listed with their rule, never dropped.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -35,6 +37,7 @@ from geo.assignment import (
     WorkItem,
     WorkKind,
     assign,
+    next_boundary,
     shifts_from_pattern,
 )
 from service import access
@@ -43,13 +46,12 @@ from service.db import assignments as repo
 from service.db import audit, changes
 from service.db import referrals as referrals_repo
 from service.db.engine import transaction
-from service.exceptions import AccessDeniedError, ConflictError, NotFoundError, OutOfRangeError
+from service.exceptions import AccessDeniedError, NotFoundError
 from service.runtime import Runtime
 from service.schemas.assignments import (
     AssignmentOut,
     AssignmentPage,
     AssignmentRun,
-    OverrideIn,
     OverrideOut,
     Reasons,
     RunResult,
@@ -246,6 +248,51 @@ def _reasons(a: Assignment, item: WorkItem) -> dict[str, Any]:
     }
 
 
+def item_inputs(item: WorkItem) -> dict[str, Any]:
+    """A work item as JSON (stored with its assignment; :func:`item_from_inputs` reads it)."""
+    return {
+        "kind": item.kind.value,
+        "location_bng": list(item.location_bng),
+        "authority_code": item.authority_code,
+        "received_at": item.received_at.isoformat(),
+        "sla_due_at": None if item.sla_due_at is None else item.sla_due_at.isoformat(),
+        "urgent_safety": item.urgent_safety,
+        "hotspot_activity_count": item.hotspot_activity_count,
+        "pinned_team_id": item.pinned_team_id,
+        "pinned_shift_start": (
+            None if item.pinned_shift_start is None else item.pinned_shift_start.isoformat()
+        ),
+    }
+
+
+def item_from_inputs(key: str, inputs: dict[str, Any]) -> WorkItem:
+    """The work item an assignment was computed for.
+
+    >>> now = dt.datetime(2026, 1, 5, 6, tzinfo=dt.UTC)
+    >>> item = WorkItem("referral:x", WorkKind.REFERRAL, (1.0, 2.0), "E1", now, sla_due_at=now)
+    >>> encoded = msgspec.json.decode(msgspec.json.encode(item_inputs(item)))
+    >>> item_from_inputs("referral:x", encoded) == item
+    True
+    """
+
+    def when(value: str | None) -> dt.datetime | None:
+        return None if value is None else dt.datetime.fromisoformat(value)
+
+    east, north = inputs["location_bng"]
+    return WorkItem(
+        id=key,
+        kind=WorkKind(inputs["kind"]),
+        location_bng=(float(east), float(north)),
+        authority_code=inputs["authority_code"],
+        received_at=dt.datetime.fromisoformat(inputs["received_at"]),
+        sla_due_at=when(inputs["sla_due_at"]),
+        urgent_safety=inputs["urgent_safety"],
+        hotspot_activity_count=inputs["hotspot_activity_count"],
+        pinned_team_id=inputs["pinned_team_id"],
+        pinned_shift_start=when(inputs["pinned_shift_start"]),
+    )
+
+
 def assignment_row(
     a: Assignment, item: WorkItem, *, run_id: int, computed_at: dt.datetime
 ) -> dict[str, Any]:
@@ -260,20 +307,54 @@ def assignment_row(
         "shift_end": a.shift.end if a.shift else None,
         "shift_index": a.shift_index,
         "rule": a.rule.value,
-        "rank": a.rank,
+        "priority": a.priority,
         "urgent": a.urgent,
         "swep": a.swep,
         "due_at": a.due_at,
         "serve_at": a.serve_at,
         "within_sla": a.within_sla,
         "reasons": _reasons(a, item),
+        "inputs": item_inputs(item),
         "computed_at": computed_at,
         "run_id": run_id,
     }
 
 
-def _counts(result: AssignmentResult) -> dict[str, int]:
-    rules = [a.rule.value for a in result.assignments]
+def inputs_digest(
+    team_rows: Iterable[dict[str, Any]], swep: frozenset[str], settings: Settings
+) -> str:
+    """What every item's options depend on besides time: the teams (shifts, capacity, base,
+    cover), SWEP and the settings. Incremental runs build on a full run with the same digest."""
+    parts = [
+        repr(
+            (
+                r["id"],
+                r["shift_capacity"],
+                r["shift_start"],
+                r["shift_end"],
+                r["base_easting"],
+                r["base_northing"],
+                list(r["covers"]),
+            )
+        )
+        for r in sorted(team_rows, key=lambda r: r["id"])
+    ]
+    parts.append(repr(sorted(swep)))
+    parts.append(
+        repr(
+            (
+                settings.assignment_horizon_shifts,
+                settings.swep_sla_hours,
+                list(settings.assignment_hotspot_layers),
+                settings.assignment_hotspot_window_days,
+            )
+        )
+    )
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def count_rules(rules: list[str]) -> dict[str, int]:
+    """The run's counts from the rules of the items it placed."""
     assigned = sum(r in ASSIGNED for r in rules)
     return {
         "items": len(rules),
@@ -284,7 +365,7 @@ def _counts(result: AssignmentResult) -> dict[str, int]:
     }
 
 
-async def _move_referrals(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+async def move_referrals(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     placed = {
         r["item_id"]: r for r in rows if r["item_kind"] == "referral" and r["team_id"] is not None
     }
@@ -312,7 +393,7 @@ async def _move_referrals(session: AsyncSession, rows: list[dict[str, Any]]) -> 
             )
 
 
-async def _alert_todays_run_sheets(
+async def alert_todays_run_sheets(
     session: AsyncSession, settings: Settings, rows: list[dict[str, Any]], *, now: dt.datetime
 ) -> None:
     """A referral placed on a team's shift starting today alerts that team (once); urgent
@@ -337,7 +418,10 @@ async def _store(
     result: AssignmentResult,
     run: dict[str, Any],
 ) -> AssignmentRun:
-    run.update(_counts(result), swep_authorities=sorted(inputs.swep))
+    run.update(
+        count_rules([a.rule.value for a in result.assignments]),
+        swep_authorities=sorted(inputs.swep),
+    )
     run_id = await repo.add_run(session, run)
     by_id = {i.id: i for i in inputs.items}
     rows = [
@@ -345,25 +429,33 @@ async def _store(
         for a in result.assignments
     ]
     await repo.replace_assignments(session, rows)
-    await _move_referrals(session, rows)
-    await _alert_todays_run_sheets(session, settings, rows, now=run["started_at"])
+    await move_referrals(session, rows)
+    await alert_todays_run_sheets(session, settings, rows, now=run["started_at"])
     await repo.release_overrides(session, inputs.stale_override_ids, by=STALE_OVERRIDE)
     finished = dt.datetime.now(dt.UTC)
     duration_ms = (finished - run["started_at"]).total_seconds() * 1000
     await repo.finish_run(session, run_id, finished_at=finished, duration_ms=duration_ms)
+    shown = {k: v for k, v in run.items() if k not in ("inputs_digest", "next_boundary_at")}
     return msgspec.convert(
-        {**run, "id": run_id, "finished_at": finished, "duration_ms": duration_ms},
+        {**shown, "id": run_id, "finished_at": finished, "duration_ms": duration_ms},
         AssignmentRun,
     )
 
 
-async def run(runtime: Runtime, *, trigger: str, requested_by: str | None = None) -> AssignmentRun:
+async def run(
+    runtime: Runtime,
+    *,
+    trigger: str,
+    requested_by: str | None = None,
+    now: dt.datetime | None = None,
+) -> AssignmentRun:
     """Recompute every open item's assignment and store it; returns the run's summary."""
     settings = runtime.settings
     async with transaction(runtime.sessions) as session:
         await repo.lock_runs(session)
-        started = dt.datetime.now(dt.UTC)
+        started = now or dt.datetime.now(dt.UTC)
         inputs = await load_inputs(session, settings, now=started)
+        team_rows = await repo.active_teams(session)
         result = await anyio.to_thread.run_sync(
             partial(
                 assign,
@@ -386,6 +478,10 @@ async def run(runtime: Runtime, *, trigger: str, requested_by: str | None = None
                 "started_at": started,
                 "finished_at": started,
                 "duration_ms": 0.0,
+                "inputs_digest": inputs_digest(team_rows, inputs.swep, settings),
+                "next_boundary_at": next_boundary(
+                    inputs.teams, now=started, horizon_shifts=settings.assignment_horizon_shifts
+                ),
             },
         )
     log.info(
@@ -443,7 +539,7 @@ def assignment_out(row: dict[str, Any]) -> AssignmentOut:
     )
 
 
-async def _query(
+async def query_assignments(
     session: AsyncSession,
     user: StaffUser,
     *,
@@ -482,7 +578,7 @@ async def list_assignments(
     offset: int,
 ) -> AssignmentPage:
     async with transaction(runtime.sessions) as session:
-        items = await _query(
+        items = await query_assignments(
             session,
             user,
             limit=limit + 1,
@@ -498,107 +594,15 @@ async def list_assignments(
 async def run_on_demand(runtime: Runtime, user: StaffUser) -> RunResult:
     summary = await run(runtime, trigger="manual", requested_by=user.username)
     async with transaction(runtime.sessions) as session:
-        attention = await _query(session, user, limit=ATTENTION_LIMIT, rules=ATTENTION)
+        attention = await query_assignments(session, user, limit=ATTENTION_LIMIT, rules=ATTENTION)
     return RunResult(run=summary, attention=attention)
-
-
-async def _one(runtime: Runtime, user: StaffUser, item: str) -> AssignmentOut:
-    async with transaction(runtime.sessions) as session:
-        found = await _query(session, user, limit=1, item=item)
-    if not found:
-        raise NotFoundError("the item has no current assignment")
-    return found[0]
 
 
 # --- overrides ------------------------------------------------------------------------------
 
 
-def _can_manage(user: StaffUser, authority_code: str | None) -> bool:
+def can_manage(user: StaffUser, authority_code: str | None) -> bool:
     return user.is_admin or (user.role == "coordinator" and authority_code in user.authority_codes)
-
-
-async def _subject(session: AsyncSession, user: StaffUser, item: str) -> dict[str, Any]:
-    subject = await repo.item_subject(session, *split_item(item))
-    if subject is None or not _can_manage(user, subject["authority_code"]):
-        raise NotFoundError("no such work item in your area")
-    return subject
-
-
-def _check_shift_date(settings: Settings, day: dt.date | None) -> None:
-    today = local_today()
-    last = today + dt.timedelta(days=settings.assignment_horizon_shifts)
-    if day is not None and not today <= day <= last:
-        raise OutOfRangeError(
-            f"shift_date must be between {today} and {last} (the shifts being assigned)",
-            field="shift_date",
-        )
-
-
-async def pin(
-    runtime: Runtime, user: StaffUser, item: str, data: OverrideIn, *, route: str
-) -> AssignmentOut:
-    """Pin an item to a team until released; recomputes at once and returns the result."""
-    _check_shift_date(runtime.settings, data.shift_date)
-    kind, item_id = split_item(item)
-    async with transaction(runtime.sessions) as session:
-        subject = await _subject(session, user, item)
-        if not subject["workable"]:
-            raise ConflictError("the item is not open work (closed, retired or not in an area)")
-        if await repo.team(session, data.team_id) is None:
-            raise NotFoundError("no such active team")
-        await repo.release_override(session, kind, item_id, user_id=user.id, by=user.username)
-        await repo.add_override(
-            session,
-            {
-                "item_kind": kind,
-                "item_id": item_id,
-                "team_id": data.team_id,
-                "shift_date": data.shift_date,
-                "note": data.note,
-                "created_by": user.id,
-                "created_by_name": user.username,
-            },
-        )
-        await audit.record(
-            session,
-            user_id=user.id,
-            username=user.username,
-            action="assignment_pinned",
-            subject_type="work_item",
-            subject_id=item_key(kind, item_id),
-            route=route,
-            detail={
-                "team_id": data.team_id,
-                "shift_date": data.shift_date,
-                "note": bool(data.note),
-            },
-        )
-    await run(runtime, trigger="override", requested_by=user.username)
-    return await _one(runtime, user, item)
-
-
-async def release(runtime: Runtime, user: StaffUser, item: str, *, route: str) -> AssignmentOut:
-    """Release an item's override; recomputes at once and returns the new assignment."""
-    kind, item_id = split_item(item)
-    async with transaction(runtime.sessions) as session:
-        await _subject(session, user, item)
-        released = await repo.release_override(
-            session, kind, item_id, user_id=user.id, by=user.username
-        )
-        if released is None:
-            raise NotFoundError("the item has no override to release")
-        await audit.record(
-            session,
-            user_id=user.id,
-            username=user.username,
-            action="assignment_released",
-            subject_type="work_item",
-            subject_id=item_key(kind, item_id),
-            route=route,
-            detail={"team_id": released["team_id"]},
-        )
-    await run(runtime, trigger="override_released", requested_by=user.username)
-    return await _one(runtime, user, item)
 
 
 # --- SWEP -----------------------------------------------------------------------------------
@@ -612,7 +616,7 @@ async def set_swep(
         name = await repo.authority_name(session, code)
         if name is None:
             raise NotFoundError("no such authority")
-        if not _can_manage(user, code):
+        if not can_manage(user, code):
             raise AccessDeniedError("you do not coordinate this authority")
         was_active = await repo.swep_was_active(session, code)
         row = await repo.set_swep(session, code=code, active=data.active, by=user.username)

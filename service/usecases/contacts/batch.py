@@ -181,8 +181,9 @@ async def apply_batch(runtime: Runtime, user: StaffUser, batch: ContactBatch) ->
         kind: sum(r.result == kind for r in results)
         for kind in ("created", "duplicate", "conflict", "rejected")
     }
-    if any(item.referral_id is not None for item in batch.items if item.id in created):
-        runtime.assignment_runs.request("contacts")  # work on referrals was recorded
+    worked = {f"referral:{i.referral_id}" for i in batch.items if i.id in created and i.referral_id}
+    if worked:
+        runtime.assignment_runs.request("contacts", worked)  # work on referrals was recorded
     metrics.contacts_applied(counts)
     return ContactBatchResult(
         results=results,

@@ -69,10 +69,11 @@ async def insert_new_points(
     new: Sequence[MemberKey],
     *,
     now: dt.datetime | None = None,
-) -> int:
-    """Fold newly stored points of one layer into its hotspots; returns the hotspots touched."""
+) -> set[int]:
+    """Fold newly stored points of one layer into its hotspots; returns the ids of the
+    hotspots touched (grown, born, or merged into another)."""
     if not new:
-        return 0
+        return set()
     settings = runtime.settings
     since, until = _window(runtime, now or dt.datetime.now(dt.UTC))
     async with transaction(runtime.sessions) as session:
@@ -83,7 +84,7 @@ async def insert_new_points(
         fresh = set(new)
         is_new = np.array([key in fresh for key in hood.keys], dtype=np.bool_)
         if not is_new.any():
-            return 0
+            return set()
         compute = partial(
             insert_points,
             hood.xy_bng,
@@ -109,7 +110,8 @@ async def insert_new_points(
         await repo.upsert_members(session, layer, members)
         touched = {h for _, h, _ in members}
         await repo.refresh(session, sorted(touched))
-        return len(touched)
+        merged_away = {h for ids in up.merged_hotspots.values() for h in ids}
+        return touched | merged_away
 
 
 async def _targets(
@@ -264,7 +266,8 @@ async def apply_update(runtime: Runtime, layer: str, keys: list[MemberKey]) -> N
         log.exception("hotspot update of %d point(s) in %s failed", len(keys), layer)
         return
     if touched and layer in runtime.settings.assignment_hotspot_layers:
-        runtime.assignment_runs.request("hotspot_update")  # work items changed: reassign
+        # work items changed (grew, were born or merged away): place those again
+        runtime.assignment_runs.request("hotspot_update", [f"hotspot:{h}" for h in touched])
 
 
 async def recompute_loop(runtime: Runtime) -> None:

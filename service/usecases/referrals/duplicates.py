@@ -65,7 +65,9 @@ async def decide(
             detail={"other_id": str(other_id)},
         )
     if confirm:
-        runtime.assignment_runs.request("duplicate_confirmed")
+        runtime.assignment_runs.request(
+            "duplicate_confirmed", [f"referral:{referral_id}", f"referral:{other_id}"]
+        )
     return DuplicateDecision(
         referral_id=referral_id,
         other_id=other_id,

@@ -27,6 +27,7 @@ from service.db import referrals as repo
 from service.db.engine import constraint_name, jsonb, statements
 from service.exceptions import InvalidInputError
 from service.runtime import Runtime
+from service.settings import Settings
 from service.usecases.areas.sync import ensure_loaded
 from service.usecases.messages import queue as messages
 from service.usecases.places.locate import locate
@@ -266,7 +267,7 @@ async def submit_normalised(
             if not receipt.replayed:  # new work: cluster it, and assign it soon (background)
                 metrics.referral_created(source)
                 runtime.hotspots.add_referral(receipt.id)
-                runtime.assignment_runs.request("referral_created")
+                runtime.assignment_runs.request("referral_created", [f"referral:{receipt.id}"])
             return receipt
     raise InvalidInputError("could not allocate a reference, try again")
 
@@ -282,22 +283,11 @@ async def _store(
     keyed: bool,
 ) -> Receipt:
     key_hash = _sha256_hex(key) if keyed else None
-    salt = secrets.token_bytes(16)
-    token = status_token(salt, key)
     routing = await route(runtime, session, referral)
-    values = _row_values(referral, routing, now, runtime.settings.outcome_due_days)
-    reference = generate_reference()
-    values.update(
-        reference=reference,
-        status_token_hash=hashlib.sha256(token.encode()).digest(),
-        token_salt=salt,
-        submission_key=key_hash,
-        fingerprint=fingerprint(referral),
-        source=source,
-        **_intake_records(referral, routing, source),
-        **_duplicate_search(runtime, now),
-        **messages.intake_params(runtime.settings, referral.referrer, token, now, source=source),
+    values, token = intake_values(
+        runtime.settings, referral, routing, source=source, key=key, keyed=keyed, now=now
     )
+    reference = values["reference"]
     inserted = await repo.intake(session, values)
     if inserted is None:  # this submission key was used before (or raced us): theirs it is
         existing = await repo.get_by_submission_key(session, key_hash or "")
@@ -315,6 +305,35 @@ async def _store(
         replayed=False,
         located_by=routing.position.located_by if routing.position else None,
     )
+
+
+def intake_values(
+    settings: Settings,
+    referral: NormalisedReferral,
+    routing: Routing,
+    *,
+    source: str,
+    key: str,
+    keyed: bool,
+    now: dt.datetime,
+) -> tuple[dict[str, Any], str]:
+    """The parameters of ``referral_intake.sql`` for one referral, and its status token (the
+    benchmark's own-SQL baseline runs the statement with exactly these)."""
+    salt = secrets.token_bytes(16)
+    token = status_token(salt, key)
+    values = _row_values(referral, routing, now, settings.outcome_due_days)
+    values.update(
+        reference=generate_reference(),
+        status_token_hash=hashlib.sha256(token.encode()).digest(),
+        token_salt=salt,
+        submission_key=_sha256_hex(key) if keyed else None,
+        fingerprint=fingerprint(referral),
+        source=source,
+        **_intake_records(referral, routing, source),
+        **_duplicate_search(settings, now),
+        **messages.intake_params(settings, referral.referrer, token, now, source=source),
+    )
+    return values, token
 
 
 def _replayed_receipt(row: dict[str, Any], key: str) -> Receipt:
@@ -359,10 +378,9 @@ def _intake_records(referral: NormalisedReferral, routing: Routing, source: str)
     }
 
 
-def _duplicate_search(runtime: Runtime, now: dt.datetime) -> dict[str, Any]:
+def _duplicate_search(settings: Settings, now: dt.datetime) -> dict[str, Any]:
     """Where to look for possible duplicates: the same content within the fingerprint window,
     or open referrals within the (capped) radius and time window."""
-    settings = runtime.settings
     return {
         "fingerprint_since": now - FINGERPRINT_WINDOW,
         "radius_m": min(settings.duplicate_radius_m, 5000.0),

@@ -63,7 +63,7 @@ async def record_attempt(
 ) -> ReferralState:
     """Record a search; the referral's SLA (and perhaps its state) changes: reassign soon."""
     state = await _record_attempt(runtime, user, referral_id, attempt)
-    runtime.assignment_runs.request("referral_attempted")
+    runtime.assignment_runs.request("referral_attempted", [f"referral:{referral_id}"])
     return state
 
 
@@ -123,7 +123,7 @@ async def record_outcome(
 ) -> ReferralState:
     """Close a referral; it leaves the open work: reassign soon."""
     state = await _record_outcome(runtime, user, referral_id, outcome)
-    runtime.assignment_runs.request("referral_closed")
+    runtime.assignment_runs.request("referral_closed", [f"referral:{referral_id}"])
     return state
 
 

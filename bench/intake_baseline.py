@@ -1,0 +1,144 @@
+"""Baselines for ``bench.ingest``: the intake's own SQL without the service around it.
+
+* :class:`OwnIntake` runs, through a bare asyncpg connection, the two statements the service
+  runs for one referral: the covering teams (``area_lookup_teams.sql``) and the one-statement
+  write (``referral_intake.sql``) with the parameters the service computes
+  (``service.usecases.referrals.intake.intake_values``, the same normalising, routing by the
+  same in-memory area index, the same duplicate-search window). Driven directly, that is the
+  database-bound limit of this design.
+* :func:`create_bare_app` is a Litestar app with one msgspec handler, ``POST /v1/referrals``,
+  that decodes the same body into the same ``StreetLinkAlert`` and runs :class:`OwnIntake` on
+  a pooled asyncpg connection: no middleware, no SQLAlchemy, no background work. That is the
+  framework's floor. Run it with
+  ``uvicorn bench.intake_baseline:create_bare_app_from_env --factory`` (``DATABASE_URL``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import secrets
+from contextlib import asynccontextmanager
+from typing import Any
+
+import asyncpg
+import msgspec
+from litestar import Litestar, Response, get, post
+
+from service.db.engine import sql
+from service.runtime import build_runtime
+from service.settings import Settings
+from service.usecases.areas.sync import ensure_loaded
+from service.usecases.referrals.intake import Routing, intake_values
+from streetlink.normalise import normalise
+from streetlink.schema import StreetLinkAlert
+
+_PARAM = re.compile(r"(?<![:\w]):(\w+)")
+
+
+def positional(name: str) -> tuple[str, list[str]]:
+    """A ``service/db/sql`` statement with ``:name`` parameters as asyncpg's ``$n``."""
+    names: list[str] = []
+
+    def number(match: re.Match[str]) -> str:
+        if match.group(1) not in names:
+            names.append(match.group(1))
+        return f"${names.index(match.group(1)) + 1}"
+
+    return _PARAM.sub(number, sql(name).text), names
+
+
+class OwnIntake:
+    """The service's intake statements and parameters on plain asyncpg connections."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.runtime = build_runtime(settings)
+        self.teams_sql, self.teams_names = positional("area_lookup_teams")
+        self.intake_sql, self.intake_names = positional("referral_intake")
+
+    async def load(self) -> None:
+        """The area index, as the service loads it (then the SQLAlchemy engine is closed)."""
+        await ensure_loaded(self.runtime)
+        await self.runtime.engine.dispose()
+        await self.runtime.http.aclose()
+
+    async def route(self, conn: asyncpg.Connection, lon: float, lat: float) -> Routing:
+        areas = self.runtime.areas
+        matches = areas.index.lookup(lon, lat)
+        if not matches:
+            return Routing(None, areas.version_id, None, None, "outside", True)
+        area = matches[0]
+        params = {"code": area.code, "lon": lon, "lat": lat}
+        teams = await conn.fetch(self.teams_sql, *(params[n] for n in self.teams_names))
+        if not teams:
+            return Routing(area.code, areas.version_id, None, None, "no team", False)
+        team = teams[0]
+        why = f"in {area.name} ({area.code}); {team['name']} covers it"
+        return Routing(
+            area.code,
+            areas.version_id,
+            team["id"],
+            team["name"],
+            why,
+            False,
+            team["shift_start"],
+            team["shift_end"],
+        )
+
+    async def submit(self, conn: asyncpg.Connection, alert: StreetLinkAlert) -> dict[str, Any]:
+        """Normalise, route and store one alert the way the service does; the stored row."""
+        now = dt.datetime.now(dt.UTC)
+        referral = normalise(alert, now=now)
+        if referral.lon is None or referral.lat is None:
+            raise ValueError("the baseline takes alerts with a map pin")
+        routing = await self.route(conn, referral.lon, referral.lat)
+        values, _ = intake_values(
+            self.settings,
+            referral,
+            routing,
+            source="api",
+            key=secrets.token_urlsafe(32),
+            keyed=False,
+            now=now,
+        )
+        row = await conn.fetchrow(self.intake_sql, *(values[n] for n in self.intake_names))
+        return {"id": str(row["id"]), "reference": values["reference"]} if row else {}
+
+
+class Receipt(msgspec.Struct, frozen=True):
+    id: str
+    reference: str
+
+
+def create_bare_app(database_url: str) -> Litestar:
+    settings = Settings(database_url=database_url, jwt_secret="bench-bare")
+    intake = OwnIntake(settings)
+    state: dict[str, asyncpg.Pool] = {}
+
+    @asynccontextmanager
+    async def lifespan(_: Litestar) -> Any:
+        await intake.load()
+        dsn = settings.database_url.replace("postgresql+asyncpg://", "postgresql://")
+        state["pool"] = await asyncpg.create_pool(dsn, min_size=2, max_size=16)
+        try:
+            yield
+        finally:
+            await state["pool"].close()
+
+    @get("/readyz")
+    async def ready() -> dict[str, str]:
+        return {"status": "ready"}
+
+    @post("/v1/referrals", status_code=201)
+    async def create(data: StreetLinkAlert) -> Response[Receipt]:
+        async with state["pool"].acquire() as conn:
+            row = await intake.submit(conn, data)
+        return Response(Receipt(**row), status_code=201)
+
+    return Litestar(route_handlers=[create, ready], lifespan=[lifespan], openapi_config=None)
+
+
+def create_bare_app_from_env() -> Litestar:
+    return create_bare_app(os.environ["DATABASE_URL"])
