@@ -93,7 +93,12 @@ def insert_points(
     """
     xy = np.asarray(xy_bng, dtype=np.float64).reshape(-1, 2)
     hotspot = np.asarray(stored_hotspot, dtype=np.int64)
-    core_before = np.asarray(stored_core, dtype=np.bool_) & ~np.asarray(new, dtype=np.bool_)
+    # A point flagged new may already be stored as core: another batch's update, committed
+    # after it, folded it in early (it was in that batch's neighbourhood), or a recompute
+    # ran in between. It stays core (inserting never demotes) and stays linked to its stored
+    # hotspot: treated as not yet core, its hotspot fell out of the merge and the members
+    # left on that hotspot (border points) ended in a cluster of their own.
+    core_before = np.asarray(stored_core, dtype=np.bool_)
     is_new = np.asarray(new, dtype=np.bool_)
     if not (len(hotspot) == len(core_before) == len(is_new) == len(xy)):
         raise ValueError("one stored hotspot, core flag and new flag per point")

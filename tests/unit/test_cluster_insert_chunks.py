@@ -137,3 +137,15 @@ def test_essex_like_burst_in_chunks_equals_batch():
     labels, core = replay(xy, batch_of, order, 200.0, 5)
     batch = dbscan(xy, eps_m=200.0, min_samples=5)
     assert_same_clustering(xy, 200.0, labels, core, batch.labels, batch.core)
+
+
+def test_a_point_folded_early_as_core_keeps_its_hotspot_when_its_own_batch_folds():
+    """Batch B (b1, b2) is committed before batch A's update runs: A's update reads b1 and
+    b2 as stored noise, makes b1 core of a new hotspot with a and b2 as border points. When
+    B's update then folds b1 in again, b1 must stay in that hotspot, not start another one
+    and leave ``a`` alone in the old one."""
+    xy = np.array([[0.0, 0.0], [10.0, 0.0], [20.0, 0.0]])  # a, b1, b2
+    order = [("commit", 0), ("commit", 1), ("fold", 0), ("fold", 1)]
+    labels, core = replay(xy, [0, 1, 1], order, 10.0, 3)
+    assert core.tolist() == [False, True, False]
+    assert len(set(labels.tolist())) == 1, labels
