@@ -1,0 +1,78 @@
+"""Incremental folds of overlapping batches on PostGIS: a batch committed before another
+batch's update runs is read as stored noise by it (and may be made core there); folding it
+in afterwards, one after the other or concurrently under the layer lock, must still end
+equal to a full recompute."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+from service.runtime import build_runtime
+from service.usecases.hotspots.clustering import insert_new_points
+from tests.conftest import in_thread
+from tests.integration.test_contacts import contact
+from tests.integration.test_hotspots import CHELMSFORD, at, members, settled
+
+LAYER = "all_contacts"
+
+
+def post(client, staff, offsets):
+    items = []
+    for dx in offsets:
+        lon, lat = at(CHELMSFORD, dx, 0.0)
+        items.append(contact(lon=lon, lat=lat))
+    response = client.post("/v1/contacts:batch", json={"items": items}, headers=staff["worker_mid"])
+    assert response.status_code == 200, response.text
+    assert response.json()["created"] == len(items)
+    return [("contact", uuid.UUID(i["id"])) for i in items]
+
+
+def fold(settings, batches, *, together):
+    """Fold the batches in with the service's incremental path, in order or all at once."""
+
+    async def go() -> None:
+        runtime = build_runtime(settings)
+        try:
+            if together:
+                await asyncio.gather(*(insert_new_points(runtime, LAYER, b) for b in batches))
+            else:
+                for b in batches:
+                    await insert_new_points(runtime, LAYER, b)
+        finally:
+            await runtime.http.aclose()
+            await runtime.engine.dispose()
+
+    in_thread(asyncio.run, go())
+
+
+def partition(state):
+    """Which members are together (cores and all members), whatever the hotspot ids."""
+    groups: dict[int, set[str]] = {}
+    for key, (h, _) in state.items():
+        groups.setdefault(h, set()).add(key)
+    return {frozenset(g) for g in groups.values()}
+
+
+def both_committed_then_folded(client, sql, staff, settings, *, together):
+    # eps 200 m, min_samples 3: a at 0 m; b1 at 190 m (core: a, b1, b2), b2 at 380 m
+    a = post(client, staff, [0.0])
+    b = post(client, staff, [190.0, 380.0])
+    settled(sql, 3, LAYER)  # the app's own updater folded them in; now forget that:
+    sql("DELETE FROM hotspot_members WHERE layer = $1", LAYER)  # both stored, none folded
+    fold(settings, [a, b], together=together)
+    incremental = members(sql, LAYER)
+    client.post("/v1/hotspots:recompute", headers=staff["coord_mid"])
+    full = members(sql, LAYER)
+    assert {k for k, (_, c) in incremental.items() if c} == {k for k, (_, c) in full.items() if c}
+    assert partition(incremental) == partition(full) == {frozenset(full)}
+
+
+def test_a_batch_made_core_by_an_earlier_fold_keeps_its_hotspot_when_folded(
+    client, sql, staff, settings
+):
+    both_committed_then_folded(client, sql, staff, settings, together=False)
+
+
+def test_overlapping_folds_at_once_serialise_on_the_layer_lock(client, sql, staff, settings):
+    both_committed_then_folded(client, sql, staff, settings, together=True)
