@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -49,6 +50,8 @@ import asyncpg
 import httpx
 import msgspec
 import numpy as np
+
+from bench.cluster_compare import compare
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_OWN = 0.5
@@ -828,34 +831,30 @@ def burst(url: str, base_url: str, token: str, args: argparse.Namespace) -> dict
     if done.returncode != 0:
         return {"error": (done.stderr.strip().splitlines() or [f"exit {done.returncode}"])[-1]}
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    result["full_recompute_changes"] = _members_changed_by_full_recompute(url, result["since"])
+    result["full_recompute"] = _compare_with_full_recompute(url, result["since"])
     return result
 
 
-def _members_changed_by_full_recompute(url: str, since: str) -> int:
-    """Burst contacts whose cluster (the set of its fellow members, whatever the hotspot's id)
-    a full recompute changes: 0 when the incremental updates were right."""
+def _compare_with_full_recompute(url: str, since: str) -> dict[str, Any]:
+    """Per layer, where the incremental state disagrees with the full recompute that follows
+    (see :mod:`bench.cluster_compare`): core flags, noise, the partition of the cores, and
+    border points outside both clusters they may join; over all points and the burst's."""
 
-    async def members() -> dict[tuple[str, str], frozenset[str]]:
+    async def read(query: str, *args: Any) -> list[asyncpg.Record]:
         conn = await asyncpg.connect(url)
         try:
-            rows = await conn.fetch(ALL_MEMBERS)
-            burst = {
-                str(r["id"]) for r in await conn.fetch(BURST, dt.datetime.fromisoformat(since))
-            }
+            return list(await conn.fetch(query, *args))
         finally:
             await conn.close()
-        clusters: dict[tuple[str, int], set[str]] = {}
-        for r in rows:
-            clusters.setdefault((r["layer"], r["hotspot_id"]), set()).add(str(r["member_id"]))
-        return {
-            (layer, m): frozenset(ms)
-            for (layer, _), ms in clusters.items()
-            for m in ms
-            if m in burst
-        }
 
-    before = asyncio.run(members())
+    def members() -> dict[str, dict[tuple[str, str], tuple[int, bool]]]:
+        out: dict[str, dict[tuple[str, str], tuple[int, bool]]] = {}
+        for r in asyncio.run(read(ALL_MEMBERS)):
+            key = (r["member_kind"], str(r["member_id"]))
+            out.setdefault(r["layer"], {})[key] = (r["hotspot_id"], r["core"])
+        return out
+
+    before = members()
     env = {**os.environ, "DATABASE_URL": url, "OUTREACH_LOG_LEVEL": "WARNING"}
     subprocess.run(
         [sys.executable, "-m", "service.cli", "hotspots", "recompute"],
@@ -864,15 +863,48 @@ def _members_changed_by_full_recompute(url: str, since: str) -> int:
         check=True,
         capture_output=True,
     )
-    after = asyncio.run(members())
-    return sum(before.get(k) != after.get(k) for k in before.keys() | after.keys())
+    after = members()
+    run = asyncio.run(read(LAST_RUN))[0]
+    parameters = json.loads(run["parameters"])
+    until = run["started_at"]
+    window_since = until - dt.timedelta(days=parameters["window_days"])
+    burst = {
+        ("contact", str(r["id"]))
+        for r in asyncio.run(read(BURST, dt.datetime.fromisoformat(since)))
+    }
+    layers: dict[str, Any] = {}
+    for layer in sorted(before.keys() | after.keys()):
+        points = asyncio.run(read(LAYER_POINTS, layer, window_since, until))
+        keys = [(r["kind"], str(r["id"])) for r in points]
+        xy = np.array([(r["x"], r["y"]) for r in points], np.float64).reshape(-1, 2)
+        layers[layer] = {}
+        for name, focus in (("all", None), ("burst", burst)):
+            c = compare(
+                keys,
+                xy,
+                before.get(layer, {}),
+                after.get(layer, {}),
+                eps_m=parameters["eps_m"],
+                focus=focus,
+            )
+            layers[layer][name] = {**dataclasses.asdict(c), "wrong": c.wrong}
+    return layers
 
 
 ALL_MEMBERS = """
-SELECT m.layer, m.member_id, m.hotspot_id FROM hotspot_members m
+SELECT m.layer, m.member_kind, m.member_id, m.hotspot_id, m.core FROM hotspot_members m
 JOIN hotspots h ON h.id = m.hotspot_id AND h.status = 'active'
 """
 BURST = "SELECT id FROM contacts WHERE received_at >= $1"
+LAST_RUN = "SELECT started_at, parameters::text FROM hotspot_runs ORDER BY id DESC LIMIT 1"
+#: The recompute's own definition of a layer's points (service/db/sql), with asyncpg's $n.
+LAYER_POINTS = (
+    (ROOT / "service/db/sql/hotspot_layer_points.sql")
+    .read_text(encoding="utf-8")
+    .replace(":layer", "$1::text")
+    .replace(":since", "$2")
+    .replace(":until", "$3")
+)
 
 
 QUIET = """
@@ -975,10 +1007,18 @@ def _burst_report(b: dict[str, Any]) -> None:
         f"({'all stored once' if once else 'NOT all stored once'}), {b['errors']} errors, "
         f"{b['retries']} batches resent after a 503; "
         f"batch p50 {b['p50_ms']:.0f} ms, p99 {b['p99_ms']:.0f} ms; sent in {b['sent_s']:.1f} s; "
-        f"hotspots and assignments current {b['current_s']:.1f} s after the start; a full "
-        f"hotspot recompute then put {b['full_recompute_changes']} burst contacts in a "
-        f"different cluster (member sets compared, not ids)"
+        f"hotspots and assignments current {b['current_s']:.1f} s after the start"
     )
+    for layer, c in b["full_recompute"].items():
+        a, bu = c["all"], c["burst"]
+        print(
+            f"    {layer}: a full recompute of {a['points']} points disagrees with the incremental "
+            f"state on {a['wrong']} ({bu['wrong']} of {bu['points']} burst points): core flag "
+            f"{a['core_differs']}, noise {a['noise_differs']}, core partition "
+            f"{a['core_cluster_differs']}, border away from its cluster's cores "
+            f"{a['border_elsewhere']}; border ties (allowed) {a['border_ties']}; members that "
+            f"left the layer {a['left_layer']}"
+        )
 
 
 DRIVERS: dict[str, Callable[[argparse.Namespace], Awaitable[dict[str, Any]]]] = {
