@@ -16,7 +16,9 @@ core flag). When new points arrive it reads the *neighbourhood*: every stored po
   border point of its nearest core's cluster; stored border points stay where they are (the
   one place where DBSCAN itself depends on input order).
 
-Stored noise points are passed with hotspot ``-1`` and core ``False``.
+Stored noise points are passed with hotspot ``-1`` and core ``False``. A point flagged new
+may already be stored (another batch's update read it as a neighbour and folded it in early,
+or it is folded twice): it keeps its stored membership and core flag as a starting point.
 
 Three points 100 m apart with ``min_samples=3``: the third makes the middle one core, and
 all three form one new cluster (no stored hotspot):
