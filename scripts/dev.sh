@@ -82,12 +82,16 @@ cmd_assets() {
 }
 
 cmd_npm() {
-    # The npm packages, exactly as locked; install scripts are not run (none is needed).
-    [ -d "$ROOT/node_modules/.bin" ] && [ "$ROOT/node_modules/.package-lock.json" -nt "$ROOT/package-lock.json" ] \
-        && return
+    # The npm packages, exactly as locked; install scripts are not run (none is needed). The
+    # lock file's checksum, not its age, says whether they are current: a fresh checkout's
+    # files are all new, and `npm ci` empties node_modules first (through a symlink too).
+    local stamp="$ROOT/node_modules/.installed-lock" sum
+    sum=$(sha256sum "$ROOT/package-lock.json" | cut -d' ' -f1)
+    [ -d "$ROOT/node_modules/.bin" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$sum" ] && return
     command -v npm >/dev/null || apt_install nodejs npm
     say "installing front-end packages from npm (served locally, no CDN)"
     (cd "$ROOT" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null)
+    echo "$sum" >"$stamp"
 }
 
 # ---------------------------------------------------------------- PostgreSQL + PostGIS
