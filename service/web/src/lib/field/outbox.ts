@@ -225,6 +225,13 @@ export class Outbox {
         const result = results.get(item.id);
         return result ? [settle(item, result)] : [];
       });
+      // The server holds them now: show it at once, then seal the new states into the vault.
+      // Were the app closed in between, the items would go again and come back "already
+      // stored" (their ids are the server's idempotency keys): nothing lost, nothing twice.
+      for (const item of settled) {
+        this.cache?.set(item.id, item);
+      }
+      this.changed();
       await this.save(settled);
     }
   }
