@@ -747,7 +747,10 @@ async function searchPersons(): Promise<void> {
     persons = [...known.values()].slice(-200);
     await vault.put("persons", persons);
   } catch (e) {
-    if (!(e instanceof Offline)) {
+    // Offline, or the search failed on the way (the network dropped mid-request, the server
+    // is busy): the persons this phone already knows are still found. Only a revoked phone
+    // stops here (the app wipes itself).
+    if (e instanceof Revoked) {
       throw e;
     }
     const needle = query.toLowerCase();
