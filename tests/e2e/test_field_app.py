@@ -117,6 +117,9 @@ def record_contact(page, note: str) -> str:
     page.select_option("#engagement", "brief")
     page.check("#made-swep_bed")
     page.fill("#notes", note)
+    # The status still says "Saved" from the record before: clear it, so that the wait below
+    # waits for this one.
+    page.eval_on_selector("#record-status", "node => { node.textContent = ''; }")
     page.click("#record-form button[type=submit]")
     page.wait_for_function(
         "() => document.querySelector('#record-status').textContent.includes('Saved')"
@@ -238,6 +241,7 @@ def test_a_conflicting_record_is_reviewed_and_kept_as_new_or_dropped(browser, fi
     context.set_offline(True)
     record_contact(page, "mine to keep")
     record_contact(page, "mine to drop")
+    page.wait_for_function("() => document.querySelectorAll('#outbox-list li').length === 2")
     saved = page.eval_on_selector_all("#outbox-list li", "items => items.map(i => i.dataset.id)")
     keep_id, drop_id = list(reversed(saved))  # the list shows the newest first
     # Someone else's record arrives first with the same ids and different content.
