@@ -490,6 +490,10 @@ def test_attach_to_a_person_close_a_referral_and_keep_a_rejection_with_its_reaso
     )
     page.fill("#notes", "attached note")
     page.click("#record-form button[type=submit]")
+    # Saving resets the form (the search box with it): type only once it is saved.
+    page.wait_for_function(
+        "() => document.querySelector('#record-status').textContent.includes('Saved')"
+    )
     # Offline, the persons found before on this phone are still found.
     context.set_offline(True)
     page.fill("#person-search", "jacket")

@@ -211,10 +211,11 @@ async function start(): Promise<void> {
   }
   hideAll();
   byId("console-nav").hidden = false;
-  main.dataset.state = "ready";
   await loadReference();
   showView("queue");
   await loadQueue();
+  // Ready only once the first view is chosen: a click before that would be overridden.
+  main.dataset.state = "ready";
   startPolling();
 }
 
