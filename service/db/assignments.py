@@ -274,6 +274,32 @@ async def hotspot_items(
     )
 
 
+async def overrides_of_many(
+    session: AsyncSession, kind: str, item_ids: Sequence[str]
+) -> dict[str, dict[str, Any]]:
+    """The active overrides of some items of one kind, by item id."""
+    rows = _dicts(
+        await session.execute(
+            text(
+                "SELECT id, item_kind, item_id, team_id, shift_date, note, created_by_name, "
+                "created_at FROM assignment_overrides WHERE released_at IS NULL "
+                "AND item_kind = :k AND item_id = ANY(:ids)"
+            ),
+            {"k": kind, "ids": list(item_ids)},
+        )
+    )
+    return {r["item_id"]: r for r in rows}
+
+
+async def assigned_ids(session: AsyncSession, kind: str, item_ids: Sequence[str]) -> set[str]:
+    """Which of these items of one kind have a stored assignment."""
+    rows = await session.execute(
+        text("SELECT item_id FROM assignments WHERE item_kind = :k AND item_id = ANY(:ids)"),
+        {"k": kind, "ids": list(item_ids)},
+    )
+    return {r[0] for r in rows}
+
+
 async def overrides_of(session: AsyncSession, kind: str, item_id: str) -> dict[str, Any] | None:
     """The active override of one item."""
     row = (

@@ -85,9 +85,46 @@ class _Pass:
     written: dict[str, dict[str, Any]] = field(default_factory=dict)
     removed: set[str] = field(default_factory=set)
     steps: int = 0
+    known: dict[str, WorkItem | None] = field(default_factory=dict)
+    unassigned: set[str] = field(default_factory=set)
+
+    async def prepare(self, keys: set[str]) -> None:
+        """Read the changed items, their pins and whether they are placed, a few queries for
+        the whole burst rather than three for each item (a flood of referrals is mostly new
+        items with nothing stored). Items a chain moves are read from ``assignments.inputs``
+        and never from here; these rows stay as read, since nothing in the pass changes them."""
+        by_kind: dict[str, list[str]] = {}
+        for key in keys:
+            kind, item_id = split_item(key)
+            by_kind.setdefault(kind, []).append(item_id)
+        for kind, ids in by_kind.items():
+            overrides = await repo.overrides_of_many(self.session, kind, ids)
+            placed = await repo.assigned_ids(self.session, kind, ids)
+            if kind == "referral":
+                rows = await repo.referral_items(self.session, [uuid.UUID(i) for i in ids])
+            else:
+                since = self.now - dt.timedelta(days=self.settings.assignment_hotspot_window_days)
+                rows = await repo.hotspot_items(
+                    self.session,
+                    [int(i) for i in ids],
+                    layers=self.settings.assignment_hotspot_layers,
+                    since=since,
+                )
+            found = {str(r["id"]).lower(): r for r in rows}
+            build = referral_item if kind == "referral" else hotspot_item
+            for item_id in ids:
+                row = found.get(item_id)
+                override = overrides.get(item_id)
+                self.known[item_key(kind, item_id)] = (
+                    None if row is None else build(row, override, self.team_rows)
+                )
+                if item_id not in placed:
+                    self.unassigned.add(item_key(kind, item_id))
 
     async def item(self, key: str) -> WorkItem | None:
         """The item as open work now (with its pin), or None when it is not."""
+        if key in self.known:
+            return self.known[key]
         kind, item_id = split_item(key)
         override = await repo.overrides_of(self.session, kind, item_id)
         if kind == "referral":
@@ -145,6 +182,8 @@ class _Pass:
     # --- removal: a freed place goes to the first item that skipped it and prefers it --------
 
     async def remove(self, key: str) -> None:
+        if key in self.unassigned:  # nothing stored to take (a new item)
+            return
         old = await repo.take_assignment(self.session, *split_item(key))
         self.written.pop(key, None)
         if old is not None and old["team_id"] is not None:
@@ -244,6 +283,7 @@ async def _apply(
             for r in team_rows.values()
         ]
         step = _Pass(session, settings, now, run_id, team_rows, {t.id: t for t in teams}, swep)
+        await step.prepare(keys)
         for key in sorted(keys):
             await step.remove(key)
             await step.insert(key)
