@@ -58,6 +58,11 @@ WATCH = """(expected) => {
         .filter((e) => e.name.includes("contacts:batch")).pop();
       window.benchSync.request = batch ? batch.responseEnd - batch.startTime : 0;
       window.benchSync.timing = batch ? batch.toJSON() : null;
+      // Anything else the page fetched while the batch was in flight (it would compete).
+      window.benchSync.beside = batch ? performance.getEntriesByType("resource")
+        .filter((e) => e !== batch && e.startTime < batch.responseEnd
+                && e.responseEnd > batch.startTime)
+        .map((e) => new URL(e.name).pathname) : [];
       performance.clearResourceTimings();
       seen.disconnect();
     }
@@ -155,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _request_parts(t: dict[str, float]) -> str:
+def _request_parts(t: dict[str, Any]) -> str:
     """The batch request's Resource Timing in parts: through the service worker (0 when the
     browser sent it straight to the network), connecting, waiting for the server's first byte,
     and reading the answer."""
@@ -166,6 +171,7 @@ def _request_parts(t: dict[str, float]) -> str:
         f" [worker {worker:.0f}, connect {t['connectEnd'] - t['connectStart']:.0f}, "
         f"server {t['responseStart'] - t['requestStart']:.0f}, "
         f"read {t['responseEnd'] - t['responseStart']:.0f} ms]"
+        + (f" beside it: {', '.join(t['beside'])}" if t.get("beside") else "")
     )
 
 
@@ -250,7 +256,7 @@ def _measure(base: str, chromium: str, contacts: int, opens: int, rounds: int) -
                 timed = page.evaluate("() => window.benchSync")
                 sync_s.append((timed["done"] - timed["online"]) / 1000)
                 in_page.append(timed["request"] / 1000)
-                timings.append(timed.get("timing") or {})
+                timings.append({**(timed.get("timing") or {}), "beside": timed.get("beside")})
                 outside_s.append(done - started)
                 phases.append(
                     (

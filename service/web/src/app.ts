@@ -336,7 +336,7 @@ function watchIdle(): void {
 async function begin(opened: Vault, session: Session, access: string | null): Promise<void> {
   vault = opened;
   api = new Api(opened, session, access, onRevoked);
-  outbox = new Outbox(opened, api, scheduleRender);
+  outbox = new Outbox(opened, api, outboxChanged);
   await outbox.prune(SENT_KEPT_MS);
   me = (await opened.get<Me>("me")) ?? null;
   plan = (await opened.get<ShiftPlan>("runsheet")) ?? null;
@@ -824,6 +824,26 @@ const SENT_KEPT_MS = 24 * 3600 * 1000;
 let renderQueued = false;
 
 /** Re-render the outbox once for a burst of changes. */
+/** The counts and the sync line at once (what the worker reads to know their records are
+ * safe), the lists in a task of their own after. */
+function outboxChanged(): void {
+  renderStatus();
+  scheduleRender();
+}
+
+function renderStatus(): void {
+  const counts = outbox?.counts();
+  if (!outbox || !counts) {
+    return;
+  }
+  const pending = counts.waiting + counts.conflict;
+  byId("outbox-count").textContent = pending > 0 ? String(pending) : "";
+  const error = outbox.lastError ? ` (${outbox.lastError})` : "";
+  byId("sync-status").textContent =
+    `${counts.waiting} waiting, ${counts.sent} sent, ${counts.conflict} to review, ${counts.rejected} rejected${error}`;
+  byId("review-link").hidden = counts.conflict === 0;
+}
+
 function scheduleRender(): void {
   if (!renderQueued) {
     renderQueued = true;
@@ -839,14 +859,8 @@ async function renderOutbox(): Promise<void> {
     return;
   }
   const items = await outbox.items();
-  const count = (state: Item["state"]): number => items.filter((i) => i.state === state).length;
-  const waiting = count("waiting");
-  const conflicts = count("conflict");
-  byId("outbox-count").textContent = waiting + conflicts > 0 ? String(waiting + conflicts) : "";
-  const error = outbox.lastError ? ` (${outbox.lastError})` : "";
-  byId("sync-status").textContent =
-    `${waiting} waiting, ${count("sent")} sent, ${conflicts} to review, ${count("rejected")} rejected${error}`;
-  byId("review-link").hidden = conflicts === 0;
+  renderStatus();
+  const conflicts = items.filter((i) => i.state === "conflict").length;
   // Everything not sent, and the latest sent (the counts above cover them all).
   const sent = items.filter((i) => i.state === "sent").slice(-SENT_SHOWN);
   const shown = [...items.filter((i) => i.state !== "sent"), ...sent].sort((a, b) =>

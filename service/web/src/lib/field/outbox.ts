@@ -61,6 +61,19 @@ export class Outbox {
     return [...this.cache.values()].sort((a, b) => a.saved_at.localeCompare(b.saved_at) || a.id.localeCompare(b.id));
   }
 
+  /** How many items are in each state, from memory (null before the first read): cheap
+   * enough to show at once whenever something changes. */
+  counts(): Record<State, number> | null {
+    if (this.cache === null) {
+      return null;
+    }
+    const counts: Record<State, number> = { waiting: 0, sent: 0, conflict: 0, rejected: 0 };
+    for (const item of this.cache.values()) {
+      counts[item.state] += 1;
+    }
+    return counts;
+  }
+
   private async save(items: Item[]): Promise<void> {
     await this.items();
     await this.vault.putOutboxMany(items);
