@@ -65,6 +65,7 @@ def _row(page, reference):
 
 def _compare_and_decide(page, newer_ref, confirm):
     _row(page, newer_ref).locator("button.link").click()
+    page.wait_for_selector(f'#triage[data-loaded="{newer_ref}"]')
     page.locator("#duplicate-list button").first.click()
     page.wait_for_selector('#compare-map[data-points="2"]', timeout=30_000)
     page.click("#dup-confirm" if confirm else "#dup-reject")
@@ -118,6 +119,7 @@ def test_a_coordinators_day_in_the_console(browser, live_server, sql):
     page.check("#f-duplicate")
     _row(page, pair_a[1][0]).wait_for()
     _row(page, pair_a[1][0]).locator("button.link").click()
+    page.wait_for_selector(f'#triage[data-loaded="{pair_a[1][0]}"]')
     page.locator("#duplicate-list button").first.click()
     page.wait_for_selector('#compare-map[data-points="2"]', timeout=30_000)
     _no_serious_violations(page, "compare duplicates")
@@ -138,6 +140,7 @@ def test_a_coordinators_day_in_the_console(browser, live_server, sql):
     # Pin an item to a team, then release it.
     _row(page, plain_ref).wait_for()
     _row(page, plain_ref).locator("button.link").click()
+    page.wait_for_selector(f'#triage[data-loaded="{plain_ref}"]')
     page.select_option("#pin-team", label="Southend Outreach")
     page.fill("#pin-note", "known to them")
     page.click("#pin-form button[type=submit]")

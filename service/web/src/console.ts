@@ -511,7 +511,16 @@ async function openTriage(item: QueueRow): Promise<void> {
   section.hidden = false;
   byId("triage-message").textContent = "";
   byId("triage-title").textContent = `Referral ${item.reference}`;
+  // Nothing of the referral shown before stays while this one loads (a click on its
+  // duplicates would act on the wrong referral).
+  delete section.dataset.loaded;
+  byId("triage-details").replaceChildren();
+  byId("duplicate-list").replaceChildren();
+  byId("duplicates").hidden = true;
   const detail = await api<Json>(`/v1/referrals/${item.id}`);
+  if (current !== item) {
+    return; // another referral was opened meanwhile
+  }
   facts(byId("triage-details"), detail);
   const map = makeMap("triage-map", (event) => {
     byId<HTMLInputElement>("place-lat").value = event.lngLat.lat.toFixed(6);
@@ -529,6 +538,7 @@ async function openTriage(item: QueueRow): Promise<void> {
   byId("forward-form").hidden = !item.out_of_area;
   byId("pin-release").hidden = !item.pinned_team_id;
   renderDuplicates(item);
+  section.dataset.loaded = item.reference;
   byId("triage-title").focus();
 }
 
