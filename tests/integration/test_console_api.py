@@ -7,7 +7,7 @@ import csv
 import io
 import json
 
-from tests.conftest import assert_problem
+from tests.conftest import assert_problem, wait_for
 from tests.integration.test_contacts import contact
 from tests.integration.test_referrals import alert
 
@@ -34,6 +34,8 @@ def test_placing_a_text_only_referral_routes_assigns_and_records_who(client, sql
         "SELECT status, team_id, authority_code FROM referrals WHERE id = $1::uuid", referral
     )
     assert dict(before[0]) == {"status": "received", "team_id": None, "authority_code": None}
+    first = client.post("/v1/assignments:run", headers=staff["coord_mid"])  # the reference
+    assert first.status_code == 200, first.text
 
     placed = client.put(
         f"/v1/referrals/{referral}/location",
@@ -69,12 +71,16 @@ def test_placing_a_text_only_referral_routes_assigns_and_records_who(client, sql
         referral,
     )
     assert [a["username"] for a in audit] == ["coord_mid"]
-    # Re-assigned before the answer: the assignment names the covering team.
-    assignment = sql(
-        "SELECT team_id, rule FROM assignments WHERE item_kind = 'referral' AND item_id = $1",
-        referral,
-    )
+    # Placed before the answer, incrementally (no full run), where a full run puts it too.
+    placement = "SELECT item_id, team_id, shift_start, rule FROM assignments"
+    assignment = sql(f"{placement} WHERE item_kind = 'referral' AND item_id = $1", referral)
     assert [a["team_id"] for a in assignment] == [MID_ESSEX_TEAM]
+    newest = sql("SELECT incremental, trigger FROM assignment_runs ORDER BY id DESC LIMIT 1")
+    assert [dict(r) for r in newest] == [{"incremental": True, "trigger": "referral_located"}]
+    everything = {tuple(r.values()) for r in sql(placement)}
+    ran = client.post("/v1/assignments:run", headers=staff["coord_mid"])
+    assert ran.status_code == 200, ran.text
+    assert {tuple(r.values()) for r in sql(placement)} == everything
 
 
 def test_placement_is_for_coordinators_in_scope_and_bad_input_changes_nothing(client, sql, staff):
@@ -113,6 +119,8 @@ def test_an_out_of_area_referral_is_forwarded_with_a_note_and_closed(client, sql
     away = _refer(client, sql, lon=LONDON[0], lat=LONDON[1])
     here = _refer(client, sql)
     note = {"note": "Sent to the Westminster outreach service"}
+    first = client.post("/v1/assignments:run", headers=staff["coord_mid"])  # the reference
+    assert first.status_code == 200, first.text
     assert_problem(
         client.post(f"/v1/referrals/{here}/forward", json=note, headers=staff["coord_mid"]), 409
     )
@@ -132,6 +140,10 @@ def test_an_out_of_area_referral_is_forwarded_with_a_note_and_closed(client, sql
     )
     again = client.post(f"/v1/referrals/{away}/forward", json=note, headers=staff["coord_mid"])
     assert_problem(again, 409)
+    # Forwarding asks for this item only to be placed again, not for a full run.
+    closed = "SELECT incremental FROM assignment_runs WHERE trigger LIKE '%referral_closed%'"
+    assert wait_for(lambda: sql(closed), timeout_s=10)
+    assert [r["incremental"] for r in sql(closed)] == [True]
 
 
 def _queue(client, headers, **params):

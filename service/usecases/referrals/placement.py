@@ -19,7 +19,7 @@ from service.exceptions import ConflictError, NotFoundError
 from service.runtime import Runtime
 from service.schemas.referrals import ForwardIn, LocationIn, Placement, ReferralState
 from service.usecases.areas.sync import ensure_loaded
-from service.usecases.assignments import runs as assignment
+from service.usecases.assignments import incremental
 from service.usecases.referrals.intake import Routing, route_point
 from service.usecases.referrals.sla import next_shift_end
 
@@ -55,7 +55,7 @@ async def place(
     runtime: Runtime, user: StaffUser, referral_id: uuid.UUID, data: LocationIn, *, route: str
 ) -> Placement:
     """Put the referral where the coordinator says; route it by the current boundaries, fold
-    it into the hotspots and recompute the assignments before answering."""
+    it into the hotspots and place it among the assignments before answering."""
     await ensure_loaded(runtime)
     async with transaction(runtime.sessions) as session:
         row = await _open(session, user, referral_id)
@@ -64,7 +64,14 @@ async def place(
         await repo.place(session, referral_id, values)
         await _record_placement(session, user, row, routing, data, route)
     runtime.hotspots.add_referral(referral_id)
-    await assignment.run(runtime, trigger="referral_located", requested_by=user.username)
+    # Placed now, incrementally (only what this referral displaces moves), so the answer
+    # already shows its team's queue.
+    await incremental.apply(
+        runtime,
+        {f"referral:{referral_id}"},
+        trigger="referral_located",
+        requested_by=user.username,
+    )
     async with transaction(runtime.sessions) as session:
         placed = await repo.get_placement(session, referral_id)
     if placed is None:  # deleted in between (retention): as if it never was
@@ -147,7 +154,7 @@ async def forward(
             detail={"outcome": FORWARDED},
         )
         state = await repo.get_state(session, referral_id)
-    runtime.assignment_runs.request("referral_closed")
+    runtime.assignment_runs.request("referral_closed", [f"referral:{referral_id}"])
     assert state is not None  # locked by this transaction
     return ReferralState(
         id=state["id"],
