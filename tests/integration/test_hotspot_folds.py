@@ -8,6 +8,12 @@ from __future__ import annotations
 import asyncio
 import uuid
 
+import asyncpg
+import msgspec
+from sqlalchemy import text
+
+from service.db.engine import transaction
+from service.db.hotspots import HOTSPOT_LAYERS, LAYER_LOCK, lock_layer
 from service.runtime import build_runtime
 from service.usecases.hotspots.clustering import insert_new_points
 from tests.conftest import in_thread
@@ -76,3 +82,37 @@ def test_a_batch_made_core_by_an_earlier_fold_keeps_its_hotspot_when_folded(
 
 def test_overlapping_folds_at_once_serialise_on_the_layer_lock(client, sql, staff, settings):
     both_committed_then_folded(client, sql, staff, settings, together=True)
+
+
+def test_a_fold_waits_its_turn_longer_than_the_statement_timeout(client, sql, staff, settings):
+    """Another process holding the layer (a long fold or recompute) for longer than the
+    statement timeout delays a fold; it does not fail it. The timeout still bounds the fold's
+    own statements."""
+    batch = post(client, staff, [0.0, 60.0, 120.0])
+    quick = msgspec.structs.replace(settings, db_statement_timeout_ms=300)
+
+    async def go() -> tuple[str, str]:
+        holder = await asyncpg.connect(settings.database_url.replace("+asyncpg", ""))
+        runtime = build_runtime(quick)
+        try:
+            await holder.execute("BEGIN")
+            await holder.execute(
+                "SELECT pg_advisory_xact_lock($1, $2)", LAYER_LOCK, HOTSPOT_LAYERS.index(LAYER)
+            )
+            folding = asyncio.ensure_future(insert_new_points(runtime, LAYER, batch))
+            await asyncio.sleep(1.0)  # over three times the statement timeout
+            assert not folding.done()
+            await holder.execute("COMMIT")
+            await folding
+            async with transaction(runtime.sessions) as session:
+                await lock_layer(session, LAYER)
+                after = (await session.execute(text("SHOW statement_timeout"))).scalar()
+                waited = "folded"
+            return waited, str(after)
+        finally:
+            await holder.close()
+            await runtime.http.aclose()
+            await runtime.engine.dispose()
+
+    assert in_thread(asyncio.run, go()) == ("folded", "300ms")
+    assert {key for key in members(sql, LAYER)} >= {str(i) for _, i in batch}
