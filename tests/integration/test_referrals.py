@@ -77,6 +77,27 @@ def test_safety_flags_make_it_urgent_with_999_guidance(client, sql, flag):
     )
 
 
+def test_a_reference_already_taken_is_drawn_again(client, sql, monkeypatch):
+    """Two referrals drawing the same reference: the database refuses the second (unique
+    constraint), and intake draws again instead of failing or overwriting."""
+    from service.usecases.referrals import intake
+
+    first = client.post("/v1/referrals", json=alert())
+    assert first.status_code == 201, first.text
+    taken = first.json()["reference"]
+    draws = iter([taken, taken])
+    fresh = intake.generate_reference
+    monkeypatch.setattr(intake, "generate_reference", lambda: next(draws, None) or fresh())
+    second = client.post("/v1/referrals", json=alert(appearance="Red coat"))
+    assert second.status_code == 201, second.text
+    assert second.json()["reference"] not in (taken, None)
+    rows = sql("SELECT reference, appearance FROM referrals ORDER BY received_at")
+    assert [(r["reference"] == taken, r["appearance"]) for r in rows] == [
+        (True, "Grey beard, green sleeping bag"),
+        (False, "Red coat"),
+    ]
+
+
 def test_status_shows_the_lifecycle_and_nothing_personal(client):
     receipt = client.post(
         "/v1/referrals",
