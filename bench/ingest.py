@@ -77,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     small, large = args.backlog
     print(
         f"ingest bench: {seconds:.0f} s a phase after {WARMUP_S:.0f} s warm-up, "
+        f"{args.rounds} alternating rounds of the referral phases (median reported), "
         f"{args.workers} uvicorn workers, {args.concurrency} concurrent connections, "
         f"contact batches of {args.batch}, backlogs {small} and {large} open referrals, "
         f"cores={os.cpu_count()}"
@@ -97,20 +98,32 @@ def main(argv: list[str] | None = None) -> int:
             cpu = {"db": _postmaster_pid(url), "app": server_pid(base_url)}
             bare_cpu = {"db": cpu["db"], "app": server_pid(bare_base)}
             results["raw"] = _phase("raw-referrals", [*common, f"--db={raw_url}"], cpu)
-            results["own_small"] = _phase("own-referrals", [*common, f"--db={own_url}"], cpu)
-            results["bare"] = _phase("api-referrals", [*common, f"--url={bare_base}"], bare_cpu)
-            mark = _last_run(url)
-            results["api_small"] = _phase("api-referrals", [*common, f"--url={base_url}"], cpu)
-            results["api_small"]["runs"] = _runs_since(url, mark)
+            # The phases compared with each other alternate, round after round, and each is
+            # reported by its median round: on a shared machine one round moves by 30%.
+            own, bare, api = [], [], []
+            for _ in range(args.rounds):
+                own.append(_phase("own-referrals", [*common, f"--db={own_url}"], cpu))
+                bare.append(_phase("api-referrals", [*common, f"--url={bare_base}"], bare_cpu))
+                mark = _last_run(url)
+                api.append(_phase("api-referrals", [*common, f"--url={base_url}"], cpu))
+                api[-1]["runs"] = _runs_since(url, mark)
+            results["own_small"], results["bare"] = _median(own), _median(bare)
+            results["api_small"] = _median(api)
             results["paced_small"] = _paced(results["api_small"], common, base_url, cpu)
             for target in (url, own_url):
                 add_backlog(target, large - open_referrals(target), seed=12)
             prepare_assignments(url)
-            results["own_large"] = _phase("own-referrals", [*common, f"--db={own_url}"], cpu)
-            mark = _last_run(url)
-            results["api_large"] = _phase("api-referrals", [*common, f"--url={base_url}"], cpu)
-            results["api_large"]["runs"] = _runs_since(url, mark)
+            own, api = [], []
+            for _ in range(args.rounds):
+                own.append(_phase("own-referrals", [*common, f"--db={own_url}"], cpu))
+                mark = _last_run(url)
+                api.append(_phase("api-referrals", [*common, f"--url={base_url}"], cpu))
+                api[-1]["runs"] = _runs_since(url, mark)
+            results["own_large"], results["api_large"] = _median(own), _median(api)
             results["paced_large"] = _paced(results["api_large"], common, base_url, cpu)
+            # Contacts once: each round adds ~25,000 contacts around a few towns within the
+            # hotspot window, and three rounds made the layer so dense (105,000 points) that
+            # folds of 1,000 points timed out reading their neighbourhood.
             results["raw_con"] = _phase("raw-contacts", [*common, f"--db={raw_url}"], cpu)
             results["api_con"] = _phase(
                 "api-contacts",
@@ -126,6 +139,20 @@ def main(argv: list[str] | None = None) -> int:
 
 
 BARE_APP = "bench.intake_baseline:create_bare_app_from_env"
+
+
+def _median(rounds: list[dict[str, Any]]) -> dict[str, Any]:
+    """The round with the median rate (its latencies and CPU with it), and every round's rate."""
+    done = [r for r in rounds if "error" not in r]
+    if not done:
+        return rounds[0]
+    done.sort(key=lambda r: r["rows_per_s"])
+    chosen = dict(done[(len(done) - 1) // 2])
+    chosen["round_rates"] = [r["rows_per_s"] for r in rounds if "error" not in r]
+    chosen["errors"] = sum(r["errors"] for r in done)
+    return chosen
+
+
 PACED_SHARE = 0.5
 """The open-loop phase offers this share of the rate the closed loop reached."""
 
@@ -290,6 +317,9 @@ def _parser() -> argparse.ArgumentParser:
         help="open referrals in the database for the two referral runs (default 1000,20000)",
     )
     p.add_argument("--no-burst", action="store_true", help="skip the end-of-shift burst")
+    p.add_argument(
+        "--rounds", type=int, default=3, help="alternating rounds of the referral phases (median)"
+    )
     p.add_argument("--devices", type=int, default=60, help="burst: devices sending at once")
     p.add_argument("--queued", type=int, default=200, help="burst: contacts queued a device")
     p.add_argument("--rate", type=float, default=0.0, help=argparse.SUPPRESS)
@@ -607,6 +637,8 @@ def _report(name: str, r: dict[str, Any], baseline: dict[str, Any] | None = None
     cpu = f"; CPU a request: database {r.get('db_cpu_ms', 0):.2f} ms"
     if name.startswith(("POST", "bare")):
         cpu += f", app {r.get('app_cpu_ms', 0):.2f} ms"
+    if len(r.get("round_rates", ())) > 1:
+        errors += f"; median of rounds at {', '.join(f'{x:.0f}' for x in r['round_rates'])} rows/s"
     print(
         f"  {name}: {r['requests_per_s']:.0f} req/s, {r['rows_per_s']:.0f} rows/s, "
         f"p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms "
