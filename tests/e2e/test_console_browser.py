@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from pathlib import Path
 
 import httpx
@@ -137,10 +138,24 @@ def test_a_coordinators_day_in_the_console(browser, live_server, sql):
     }
     page.uncheck("#f-duplicate")
 
-    # Pin an item to a team, then release it.
+    # Pin an item to a team, then release it. Its details arrive late, after a new referral
+    # changed the queue and the console's poll refreshed it: the panel still fills in.
     _row(page, plain_ref).wait_for()
+    shown = page.inner_text("#queue-updated").split(" · ")[0]
+
+    def slow_details(route):
+        _refer(base, sql, lon=0.4700, lat=51.7350, appearance="arrived meanwhile")
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if page.inner_text("#queue-updated").split(" · ")[0] != shown:
+                break  # the poll saw it and the queue was refreshed
+            time.sleep(0.2)
+        route.continue_()
+
+    page.route(f"**/v1/referrals/{plain}", slow_details)
     _row(page, plain_ref).locator("button.link").click()
     page.wait_for_selector(f'#triage[data-loaded="{plain_ref}"]')
+    page.unroute(f"**/v1/referrals/{plain}")
     page.select_option("#pin-team", label="Southend Outreach")
     page.fill("#pin-note", "known to them")
     page.click("#pin-form button[type=submit]")

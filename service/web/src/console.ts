@@ -518,8 +518,8 @@ async function openTriage(item: QueueRow): Promise<void> {
   byId("duplicate-list").replaceChildren();
   byId("duplicates").hidden = true;
   const detail = await api<Json>(`/v1/referrals/${item.id}`);
-  if (current !== item) {
-    return; // another referral was opened meanwhile
+  if (current?.id !== item.id) {
+    return; // another referral was opened meanwhile (a queue refresh keeps the id, not the object)
   }
   facts(byId("triage-details"), detail);
   const map = makeMap("triage-map", (event) => {
