@@ -300,25 +300,6 @@ async def assigned_ids(session: AsyncSession, kind: str, item_ids: Sequence[str]
     return {r[0] for r in rows}
 
 
-async def overrides_of(session: AsyncSession, kind: str, item_id: str) -> dict[str, Any] | None:
-    """The active override of one item."""
-    row = (
-        (
-            await session.execute(
-                text(
-                    "SELECT id, item_kind, item_id, team_id, shift_date, note, created_by_name, "
-                    "created_at FROM assignment_overrides WHERE released_at IS NULL "
-                    "AND item_kind = :k AND item_id = :i"
-                ),
-                {"k": kind, "i": item_id},
-            )
-        )
-        .mappings()
-        .first()
-    )
-    return dict(row) if row else None
-
-
 async def move_referrals(
     session: AsyncSession, referral_teams: Sequence[tuple[uuid.UUID, int]]
 ) -> list[dict[str, Any]]:

@@ -402,6 +402,26 @@ def test_concurrent_runs_from_several_processes_take_turns(client, sql, staff, s
     assert stored[0]["run_id"] == max(r["id"] for r in runs)
 
 
+def test_an_override_of_an_item_closed_through_the_api_is_released_incrementally(
+    client, sql, staff
+):
+    key = referral(client, sql)
+    pinned = client.put(f"/v1/assignments/{key}", json={"team_id": 1}, headers=staff["admin"])
+    assert pinned.status_code == 200, pinned.text
+    run(client, staff["admin"])  # the reference the incremental pass builds on
+    closed = client.post(
+        f"/v1/referrals/{key[9:]}/outcome",
+        json={"outcome": "found_declined"},
+        headers=staff["admin"],
+    )
+    assert closed.status_code == 200, closed.text
+    released = "SELECT released_by_name FROM assignment_overrides WHERE released_at IS NOT NULL"
+    assert wait_for(lambda: sql(released), timeout_s=10)
+    assert [r["released_by_name"] for r in sql(released)] == [assignment.STALE_OVERRIDE]
+    runs = sql("SELECT incremental FROM assignment_runs ORDER BY id DESC LIMIT 1")
+    assert [r["incremental"] for r in runs] == [True]
+
+
 @pytest.fixture
 def quick_client(db_url):
     with TestClient(app=create_app(make_settings(db_url, assignment_debounce_s=1.0))) as c:

@@ -86,6 +86,9 @@ class _Pass:
     removed: set[str] = field(default_factory=set)
     steps: int = 0
     known: dict[str, WorkItem | None] = field(default_factory=dict)
+    """The changed items as open work now (with their pins), or None when they are not."""
+    pins: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """The active overrides of the changed items."""
     unassigned: set[str] = field(default_factory=set)
 
     async def prepare(self, keys: set[str]) -> None:
@@ -113,31 +116,16 @@ class _Pass:
             found = {str(r["id"]).lower(): r for r in rows}
             build = referral_item if kind == "referral" else hotspot_item
             for item_id in ids:
-                row = found.get(item_id)
-                override = overrides.get(item_id)
-                self.known[item_key(kind, item_id)] = (
-                    None if row is None else build(row, override, self.team_rows)
+                key, row, override = (
+                    item_key(kind, item_id),
+                    found.get(item_id),
+                    overrides.get(item_id),
                 )
+                self.known[key] = None if row is None else build(row, override, self.team_rows)
+                if override is not None:
+                    self.pins[key] = override
                 if item_id not in placed:
-                    self.unassigned.add(item_key(kind, item_id))
-
-    async def item(self, key: str) -> WorkItem | None:
-        """The item as open work now (with its pin), or None when it is not."""
-        if key in self.known:
-            return self.known[key]
-        kind, item_id = split_item(key)
-        override = await repo.overrides_of(self.session, kind, item_id)
-        if kind == "referral":
-            rows = await repo.referral_items(self.session, [uuid.UUID(item_id)])
-            return referral_item(rows[0], override, self.team_rows) if rows else None
-        since = self.now - dt.timedelta(days=self.settings.assignment_hotspot_window_days)
-        rows = await repo.hotspot_items(
-            self.session,
-            [int(item_id)],
-            layers=self.settings.assignment_hotspot_layers,
-            since=since,
-        )
-        return hotspot_item(rows[0], override, self.team_rows) if rows else None
+                    self.unassigned.add(key)
 
     async def stored_item(self, key: str) -> tuple[WorkItem, dict[str, Any]] | None:
         """The item as the stored result placed it, and its stored assignment."""
@@ -218,7 +206,7 @@ class _Pass:
     # --- insertion: an overfull shift displaces its last item, which is placed again ---------
 
     async def insert(self, key: str) -> None:
-        item = await self.item(key)
+        item = self.known[key]
         if item is None:
             self.removed.add(key)
             return
@@ -316,10 +304,8 @@ async def _tidy(session: AsyncSession, step: _Pass) -> None:
     written = list(step.written.values())
     await move_referrals(session, written)
     await alert_todays_run_sheets(session, step.settings, written, now=step.now)
-    for key in step.removed:
-        override = await repo.overrides_of(session, *split_item(key))
-        if override is not None:
-            await repo.release_overrides(session, [override["id"]], by=STALE_OVERRIDE)
+    stale = [step.pins[key]["id"] for key in step.removed if key in step.pins]
+    await repo.release_overrides(session, stale, by=STALE_OVERRIDE)
 
 
 async def apply(
