@@ -117,14 +117,29 @@ def record_contact(page, note: str) -> str:
     page.select_option("#engagement", "brief")
     page.check("#made-swep_bed")
     page.fill("#notes", note)
-    # The status still says "Saved" from the record before: clear it, so that the wait below
-    # waits for this one.
+    return save_record(page)
+
+
+def save_record(page) -> str:
+    """Submit the record form and wait until it is saved (which resets the form)."""
+    # The status may still say "Saved" from the record before: clear it, so that the wait
+    # below waits for this one.
     page.eval_on_selector("#record-status", "node => { node.textContent = ''; }")
     page.click("#record-form button[type=submit]")
     page.wait_for_function(
         "() => document.querySelector('#record-status').textContent.includes('Saved')"
     )
     return page.inner_text("#record-status")
+
+
+def watched_phone(browser, url: str):
+    """A fresh phone profile, signed in, its console errors collected: context, page, problems."""
+    context = open_phone(browser)
+    page = context.new_page()
+    problems: list[str] = []
+    watch(page, problems)
+    sign_in(page, url)
+    return context, page, problems
 
 
 def not_found(page, sequence: int = 1) -> None:
@@ -203,11 +218,7 @@ def test_offline_records_survive_reload_and_restart_and_are_stored_once(browser,
 
 
 def test_an_answer_lost_after_the_server_stored_the_batch_makes_no_duplicate(browser, field):
-    context = open_phone(browser)
-    page = context.new_page()
-    problems: list[str] = []
-    watch(page, problems)
-    sign_in(page, field["url"])
+    context, page, problems = watched_phone(browser, field["url"])
     context.set_offline(True)
     for k in range(3):
         record_contact(page, f"dropped answer {k}")
@@ -233,11 +244,7 @@ def test_an_answer_lost_after_the_server_stored_the_batch_makes_no_duplicate(bro
 
 
 def test_a_conflicting_record_is_reviewed_and_kept_as_new_or_dropped(browser, field):
-    context = open_phone(browser)
-    page = context.new_page()
-    problems: list[str] = []
-    watch(page, problems)
-    sign_in(page, field["url"])
+    context, page, problems = watched_phone(browser, field["url"])
     context.set_offline(True)
     record_contact(page, "mine to keep")
     record_contact(page, "mine to drop")
@@ -329,11 +336,7 @@ def rows_kept(page) -> int:
 
 
 def test_the_phone_keeps_no_readable_text_and_wipes_itself(browser, field):
-    context = open_phone(browser)
-    page = context.new_page()
-    problems: list[str] = []
-    watch(page, problems)
-    sign_in(page, field["url"])
+    context, page, problems = watched_phone(browser, field["url"])
     context.set_offline(True)
     canary = "Canary note: sleeps behind the library"
     record_contact(page, canary)
@@ -474,11 +477,7 @@ def test_attach_to_a_person_close_a_referral_and_keep_a_rejection_with_its_reaso
         headers=staff["worker_mid"],
         timeout=10,
     ).json()
-    context = open_phone(browser)
-    page = context.new_page()
-    problems: list[str] = []
-    watch(page, problems)
-    sign_in(page, url)
+    context, page, problems = watched_phone(browser, url)
 
     tab(page, "record")
     page.fill("#person-search", "red ja")
@@ -489,11 +488,7 @@ def test_attach_to_a_person_close_a_referral_and_keep_a_rejection_with_its_reaso
         "() => document.querySelector('#position-text').textContent.includes('GPS')"
     )
     page.fill("#notes", "attached note")
-    page.click("#record-form button[type=submit]")
-    # Saving resets the form (the search box with it): type only once it is saved.
-    page.wait_for_function(
-        "() => document.querySelector('#record-status').textContent.includes('Saved')"
-    )
+    save_record(page)  # saving resets the form, search box included: type only after it
     # Offline, the persons found before on this phone are still found.
     context.set_offline(True)
     page.fill("#person-search", "jacket")

@@ -823,7 +823,6 @@ const SENT_SHOWN = 50;
 const SENT_KEPT_MS = 24 * 3600 * 1000;
 let renderQueued = false;
 
-/** Re-render the outbox once for a burst of changes. */
 /** The counts and the sync line at once (what the worker reads to know their records are
  * safe), the lists in a task of their own after. */
 function outboxChanged(): void {
@@ -844,6 +843,7 @@ function renderStatus(): void {
   byId("review-link").hidden = counts.conflict === 0;
 }
 
+/** Re-render the outbox once for a burst of changes. */
 function scheduleRender(): void {
   if (!renderQueued) {
     renderQueued = true;
