@@ -188,6 +188,11 @@ listen_addresses = '127.0.0.1'
 unix_socket_directories = ''
 max_connections = 300
 shared_buffers = 256MB
+# PostGIS (with GEOS and PROJ) loaded once by the postmaster, not by every new backend on its
+# first spatial call: twice in about a dozen fresh-clone test runs a new backend aborted there
+# (glibc "malloc assertion failure in sysmalloc", on the app's first ST_AsBinary of the
+# authorities), taking the whole cluster into recovery.
+shared_preload_libraries = 'postgis-3'
 CONF
     fi
     if ! as_pg "$bindir/pg_ctl" -D "$PGDATA" status >/dev/null 2>&1; then
