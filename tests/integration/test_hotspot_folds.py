@@ -116,3 +116,26 @@ def test_a_fold_waits_its_turn_longer_than_the_statement_timeout(client, sql, st
 
     assert in_thread(asyncio.run, go()) == ("folded", "300ms")
     assert {key for key in members(sql, LAYER)} >= {str(i) for _, i in batch}
+
+
+def test_a_fold_rewrites_only_the_memberships_it_changes(client, sql, staff):
+    # eps 200 m, min_samples 3: five contacts 50 m apart are one hotspot, all cores
+    post(client, staff, [0.0, 50.0, 100.0, 150.0, 200.0])
+    settled(sql, 5, LAYER)
+    query = (
+        "SELECT member_id, hotspot_id, core, xmin::text AS v FROM hotspot_members WHERE layer = $1"
+    )
+    before = {str(r["member_id"]): r for r in sql(query, LAYER)}
+    assert len({r["hotspot_id"] for r in before.values()}) == 1
+    assert all(r["core"] for r in before.values())
+    [new] = post(client, staff, [120.0])  # inside it: a sixth core of the same hotspot
+    settled(sql, 6, LAYER)
+    after = {str(r["member_id"]): r for r in sql(query, LAYER)}
+    assert after[str(new[1])]["hotspot_id"] == next(iter(before.values()))["hotspot_id"]
+    # the five stored memberships are unchanged, so their rows were not written again
+    assert {k: after[k]["v"] for k in before} == {k: r["v"] for k, r in before.items()}
+    [summary] = sql(
+        "SELECT member_count, core_count FROM hotspots WHERE layer = $1 AND status = 'active'",
+        LAYER,
+    )
+    assert (summary["member_count"], summary["core_count"]) == (6, 6)

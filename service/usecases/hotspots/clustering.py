@@ -107,8 +107,17 @@ async def insert_new_points(
             for key, h in zip(hood.keys, up.joins_hotspot, strict=True)
             if h >= 0
         ]
-        await repo.upsert_members(session, layer, members)
-        touched = {h for _, h, _ in members}
+        # Only memberships that change are written, and only their hotspots refreshed: in a
+        # dense town a changed cluster spans thousands of stored points, and rewriting them
+        # all cost more database time than the referrals themselves (pg_stat_statements
+        # under bench.ingest's flood).
+        stored = {
+            key: (int(h), bool(core))
+            for key, h, core in zip(hood.keys, hood.hotspot, hood.core, strict=True)
+        }
+        changed = [m for m in members if stored.get(m[0]) != (m[1], m[2])]
+        await repo.upsert_members(session, layer, changed)
+        touched = {h for _, h, _ in changed} | {targets[i] for i in up.merged_hotspots}
         await repo.refresh(session, sorted(touched))
         merged_away = {h for ids in up.merged_hotspots.values() for h in ids}
         return touched | merged_away
