@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import re
 import secrets
 from contextlib import asynccontextmanager
 from typing import Any
@@ -26,27 +25,13 @@ import asyncpg
 import msgspec
 from litestar import Litestar, Response, get, post
 
-from service.db.engine import sql
+from service.db.engine import positional
 from service.runtime import build_runtime
 from service.settings import Settings
 from service.usecases.areas.sync import ensure_loaded
 from service.usecases.referrals.intake import Routing, intake_values
 from streetlink.normalise import normalise
 from streetlink.schema import StreetLinkAlert
-
-_PARAM = re.compile(r"(?<![:\w]):(\w+)")
-
-
-def positional(name: str) -> tuple[str, list[str]]:
-    """A ``service/db/sql`` statement with ``:name`` parameters as asyncpg's ``$n``."""
-    names: list[str] = []
-
-    def number(match: re.Match[str]) -> str:
-        if match.group(1) not in names:
-            names.append(match.group(1))
-        return f"${names.index(match.group(1)) + 1}"
-
-    return _PARAM.sub(number, sql(name).text), names
 
 
 class OwnIntake:

@@ -220,13 +220,19 @@ async def stored_assignment(
 
 
 async def slot_use(
-    session: AsyncSession, team_ids: Sequence[int], priority: str
+    session: AsyncSession, slots: Sequence[tuple[int, dt.datetime]], priority: str
 ) -> dict[tuple[int, dt.datetime], int]:
-    """Visits of these teams' shifts taken by items ahead of ``priority``."""
+    """Visits of these shifts, ``(team_id, shift_start)``, taken by items ahead of
+    ``priority`` (shifts nobody is on yet are left out)."""
     rows = await session.execute(
-        sql("assignment_slot_use"), {"team_ids": list(team_ids), "priority": priority}
+        sql("assignment_slot_use"),
+        {
+            "team_ids": [t for t, _ in slots],
+            "shift_starts": [s for _, s in slots],
+            "priority": priority,
+        },
     )
-    return {(r.team_id, r.shift_start): int(r.n) for r in rows}
+    return {(r.team_id, r.shift_start): int(r.n) for r in rows if r.n}
 
 
 async def slot_last(

@@ -98,6 +98,24 @@ def sql(name: str) -> TextClause:
     return text(_sql_text(name))
 
 
+_PARAM = re.compile(r"(?<![:\w]):(\w+)")
+
+
+@cache
+def positional(name: str) -> tuple[str, tuple[str, ...]]:
+    """A ``service/db/sql`` query with its ``:name`` parameters as ``$1, $2, …`` (for plain
+    asyncpg: the benchmarks' baselines, and tests that read a query's plan), and the names
+    in that order."""
+    names: list[str] = []
+
+    def number(match: re.Match[str]) -> str:
+        if match.group(1) not in names:
+            names.append(match.group(1))
+        return f"${names.index(match.group(1)) + 1}"
+
+    return _PARAM.sub(number, _sql_text(name)), tuple(names)
+
+
 async def try_xact_lock(session: AsyncSession, key: int) -> bool:
     """Take the advisory lock ``key`` to the end of this transaction, unless another
     transaction holds it; whether it was taken."""

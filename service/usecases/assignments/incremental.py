@@ -143,7 +143,8 @@ class _Pass:
         teams = [
             self.teams[t] for t in candidate_team_ids(item, self.teams.values()) if t in self.teams
         ]
-        used = await repo.slot_use(self.session, [int(t.id) for t in teams], self.priority(item))
+        slots = [(int(t.id), s.start) for t in teams for s in t.shifts]
+        used = await repo.slot_use(self.session, slots, self.priority(item))
         return place(
             item,
             teams,

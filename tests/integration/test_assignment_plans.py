@@ -1,0 +1,90 @@
+"""The incremental assignment's per-item queries stay bounded by the shifts, not the backlog,
+whatever plan PostgreSQL caches for them.
+
+asyncpg prepares every statement, and after five runs PostgreSQL may keep a *generic* plan,
+chosen without the parameters' values and from whatever statistics the table last had. Under a
+referral flood the ``assignments`` table grows by thousands of unplaced items between two
+autovacuum analyses; a query that can be answered either on the per-shift index or on the
+priority index must then still choose the per-shift one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+from typing import Any
+
+import asyncpg
+
+from service.db.engine import positional
+from tests.conftest import in_thread
+
+PLACED, UNPLACED = 300, 5000
+SHIFTS = [dt.datetime(2026, 11, 27, 9, tzinfo=dt.UTC) + dt.timedelta(days=d) for d in range(3)]
+
+RUN = (
+    "INSERT INTO assignment_runs (trigger, started_at, finished_at, duration_ms, items, "
+    "assigned, unassigned, overflowed, pinned, swep_authorities, incremental, inputs_digest) "
+    "VALUES ('test', now(), now(), 0, 0, 0, 0, 0, 0, '[]', false, 'x') RETURNING id"
+)
+ITEMS = (
+    "INSERT INTO assignments (item_kind, item_id, work_kind, rule, urgent, swep, run_id, "
+    "team_id, shift_start, priority) "
+    "SELECT 'referral', gen_random_uuid()::text, 'referral', $1::text, false, false, $2, "
+    "  CASE WHEN $1::text = 'covering_team' THEN ($3::int[])[1 + g % 2] END, "
+    "  CASE WHEN $1::text = 'covering_team' THEN ($4::timestamptz[])[1 + g % 3] END, "
+    "  lpad(g::text, 10, '0') || $1::text "
+    "FROM generate_series(1, $5) AS g"
+)
+
+
+def _index_names(plan: Any) -> set[str]:
+    found: set[str] = set()
+    if isinstance(plan, dict):
+        if "Index Name" in plan:
+            found.add(plan["Index Name"])
+        for value in plan.values():
+            found |= _index_names(value)
+    elif isinstance(plan, list):
+        for value in plan:
+            found |= _index_names(value)
+    return found
+
+
+def test_shift_use_is_counted_on_the_shift_index_under_stale_statistics(db_url, sql):
+    teams = [r["id"] for r in sql("SELECT id FROM teams ORDER BY id LIMIT 2")]
+
+    async def go() -> set[str]:
+        conn = await asyncpg.connect(db_url)
+        try:
+            await conn.execute("ALTER TABLE assignments SET (autovacuum_enabled = false)")
+            run_id = await conn.fetchval(RUN)
+            # statistics taken while nearly every item is placed ...
+            await conn.execute(ITEMS, "covering_team", run_id, teams, SHIFTS, PLACED)
+            await conn.execute("ANALYZE assignments")
+            # ... then a flood of items that find no room (no team, no shift)
+            await conn.execute(ITEMS, "all_full", run_id, teams, SHIFTS, UNPLACED)
+            statement, names = positional("assignment_slot_use")
+            assert set(names) == {"team_ids", "shift_starts", "priority"}
+            types = {"team_ids": "integer[]", "shift_starts": "timestamptz[]", "priority": "text"}
+            await conn.execute("SET plan_cache_mode = force_generic_plan")
+            await conn.execute(
+                f"PREPARE slot_use({', '.join(types[n] for n in names)}) AS {statement}"
+            )
+            pairs = [(t, when) for t in teams for when in SHIFTS]
+            values = {
+                "team_ids": "{" + ",".join(str(t) for t, _ in pairs) + "}",
+                "shift_starts": "{" + ",".join(f'"{w.isoformat()}"' for _, w in pairs) + "}",
+                "priority": "9" * 10,  # after every item
+            }
+            args = ", ".join(f"'{values[n]}'" for n in names)
+            plan = await conn.fetchval(f"EXPLAIN (FORMAT JSON) EXECUTE slot_use({args})")
+            counted = await conn.fetch(f"EXECUTE slot_use({args})")
+            assert sum(r["n"] for r in counted) == PLACED
+            return _index_names(json.loads(plan))
+        finally:
+            await conn.close()
+
+    indexes = in_thread(asyncio.run, go())
+    assert indexes == {"ix_assignments_team_id_shift_start_priority"}
