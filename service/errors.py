@@ -196,17 +196,20 @@ def from_http(exc: HTTPException) -> ProblemDetailsException:
 
 def _sqlstate(exc: BaseException) -> str:
     orig = getattr(exc, "orig", None)
-    for candidate in (orig, getattr(orig, "__cause__", None), exc.__cause__):
+    for candidate in (exc, orig, getattr(orig, "__cause__", None), exc.__cause__):
         code = getattr(candidate, "sqlstate", None) or getattr(candidate, "pgcode", None)
         if code:
             return str(code)
     return ""
 
 
-def from_database(exc: DBAPIError) -> ProblemDetailsException:
+def from_database(exc: Exception) -> ProblemDetailsException:
+    """A database error wrapped by SQLAlchemy (``DBAPIError``), or asyncpg's own
+    (``asyncpg.PostgresError``, from ``service.db.engine.fetch_dicts``)."""
     sqlstate = _sqlstate(exc)
-    if exc.connection_invalidated or sqlstate.startswith(UNAVAILABLE_SQLSTATES) or not sqlstate:
-        log.warning("database unavailable: %s", type(exc.orig).__name__)
+    invalidated = getattr(exc, "connection_invalidated", False)
+    if invalidated or sqlstate.startswith(UNAVAILABLE_SQLSTATES) or not sqlstate:
+        log.warning("database unavailable: %s", type(getattr(exc, "orig", exc)).__name__)
         return problem_exception(DATABASE_DOWN, headers={"Retry-After": str(RETRY_AFTER_S)})
     if sqlstate.startswith("22"):  # a data exception: NUL bytes, out-of-range values…
         return problem_exception(
@@ -245,6 +248,7 @@ def exception_map() -> dict[type[Exception], Callable[[Any], ProblemDetailsExcep
             PermissionDeniedException: from_http,
             TooManyRequestsException: from_http,
             DBAPIError: from_database,
+            asyncpg.PostgresError: from_database,
             asyncpg.PostgresConnectionError: from_connection_error,
             asyncpg.InterfaceError: from_connection_error,
             TimeoutError: from_connection_error,

@@ -101,6 +101,31 @@ def sql(name: str) -> TextClause:
 _PARAM = re.compile(r"(?<![:\w]):(\w+)")
 
 
+async def fetch_dicts(
+    session: AsyncSession, name: str, params: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """The rows of the ``service/db/sql`` query ``name`` as dicts.
+
+    In a :func:`statements` session (autocommit, so there is no transaction for SQLAlchemy to
+    track) the query runs on the pooled asyncpg connection itself, with asyncpg's own prepared
+    statement cache: SQLAlchemy's ORM session, compiled-statement and result layers cost about
+    0.8 ms of app CPU a referral, a fifth of the app's work under a referral flood (py-spy and
+    the app CPU a request of ``bench.ingest``). Errors are then asyncpg's own
+    (``asyncpg.PostgresError``, which ``service.errors`` maps as it maps SQLAlchemy's; a lost
+    connection is ``asyncpg.InterfaceError`` or ``PostgresConnectionError``, answered 503, and
+    SQLAlchemy discards the connection when its reset fails on return to the pool). In a
+    transaction it runs through SQLAlchemy, which tracks the transaction."""
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    if getattr(raw.dbapi_connection, "autocommit", False):
+        statement, names = positional(name)
+        driver: Any = raw.driver_connection
+        rows = await driver.fetch(statement, *(params[n] for n in names))
+        return [dict(row) for row in rows]
+    result = await session.execute(sql(name), params)
+    return [dict(row) for row in result.mappings()]
+
+
 @cache
 def positional(name: str) -> tuple[str, tuple[str, ...]]:
     """A ``service/db/sql`` query with its ``:name`` parameters as ``$1, $2, …`` (for plain
@@ -130,9 +155,10 @@ async def get_migration_revision(session: AsyncSession) -> str | None:
 
 
 def constraint_name(exc: BaseException) -> str:
-    """The violated constraint of a database error (asyncpg reports it), or ``""``."""
+    """The violated constraint of a database error (asyncpg reports it), or ``""``: an
+    error wrapped by SQLAlchemy, or asyncpg's own (:func:`fetch_dicts` on the driver)."""
     orig = getattr(exc, "orig", None)
-    for candidate in (orig, getattr(orig, "__cause__", None)):
+    for candidate in (exc, orig, getattr(orig, "__cause__", None)):
         name = getattr(candidate, "constraint_name", None)
         if name:
             return str(name)

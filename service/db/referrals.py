@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.db.engine import jsonb, sql
+from service.db.engine import fetch_dicts, jsonb, sql
 
 PUBLIC_COLUMNS = (
     "id, reference, status, outcome, urgent, received_at, updated_at, closed_at, "
@@ -20,8 +20,8 @@ PUBLIC_COLUMNS = (
 async def intake(session: AsyncSession, values: dict[str, Any]) -> dict[str, Any] | None:
     """Store a referral with its referrer contact, events, change-feed row and duplicate links
     in one statement (``referral_intake.sql``); ``None`` when its submission key was used."""
-    row = (await session.execute(sql("referral_intake"), values)).mappings().first()
-    return dict(row) if row else None
+    rows = await fetch_dicts(session, "referral_intake", values)
+    return rows[0] if rows else None
 
 
 async def get_by_submission_key(session: AsyncSession, key_hash: str) -> dict[str, Any] | None:

@@ -16,6 +16,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
 import msgspec
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -260,7 +261,7 @@ async def submit_normalised(
                 receipt = await _store(
                     runtime, session, referral, source, key, now, keyed=submission_key is not None
                 )
-        except IntegrityError as exc:  # a reference collision: draw another one
+        except (IntegrityError, asyncpg.UniqueViolationError) as exc:  # a reference collision
             if constraint_name(exc) != "uq_referrals_reference":
                 raise
         else:
