@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy.spatial import cKDTree
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -109,8 +110,17 @@ async def neighbourhood(
         "since": since,
         "until": until,
     }
+    # Candidates by grid cell from the database, then those within reach of a new point
     rows = (await session.execute(sql("hotspot_neighbourhood"), params)).all()
-    return _points(rows, stored=True)
+    centres = np.array([(r.x, r.y) for r in rows if r.kind == "centre"], dtype=np.float64)
+    candidates = [r for r in rows if r.kind != "centre"]
+    if not len(centres) or not candidates:
+        return _points([], stored=True)
+    xy = np.array([(r.x, r.y) for r in candidates], dtype=np.float64)
+    nearest, _ = cKDTree(centres).query(xy, k=1)
+    return _points(
+        [r for r, d in zip(candidates, nearest, strict=True) if d <= reach_m], stored=True
+    )
 
 
 async def memberships(session: AsyncSession, layer: str) -> dict[int, set[MemberKey]]:

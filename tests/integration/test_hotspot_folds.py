@@ -6,6 +6,7 @@ equal to a full recompute."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import uuid
 
 import asyncpg
@@ -13,7 +14,7 @@ import msgspec
 from sqlalchemy import text
 
 from service.db.engine import transaction
-from service.db.hotspots import HOTSPOT_LAYERS, LAYER_LOCK, lock_layer
+from service.db.hotspots import HOTSPOT_LAYERS, LAYER_LOCK, lock_layer, neighbourhood
 from service.runtime import build_runtime
 from service.usecases.hotspots.clustering import insert_new_points
 from tests.conftest import in_thread
@@ -139,3 +140,43 @@ def test_a_fold_rewrites_only_the_memberships_it_changes(client, sql, staff):
         LAYER,
     )
     assert (summary["member_count"], summary["core_count"]) == (6, 6)
+
+
+def test_a_neighbourhood_is_every_point_within_reach_of_a_new_one_and_no_other(
+    client, sql, staff, settings
+):
+    """Read by grid cell, filtered by distance: the points just inside the reach on every
+    side (whichever cell they fall in) and none just outside it."""
+    inside = [(395.0, 0.0), (-395.0, 0.0), (0.0, 395.0), (0.0, -395.0), (280.0, 280.0)]
+    outside = [(405.0, 0.0), (-405.0, 0.0), (0.0, 405.0), (0.0, -405.0), (290.0, 290.0)]
+    keys = {}
+    for dx, dy in [(0.0, 0.0), *inside, *outside]:
+        lon, lat = at(CHELMSFORD, dx, dy)
+        made = client.post(
+            "/v1/contacts:batch",
+            json={"items": [contact(lon=lon, lat=lat)]},
+            headers=staff["worker_mid"],
+        )
+        assert made.status_code == 200, made.text
+        keys[(dx, dy)] = ("contact", uuid.UUID(made.json()["results"][0]["id"]))
+
+    async def read() -> list[tuple[str, uuid.UUID]]:
+        runtime = build_runtime(settings)
+        try:
+            async with transaction(runtime.sessions) as session:
+                now = dt.datetime.now(dt.UTC)
+                hood = await neighbourhood(
+                    session,
+                    LAYER,
+                    [keys[(0.0, 0.0)]],
+                    reach_m=400.0,
+                    since=now - dt.timedelta(days=28),
+                    until=now + dt.timedelta(hours=1),
+                )
+            return hood.keys
+        finally:
+            await runtime.http.aclose()
+            await runtime.engine.dispose()
+
+    found = set(in_thread(asyncio.run, read()))
+    assert found == {keys[(0.0, 0.0)], *(keys[p] for p in inside)}
