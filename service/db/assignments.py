@@ -169,17 +169,17 @@ async def replace_assignments(session: AsyncSession, rows: Sequence[dict[str, An
 
 async def put_assignment(session: AsyncSession, row: dict[str, Any]) -> None:
     """Store one item's assignment (insert or replace) with the shifts it skipped."""
+    skips = _skip_rows([row])
     await session.execute(
         sql("assignment_upsert"),
-        {**row, "reasons": jsonb(row["reasons"]), "inputs": jsonb(row["inputs"])},
+        {
+            **row,
+            "reasons": jsonb(row["reasons"]),
+            "inputs": jsonb(row["inputs"]),
+            "skip_teams": [s["team_id"] for s in skips],
+            "skip_starts": [s["shift_start"] for s in skips],
+        },
     )
-    await session.execute(
-        text("DELETE FROM assignment_skips WHERE item_kind = :k AND item_id = :i"),
-        {"k": row["item_kind"], "i": row["item_id"]},
-    )
-    skips = _skip_rows([row])
-    if skips:
-        await session.execute(sql("assignment_skips_insert"), skips)
 
 
 async def take_assignment(session: AsyncSession, kind: str, item_id: str) -> dict[str, Any] | None:

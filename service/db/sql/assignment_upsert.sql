@@ -1,4 +1,22 @@
--- One item's assignment, placed incrementally (service/usecases/assignments/incremental.py).
+-- One item's assignment, placed incrementally (service/usecases/assignments/incremental.py),
+-- with the full shifts it skipped (:skip_teams, :skip_starts), in one statement: one round
+-- trip a placement instead of an upsert, a delete and one insert a skipped shift.
+WITH skips AS (
+    SELECT DISTINCT team_id, shift_start
+    FROM unnest(CAST(:skip_teams AS integer[]), CAST(:skip_starts AS timestamptz[]))
+         AS u(team_id, shift_start)
+),
+stale AS (
+    DELETE FROM assignment_skips k
+    WHERE k.item_kind = :item_kind AND k.item_id = :item_id
+      AND (k.team_id, k.shift_start) NOT IN (SELECT team_id, shift_start FROM skips)
+),
+skipped AS (
+    INSERT INTO assignment_skips (item_kind, item_id, team_id, shift_start, priority)
+    SELECT :item_kind, :item_id, team_id, shift_start, :priority FROM skips
+    ON CONFLICT (item_kind, item_id, team_id, shift_start)
+    DO UPDATE SET priority = EXCLUDED.priority
+)
 -- include: assignment_insert
 ON CONFLICT (item_kind, item_id) DO UPDATE SET
     work_kind = EXCLUDED.work_kind, authority_code = EXCLUDED.authority_code,
