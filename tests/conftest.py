@@ -13,7 +13,7 @@ import functools
 import os
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from types import SimpleNamespace
@@ -29,7 +29,7 @@ from litestar.testing import TestClient
 
 from service.app import create_app
 from service.auth import build_jwt_auth
-from service.runtime import Runtime
+from service.runtime import Runtime, build_runtime
 from service.settings import Settings, to_plain_postgres_url
 from service.usecases.operations.cli_jobs import add_user, seed
 
@@ -113,6 +113,21 @@ def in_thread(fn: Any, *args: Any) -> Any:
     """Run in a thread of its own: the caller may already run an event loop (Playwright)."""
     with ThreadPoolExecutor(max_workers=1) as pool:
         return pool.submit(fn, *args).result()
+
+
+def with_runtime(settings: Settings, use: Callable[[Runtime], Awaitable[Any]]) -> Any:
+    """``await use(runtime)`` on a runtime of its own, closed afterwards, in a thread and event
+    loop of its own (as a use case runs in the app, without the app around it)."""
+
+    async def go() -> Any:
+        runtime = build_runtime(settings)
+        try:
+            return await use(runtime)
+        finally:
+            await runtime.http.aclose()
+            await runtime.engine.dispose()
+
+    return in_thread(asyncio.run, go())
 
 
 def admin(sql: str) -> None:

@@ -4,7 +4,6 @@ either way, and asyncpg's own errors answered as SQLAlchemy's are."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import asyncpg
@@ -12,23 +11,10 @@ import pytest
 from sqlalchemy.exc import DBAPIError
 
 from service.db.engine import fetch_dicts, statements, transaction
-from service.runtime import build_runtime
-from tests.conftest import assert_problem, in_thread
+from tests.conftest import assert_problem, with_runtime
 from tests.integration.test_referrals import alert
 
 CHELMSFORD = {"code": "E07000070", "lon": 0.4691, "lat": 51.7356}
-
-
-def run(settings: Any, use: Any) -> Any:
-    async def go() -> Any:
-        runtime = build_runtime(settings)
-        try:
-            return await use(runtime)
-        finally:
-            await runtime.http.aclose()
-            await runtime.engine.dispose()
-
-    return in_thread(asyncio.run, go())
 
 
 def test_the_same_rows_on_the_driver_and_through_sqlalchemy(settings):
@@ -39,7 +25,7 @@ def test_the_same_rows_on_the_driver_and_through_sqlalchemy(settings):
             wrapped = await fetch_dicts(session, "area_lookup_teams", CHELMSFORD)
         return direct, wrapped
 
-    direct, wrapped = run(settings, both)
+    direct, wrapped = with_runtime(settings, both)
     assert direct == wrapped
     assert [t["name"] for t in direct] == ["Mid Essex Outreach"]
 
@@ -56,9 +42,9 @@ def test_an_autocommit_session_runs_on_the_driver_and_a_transaction_does_not(set
             await fetch_dicts(session, "area_lookup_teams", wrong)
 
     with pytest.raises(asyncpg.DataError):
-        run(settings, autocommit)
+        with_runtime(settings, autocommit)
     with pytest.raises(DBAPIError):
-        run(settings, in_transaction)
+        with_runtime(settings, in_transaction)
 
 
 @pytest.mark.parametrize(

@@ -15,9 +15,9 @@ from sqlalchemy import text
 
 from service.db.engine import transaction
 from service.db.hotspots import HOTSPOT_LAYERS, LAYER_LOCK, lock_layer, neighbourhood
-from service.runtime import build_runtime
+from service.runtime import Runtime, build_runtime
 from service.usecases.hotspots.clustering import insert_new_points
-from tests.conftest import in_thread
+from tests.conftest import in_thread, with_runtime
 from tests.integration.test_contacts import contact
 from tests.integration.test_hotspots import CHELMSFORD, at, members, settled
 
@@ -38,19 +38,14 @@ def post(client, staff, offsets):
 def fold(settings, batches, *, together):
     """Fold the batches in with the service's incremental path, in order or all at once."""
 
-    async def go() -> None:
-        runtime = build_runtime(settings)
-        try:
-            if together:
-                await asyncio.gather(*(insert_new_points(runtime, LAYER, b) for b in batches))
-            else:
-                for b in batches:
-                    await insert_new_points(runtime, LAYER, b)
-        finally:
-            await runtime.http.aclose()
-            await runtime.engine.dispose()
+    async def go(runtime: Runtime) -> None:
+        if together:
+            await asyncio.gather(*(insert_new_points(runtime, LAYER, b) for b in batches))
+        else:
+            for b in batches:
+                await insert_new_points(runtime, LAYER, b)
 
-    in_thread(asyncio.run, go())
+    with_runtime(settings, go)
 
 
 def partition(state):
@@ -160,23 +155,18 @@ def test_a_neighbourhood_is_every_point_within_reach_of_a_new_one_and_no_other(
         assert made.status_code == 200, made.text
         keys[(dx, dy)] = ("contact", uuid.UUID(made.json()["results"][0]["id"]))
 
-    async def read() -> list[tuple[str, uuid.UUID]]:
-        runtime = build_runtime(settings)
-        try:
-            async with transaction(runtime.sessions) as session:
-                now = dt.datetime.now(dt.UTC)
-                hood = await neighbourhood(
-                    session,
-                    LAYER,
-                    [keys[(0.0, 0.0)]],
-                    reach_m=400.0,
-                    since=now - dt.timedelta(days=28),
-                    until=now + dt.timedelta(hours=1),
-                )
-            return hood.keys
-        finally:
-            await runtime.http.aclose()
-            await runtime.engine.dispose()
+    async def read(runtime: Runtime) -> list[tuple[str, uuid.UUID]]:
+        async with transaction(runtime.sessions) as session:
+            now = dt.datetime.now(dt.UTC)
+            hood = await neighbourhood(
+                session,
+                LAYER,
+                [keys[(0.0, 0.0)]],
+                reach_m=400.0,
+                since=now - dt.timedelta(days=28),
+                until=now + dt.timedelta(hours=1),
+            )
+        return hood.keys
 
-    found = set(in_thread(asyncio.run, read()))
+    found = set(with_runtime(settings, read))
     assert found == {keys[(0.0, 0.0)], *(keys[p] for p in inside)}

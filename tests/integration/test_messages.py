@@ -35,7 +35,7 @@ from service.runtime import build_runtime
 from service.usecases.messages.sender import Sender
 from service.usecases.messages.transports import new_vapid_keys
 from service.usecases.operations.retention import run_retention
-from tests.conftest import assert_problem, in_thread, make_settings, wait_for
+from tests.conftest import assert_problem, in_thread, make_settings, wait_for, with_runtime
 from tests.integration.test_referrals import alert
 
 REFERRER = "walker@example.org"
@@ -270,15 +270,7 @@ def test_retention_deletes_the_address_from_the_outbox_too(client, sql, staff, s
         sql("SELECT count(*) AS n FROM outbox_messages WHERE address = $1", REFERRER)[0]["n"] == 2
     )
 
-    async def go():
-        runtime = build_runtime(settings)
-        try:
-            return await run_retention(runtime)
-        finally:
-            await runtime.http.aclose()
-            await runtime.engine.dispose()
-
-    report = in_thread(asyncio.run, go())
+    report = with_runtime(settings, run_retention)
     assert report.counts["referrer_contacts_closed"] == 1
     rows = sql("SELECT to_jsonb(o)::text AS row, state FROM outbox_messages o")
     assert len(rows) == 2
