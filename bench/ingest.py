@@ -1109,14 +1109,13 @@ LAYER_POINTS = (
 )
 
 
-QUIET = """
+QUIET = f"""
 SELECT (SELECT count(*) FROM contacts WHERE received_at >= $1) AS stored,
        (SELECT count(*) FROM hotspot_members m JOIN contacts c ON c.id = m.member_id
         WHERE m.member_kind = 'contact' AND c.received_at >= $1) AS members,
        (SELECT max(updated_at) FROM hotspots) AS hotspots_at,
        (SELECT max(finished_at) FROM assignment_runs) AS assigned_at,
-       (SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-        WHERE l.locktype = 'advisory' AND a.datname = current_database()) AS working
+       ({WORKING}) AS working
 """
 
 
