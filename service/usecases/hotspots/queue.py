@@ -27,11 +27,14 @@ def layers_of_contact(bedded_down: bool) -> tuple[str, ...]:
 CHUNK = 5000
 """New points folded in by one update at most. A fold costs about its neighbourhood, which in a
 dense town is much the same whether 300 or 5,000 new points are in it, so the fewer folds the
-better: in bench.ingest's contact phase (21,000 contacts in 5 s around a few towns) folds of at
-most 1,000 fell 39 s behind the phase, folds of at most 5,000 10 s. The cap bounds one fold's
-transaction: a shift-end burst of 12,000 contacts as one update hit the statement timeout when
-the neighbourhood was read point by point (``hotspot_neighbourhood.sql`` now reads it by grid
-cell); chunks of 250 made a 2,000-contact burst take 100 s to settle instead of 8 s."""
+better: in bench.ingest's contact phase (21,000 contacts in 5 s around a few towns), with the
+same neighbourhood read, folds of at most 1,000 fell 39 s behind the phase and folds of at most
+5,000 10 s (with the read by boxes that replaced it, 41 s in a later run over a layer made
+denser by the referral phases; the burst of 12,000 was current 29 s after it began). The cap
+bounds one fold's transaction: a shift-end burst of 12,000 contacts as one update hit the
+statement timeout when the neighbourhood was read point by point (``hotspot_neighbourhood.sql``
+now reads it by grid cell); chunks of 250 made a 2,000-contact burst take 100 s to settle
+instead of 8 s."""
 
 
 FOLD_EVERY_S = 0.25
