@@ -612,8 +612,8 @@ def _phase(
 
 
 SETTLED_S = 2.5
-"""Quiet that ends a phase's background work: longer than the assignment debounce (2 s), after
-which the last arrivals' run starts."""
+"""Quiet that ends a phase's background work: longer than the assignment debounce (0.5 s) and
+the fold pacing (0.25 s), after which the last arrivals' run or fold starts."""
 
 
 def _settle(url: str) -> float:

@@ -167,18 +167,41 @@ async def replace_assignments(session: AsyncSession, rows: Sequence[dict[str, An
 # --- incremental placement ------------------------------------------------------------------
 
 
+def _upsert_params(row: dict[str, Any]) -> dict[str, Any]:
+    skips = _skip_rows([row])
+    return {
+        **row,
+        "reasons": jsonb(row["reasons"]),
+        "inputs": jsonb(row["inputs"]),
+        "skip_teams": [s["team_id"] for s in skips],
+        "skip_starts": [s["shift_start"] for s in skips],
+    }
+
+
 async def put_assignment(session: AsyncSession, row: dict[str, Any]) -> None:
     """Store one item's assignment (insert or replace) with the shifts it skipped."""
-    skips = _skip_rows([row])
-    await session.execute(
-        sql("assignment_upsert"),
-        {
-            **row,
-            "reasons": jsonb(row["reasons"]),
-            "inputs": jsonb(row["inputs"]),
-            "skip_teams": [s["team_id"] for s in skips],
-            "skip_starts": [s["shift_start"] for s in skips],
-        },
+    await session.execute(sql("assignment_upsert"), _upsert_params(row))
+
+
+async def put_assignments(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """Store many items' assignments at once: :func:`put_assignment` of each, pipelined in one
+    round of the driver's ``executemany``."""
+    if not rows:
+        return
+    await session.execute(sql("assignment_upsert"), [_upsert_params(r) for r in rows])
+
+
+async def placed_on(session: AsyncSession, team_ids: Sequence[int]) -> list[dict[str, Any]]:
+    """Every item placed on a shift of these teams: bounded by their capacity over the horizon,
+    not by the backlog (unplaced items have no team)."""
+    return _dicts(
+        await session.execute(
+            text(
+                "SELECT item_kind, item_id, team_id, shift_start, priority FROM assignments "
+                "WHERE team_id = ANY(:t) AND shift_start IS NOT NULL"
+            ),
+            {"t": list(team_ids)},
+        )
     )
 
 
@@ -233,22 +256,6 @@ async def slot_use(
         },
     )
     return {(r.team_id, r.shift_start): int(r.n) for r in rows if r.n}
-
-
-async def slot_last(
-    session: AsyncSession, team_id: int, shift_start: dt.datetime
-) -> dict[str, Any] | None:
-    """The number of items on one shift and the last of them in priority order."""
-    row = (
-        (
-            await session.execute(
-                sql("assignment_slot_last"), {"team_id": team_id, "shift_start": shift_start}
-            )
-        )
-        .mappings()
-        .first()
-    )
-    return dict(row) if row else None
 
 
 async def skipping(

@@ -36,6 +36,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import uuid
+from bisect import bisect_left, insort
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -72,6 +73,36 @@ PAGE = 16
 
 
 @dataclass
+class _Board:
+    """The items placed on the shifts of the teams a burst's insertions meet, in priority order,
+    read once (one query a set of teams): insertions count, place and displace here with no
+    query a step, and what they change is written at the end in one pipelined round
+    (:meth:`_Pass.flush`). Under a flood of new items this turns three round trips an item
+    into a share of two a burst. Removals stay on the database: they follow
+    ``assignment_skips``, which the board does not hold."""
+
+    slots: dict[Slot, list[tuple[str, str]]] = field(default_factory=dict)
+    """(priority, item key) of each shift's items, sorted: the priorities are unique."""
+    at: dict[str, tuple[Slot, str]] = field(default_factory=dict)
+    teams: set[int] = field(default_factory=set)
+
+    def add(self, slot: Slot, priority: str, key: str) -> None:
+        insort(self.slots.setdefault(slot, []), (priority, key))
+        self.at[key] = (slot, priority)
+
+    def take(self, key: str) -> None:
+        found = self.at.pop(key, None)
+        if found is not None:
+            slot, priority = found
+            entries = self.slots[slot]
+            del entries[bisect_left(entries, (priority, key))]
+
+    def ahead(self, slot: Slot, priority: str) -> int:
+        """Items of the shift before ``priority``: ``assignment_slot_use`` on the board."""
+        return bisect_left(self.slots.get(slot, ()), (priority, ""))
+
+
+@dataclass
 class _Pass:
     """One incremental pass: the inputs shared by every step, and what it wrote."""
 
@@ -90,6 +121,10 @@ class _Pass:
     pins: dict[str, dict[str, Any]] = field(default_factory=dict)
     """The active overrides of the changed items."""
     unassigned: set[str] = field(default_factory=set)
+    board: _Board | None = None
+    """Set once the burst's removals are done: its insertions then run on it."""
+    unsaved: dict[str, tuple[dict[str, Any], WorkItem]] = field(default_factory=dict)
+    """Assignments the board changed, with their items, until :meth:`flush`."""
 
     async def prepare(self, keys: set[str]) -> None:
         """Read the changed items, their pins and whether they are placed, a few queries for
@@ -144,7 +179,12 @@ class _Pass:
             self.teams[t] for t in candidate_team_ids(item, self.teams.values()) if t in self.teams
         ]
         slots = [(int(t.id), s.start) for t in teams for s in t.shifts]
-        used = await repo.slot_use(self.session, slots, self.priority(item))
+        priority = self.priority(item)
+        if self.board is None:
+            used = await repo.slot_use(self.session, slots, priority)
+        else:
+            await self.load({int(t.id) for t in teams})
+            used = {slot: self.board.ahead(slot, priority) for slot in slots}
         return place(
             item,
             teams,
@@ -157,9 +197,32 @@ class _Pass:
 
     async def write(self, a: Assignment, item: WorkItem) -> Slot | None:
         row = assignment_row(a, item, run_id=self.run_id, computed_at=self.now)
-        await repo.put_assignment(self.session, row)
         self.written[a.item_id] = row
-        return None if a.team_id is None or a.shift is None else (int(a.team_id), a.shift.start)
+        slot = None if a.team_id is None or a.shift is None else (int(a.team_id), a.shift.start)
+        if self.board is None:
+            await repo.put_assignment(self.session, row)
+            return slot
+        self.board.take(a.item_id)
+        if slot is not None:
+            self.board.add(slot, row["priority"], a.item_id)
+        self.unsaved[a.item_id] = (row, item)
+        return slot
+
+    async def load(self, team_ids: set[int]) -> None:
+        """Put the stored items of these teams' shifts on the board (those not yet there)."""
+        assert self.board is not None
+        missing = sorted(team_ids - self.board.teams)
+        if not missing:
+            return
+        self.board.teams.update(missing)
+        for row in await repo.placed_on(self.session, missing):
+            key = item_key(row["item_kind"], row["item_id"])
+            if key not in self.board.at and key not in self.unsaved:
+                self.board.add((row["team_id"], row["shift_start"]), row["priority"], key)
+
+    async def flush(self) -> None:
+        await repo.put_assignments(self.session, [row for row, _ in self.unsaved.values()])
+        self.unsaved.clear()
 
     def capacity(self, slot: Slot) -> int:
         team = self.teams[str(slot[0])]
@@ -215,14 +278,20 @@ class _Pass:
         await self.displace_from(slot)
 
     async def displace_from(self, slot: Slot | None) -> None:
+        """On the board: while the shift is over capacity, its last item is placed again."""
+        assert self.board is not None
         while slot is not None:
-            last = await repo.slot_last(self.session, *slot)
-            if last is None or last["n"] <= self.capacity(slot):
+            entries = self.board.slots.get(slot, [])
+            if len(entries) <= self.capacity(slot):
                 return
-            stored = await self.stored_item(item_key(last["item_kind"], last["item_id"]))
-            if stored is None:
-                return
-            item = stored[0]
+            key = entries[-1][1]
+            if key in self.unsaved:
+                item = self.unsaved[key][1]
+            else:
+                stored = await self.stored_item(key)
+                if stored is None:
+                    return
+                item = stored[0]
             slot = await self.write(await self.evaluate(item), item)
 
 
@@ -273,9 +342,14 @@ async def _apply(
         ]
         step = _Pass(session, settings, now, run_id, team_rows, {t.id: t for t in teams}, swep)
         await step.prepare(keys)
+        # Every step turns the greedy result of one set of items into that of the set with one
+        # item changed, so the burst's removals may all come first, then its insertions.
         for key in sorted(keys):
             await step.remove(key)
+        step.board = _Board()
+        for key in sorted(keys):
             await step.insert(key)
+        await step.flush()
         await _tidy(session, step)
         finished = dt.datetime.now(dt.UTC)
         duration_ms = max(0.0, (finished - now).total_seconds() * 1000)
