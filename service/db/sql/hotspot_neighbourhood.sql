@@ -15,6 +15,11 @@
 --   all of them (a shift-end burst of 12,000 timed out);
 -- * one shape for all the boxes spanned the county when the new points were scattered and
 --   read every point (67 ms a fold of 60 referrals, against 11 ms as boxes).
+-- Each box's scan sits behind OFFSET 0, so the time window is filtered after it and can never
+-- drive the scan instead: right after a flood the statistics still say few points are in the
+-- window, and the planner read the window by ix_contacts_observed_at and matched every point of
+-- it against every box (316 boxes x 34,650 points, 1.7 s a fold instead of 94 ms; the folds
+-- then fell 20-30 s behind bench.ingest's contact phase). tests/integration/test_hotspot_plans.py
 WITH fresh AS (
     SELECT geom_bng FROM referrals
     WHERE :layer = 'public_reports' AND id = ANY(CAST(:referral_ids AS uuid[]))
@@ -31,7 +36,11 @@ cells AS MATERIALIZED (
 points AS (
     SELECT DISTINCT ON (r.id) 'referral' AS kind, r.id, r.geom_bng
     FROM cells a
-    JOIN referrals r ON r.geom_bng && a.box
+    CROSS JOIN LATERAL (
+        SELECT id, geom_bng, out_of_area, outcome, located_by, seen_at FROM referrals
+        WHERE geom_bng && a.box
+        OFFSET 0  -- the box alone reaches the scan: see the note above
+    ) r
     WHERE :layer = 'public_reports'
       AND NOT r.out_of_area AND r.outcome IS DISTINCT FROM 'duplicate_merged'
       AND r.located_by IS DISTINCT FROM 'place'
@@ -39,7 +48,11 @@ points AS (
     UNION ALL
     SELECT DISTINCT ON (c.id) 'contact', c.id, c.geom_bng
     FROM cells a
-    JOIN contacts c ON c.geom_bng && a.box
+    CROSS JOIN LATERAL (
+        SELECT id, geom_bng, bedded_down, observed_at FROM contacts
+        WHERE geom_bng && a.box
+        OFFSET 0
+    ) c
     WHERE (:layer = 'all_contacts' OR (:layer = 'verified_bedded_down' AND c.bedded_down))
       AND c.observed_at > :since AND c.observed_at <= :until
 )
