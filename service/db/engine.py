@@ -126,6 +126,20 @@ async def fetch_dicts(
     return [dict(row) for row in result.mappings()]
 
 
+async def fetch_records(session: AsyncSession, name: str, params: dict[str, Any]) -> list[Any]:
+    """The rows of the ``service/db/sql`` read ``name`` as the driver's records, for reads whose
+    rows are many (a fold's neighbourhood): SQLAlchemy's result rows cost more app CPU than the
+    work done with them. The statement runs on the session's connection, in its transaction
+    once one has begun (else on its own; under READ COMMITTED each statement takes its own
+    snapshot either way). Errors are asyncpg's own: only for reads whose callers need no
+    SQLAlchemy error (a failed fold is logged and repaired by the next recompute)."""
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    statement, names = positional(name)
+    driver: Any = raw.driver_connection
+    return list(await driver.fetch(statement, *(params[n] for n in names)))
+
+
 @cache
 def positional(name: str) -> tuple[str, tuple[str, ...]]:
     """A ``service/db/sql`` query with its ``:name`` parameters as ``$1, $2, …`` (for plain

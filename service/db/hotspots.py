@@ -19,7 +19,7 @@ from scipy.spatial import cKDTree
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.db.engine import jsonb, sql
+from service.db.engine import fetch_records, jsonb, sql
 from service.vocabularies import HOTSPOT_LAYERS
 
 #: Advisory lock keys (first int of the two-int form; the second is the layer's index).
@@ -111,15 +111,23 @@ async def neighbourhood(
         "until": until,
     }
     # Candidates by grid cell from the database, then those within reach of a new point
-    rows = (await session.execute(sql("hotspot_neighbourhood"), params)).all()
-    centres = np.array([(r.x, r.y) for r in rows if r.kind == "centre"], dtype=np.float64)
-    candidates = [r for r in rows if r.kind != "centre"]
-    if not len(centres) or not candidates:
+    row = (await fetch_records(session, "hotspot_neighbourhood", params))[0]
+    kinds: list[str] = row["kinds"] or []
+    ids: list[uuid.UUID | None] = row["ids"] or []
+    xy = np.column_stack(
+        (np.array(row["xs"] or [], dtype=np.float64), np.array(row["ys"] or [], dtype=np.float64))
+    )
+    centre = np.array([k == "centre" for k in kinds], dtype=np.bool_)
+    candidates = np.flatnonzero(~centre)
+    if not centre.any() or not len(candidates):
         return _points([], stored=True)
-    xy = np.array([(r.x, r.y) for r in candidates], dtype=np.float64)
-    nearest, _ = cKDTree(centres).query(xy, k=1)
-    return _points(
-        [r for r, d in zip(candidates, nearest, strict=True) if d <= reach_m], stored=True
+    nearest, _ = cKDTree(xy[centre]).query(xy[candidates], k=1)
+    keep = candidates[nearest <= reach_m]
+    return LayerPoints(
+        keys=[(kinds[i], ids[i]) for i in keep],
+        xy_bng=xy[keep],
+        hotspot=np.array(row["hotspots"], dtype=np.int64)[keep],
+        core=np.array(row["cores"], dtype=np.bool_)[keep],
     )
 
 

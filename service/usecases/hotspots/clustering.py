@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 import anyio
 import msgspec
 import numpy as np
+from numpy.typing import NDArray
 
 from geo.cluster_insert import insert_points
 from geo.clustering import dbscan
@@ -97,30 +98,35 @@ async def insert_new_points(
         big = len(hood.keys) > THREAD_THRESHOLD
         up = await anyio.to_thread.run_sync(compute) if big else compute()
         targets = await _targets(session, layer, up.merged_hotspots)
-        members = [
-            (key, targets[int(c)], bool(core))
-            for key, c, core in zip(hood.keys, up.component, up.core, strict=True)
-            if c >= 0
-        ]
-        members += [
-            (key, int(h), False)
-            for key, h in zip(hood.keys, up.joins_hotspot, strict=True)
-            if h >= 0
-        ]
-        # Only memberships that change are written, and only their hotspots refreshed: in a
-        # dense town a changed cluster spans thousands of stored points, and rewriting them
-        # all cost more database time than the referrals themselves (pg_stat_statements
-        # under bench.ingest's flood).
-        stored = {
-            key: (int(h), bool(core))
-            for key, h, core in zip(hood.keys, hood.hotspot, hood.core, strict=True)
-        }
-        changed = [m for m in members if stored.get(m[0]) != (m[1], m[2])]
+        changed = _changed_members(hood, up.component, up.core, up.joins_hotspot, targets)
         await repo.upsert_members(session, layer, changed)
         touched = {h for _, h, _ in changed} | {targets[i] for i in up.merged_hotspots}
         await repo.refresh(session, sorted(touched))
         merged_away = {h for ids in up.merged_hotspots.values() for h in ids}
         return touched | merged_away
+
+
+def _changed_members(
+    hood: repo.LayerPoints,
+    component: NDArray[np.int64],
+    core: NDArray[np.bool_],
+    joins: NDArray[np.int64],
+    targets: dict[int, int],
+) -> list[tuple[MemberKey, int, bool]]:
+    """The memberships a fold writes: a point of a changed cluster joins the hotspot its
+    cluster keeps (with its core flag), a new border point the hotspot it joins. Only those
+    that differ from what is stored: in a dense town a changed cluster spans thousands of
+    stored points, and rewriting them all cost more database time than the referrals
+    themselves (pg_stat_statements under bench.ingest's flood). Computed on arrays: a dense
+    town's fold has 30,000 points in its neighbourhood."""
+    lookup = np.full(max(targets, default=0) + 1, -1, dtype=np.int64)
+    for i, kept in targets.items():
+        lookup[i] = kept
+    in_cluster = component >= 0
+    hotspot = np.where(in_cluster, lookup[np.where(in_cluster, component, 0)], joins)
+    flag = in_cluster & core
+    write = (hotspot >= 0) & ((hotspot != hood.hotspot) | (flag != hood.core))
+    return [(hood.keys[i], int(hotspot[i]), bool(flag[i])) for i in np.flatnonzero(write)]
 
 
 async def _targets(
