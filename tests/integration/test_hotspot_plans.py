@@ -5,7 +5,9 @@ in the hotspot window. The planner then preferred to read the window on ``ix_con
 and match every point of it against every box, a cost that grows with the window's points times
 the boxes (1.7 s a fold in ``bench.ingest``'s contact phase instead of 94 ms).
 ``hotspot_neighbourhood.sql`` puts each box's scan behind ``OFFSET 0`` so that only the box can
-reach it.
+reach it; and each point's stored membership is one probe of ``hotspot_members``' primary key,
+where the planner, expecting a few points, joined them to every member of the layer pair by pair
+(folds of 5,000 points ran into the statement timeout).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import asyncio
 import datetime as dt
 import json
 import uuid
+from typing import Any
 
 import asyncpg
 
@@ -33,7 +36,40 @@ CONTACTS = (
 )
 
 
-def test_neighbourhood_reads_boxes_on_the_spatial_index_under_stale_statistics(db_url, sql):
+HOTSPOT = (
+    "INSERT INTO hotspots (layer, centroid, hull, member_count, core_count, referral_count, "
+    "contact_count, bedded_down_count, first_activity_at, last_activity_at) "
+    "VALUES ('all_contacts', ST_SetSRID(ST_MakePoint(0, 0), 4326), "
+    "ST_SetSRID(ST_MakePoint(0, 0), 4326), 0, 0, 0, 0, 0, now(), now()) RETURNING id"
+)
+MEMBERS = (
+    "INSERT INTO hotspot_members (layer, member_kind, member_id, hotspot_id, core) "
+    "SELECT 'all_contacts', 'contact', id, $1, true FROM contacts "
+    "ORDER BY observed_at LIMIT $2"
+)
+
+OTHER_MEMBERS = (
+    "INSERT INTO hotspot_members (layer, member_kind, member_id, hotspot_id, core) "
+    "SELECT 'public_reports', 'referral', gen_random_uuid(), $1, true "
+    "FROM generate_series(1, $2)"
+)
+
+
+def _scans(plan: Any, relation: str) -> list[dict[str, Any]]:
+    """The plan's nodes that read ``relation``."""
+    found: list[dict[str, Any]] = []
+    if isinstance(plan, dict):
+        if plan.get("Relation Name") == relation:
+            found.append(plan)
+        for value in plan.values():
+            found += _scans(value, relation)
+    elif isinstance(plan, list):
+        for value in plan:
+            found += _scans(value, relation)
+    return found
+
+
+def test_neighbourhood_reads_by_index_under_stale_statistics(db_url, sql):
     team = sql("SELECT id FROM teams ORDER BY id LIMIT 1")[0]["id"]
     worker = sql(
         "INSERT INTO users (username, display_name, password_hash, role) "
@@ -49,8 +85,14 @@ def test_neighbourhood_reads_boxes_on_the_spatial_index_under_stale_statistics(d
             # statistics taken while every contact is long outside the window ...
             await conn.execute(CONTACTS, team, worker, now - dt.timedelta(days=90), OLD)
             await conn.execute("ANALYZE contacts")
-            # ... then a flood inside it, and a fold of its latest points
+            # (and while every stored membership was of another layer)
+            other = await conn.fetchval(HOTSPOT.replace("'all_contacts'", "'public_reports'"))
+            await conn.execute(OTHER_MEMBERS, other, OLD)
+            await conn.execute("ANALYZE hotspot_members")
+            # ... then a flood inside it, most of it folded already, and a fold of its latest
             await conn.execute(CONTACTS, team, worker, now, FLOOD)
+            hotspot = await conn.fetchval(HOTSPOT)
+            await conn.execute(MEMBERS, hotspot, FLOOD - 500)
             new = [
                 r["id"]
                 for r in await conn.fetch(
@@ -79,6 +121,9 @@ def test_neighbourhood_reads_boxes_on_the_spatial_index_under_stale_statistics(d
             await conn.execute("ANALYZE contacts")  # the same points once statistics catch up
             fresh = await candidates()
             assert stale == fresh
+            members = _scans(json.loads(plan), "hotspot_members")
+            assert members
+            assert all("member_id" in m.get("Index Cond", "") for m in members)
             return _index_names(json.loads(plan)), len(stale)
         finally:
             await conn.close()

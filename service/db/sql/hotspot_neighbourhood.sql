@@ -19,7 +19,11 @@
 -- drive the scan instead: right after a flood the statistics still say few points are in the
 -- window, and the planner read the window by ix_contacts_observed_at and matched every point of
 -- it against every box (316 boxes x 34,650 points, 1.7 s a fold instead of 94 ms; the folds
--- then fell 20-30 s behind bench.ingest's contact phase). tests/integration/test_hotspot_plans.py
+-- then fell 20-30 s behind bench.ingest's contact phase). For the same reason each point's
+-- stored membership is one probe of hotspot_members' primary key: estimating a few points, the
+-- planner joined them to every member of the layer, materialised, pair by pair (30,000 x 30,000
+-- under the contact flood: folds of 5,000 points ran into the 15 s statement timeout and were
+-- dropped). Both are checked on stale statistics in tests/integration/test_hotspot_plans.py.
 WITH fresh AS (
     SELECT geom_bng FROM referrals
     WHERE :layer = 'public_reports' AND id = ANY(CAST(:referral_ids AS uuid[]))
@@ -65,8 +69,11 @@ FROM (
     SELECT CAST(p.kind AS varchar) AS kind, p.id, ST_X(p.geom_bng) AS x, ST_Y(p.geom_bng) AS y,
            coalesce(m.hotspot_id, -1) AS hotspot_id, coalesce(m.core, false) AS core
     FROM points p
-    LEFT JOIN hotspot_members m
-        ON m.layer = :layer AND m.member_kind = p.kind AND m.member_id = p.id
+    LEFT JOIN LATERAL (
+        SELECT hotspot_id, core FROM hotspot_members
+        WHERE layer = :layer AND member_kind = p.kind AND member_id = p.id
+        LIMIT 1  -- one probe of the primary key a point: see the note above
+    ) m ON true
     UNION ALL
     SELECT 'centre', NULL, ST_X(geom_bng), ST_Y(geom_bng), -1, false
     FROM fresh
