@@ -17,6 +17,7 @@ from service.db.engine import transaction
 from service.db.hotspots import HOTSPOT_LAYERS, LAYER_LOCK, lock_layer, neighbourhood
 from service.runtime import Runtime, build_runtime
 from service.usecases.hotspots.clustering import insert_new_points
+from service.usecases.hotspots.queue import DEFER_AT, Summaries
 from tests.conftest import in_thread, with_runtime
 from tests.integration.test_contacts import contact
 from tests.integration.test_hotspots import CHELMSFORD, at, members, settled
@@ -170,3 +171,36 @@ def test_a_neighbourhood_is_every_point_within_reach_of_a_new_one_and_no_other(
 
     found = set(with_runtime(settings, read))
     assert found == {keys[(0.0, 0.0)], *(keys[p] for p in inside)}
+
+
+def test_a_fold_under_a_flood_leaves_its_summaries_to_a_later_refresh(client, sql, staff, settings):
+    """With enough points waiting, a fold writes its memberships but leaves its hotspots'
+    summaries (and their placement) to the next fold of the layer, which refreshes them."""
+    points = post(client, staff, [0.0, 100.0, 190.0])
+    settled(sql, 3, LAYER)
+    sql("DELETE FROM hotspot_members WHERE layer = $1", LAYER)  # stored, not yet folded
+    flood = Summaries(queued=lambda: DEFER_AT)
+
+    async def go(runtime: Runtime) -> tuple[set[int], set[int]]:
+        left = await insert_new_points(runtime, LAYER, points, summaries=flood)
+        assert flood.waiting  # the fold's new hotspot, its summary still the placeholder's
+        [(count,)] = await _rows(runtime, flood.waiting)
+        assert count == 0
+        flood.queued = lambda: 0  # the flood is over: the next fold (here, one of no points)
+        return left, await insert_new_points(runtime, LAYER, [], summaries=flood)
+
+    left, refreshed = with_runtime(settings, go)
+    [hotspot] = {h for h, _ in members(sql, LAYER).values()}
+    assert left == set()  # nothing to place again until its summary is current
+    assert refreshed == {hotspot}
+    assert not flood.waiting
+    [row] = sql("SELECT member_count, core_count FROM hotspots WHERE id = $1", hotspot)
+    assert (row["member_count"], row["core_count"]) == (3, 3)
+
+
+async def _rows(runtime: Runtime, ids: set[int]) -> list[tuple[int]]:
+    async with transaction(runtime.sessions) as session:
+        rows = await session.execute(
+            text("SELECT member_count FROM hotspots WHERE id = ANY(:ids)"), {"ids": sorted(ids)}
+        )
+        return [tuple(r) for r in rows]

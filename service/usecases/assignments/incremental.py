@@ -15,7 +15,9 @@ applied to the stored result without replaying it:
   overfill another shift, and so on: again at most one move per shift.
 
 A change is a removal then an insertion (of the item as it is now); a burst is one change after
-another, in one transaction under the same advisory lock as full runs. Items moved by a chain
+another, in one transaction under the same advisory lock as full runs: all its removals first,
+on the database, then all its insertions on a :class:`_Board` of the placed items of the teams
+they meet, written together at the end (each step is exact, so the order does not matter). Items moved by a chain
 are placed again as they were stored (``assignments.inputs``), so a chain never meets an item
 whose new data it has not yet been told about: each step turns the greedy result of the stored
 inputs into that of the stored inputs with one item changed. The work is bounded by the shifts

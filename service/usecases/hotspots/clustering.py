@@ -41,6 +41,7 @@ from service.db import hotspots as repo
 from service.db.engine import transaction
 from service.db.hotspots import MemberKey
 from service.schemas.hotspots import LayerRunOut, RecomputeOut
+from service.usecases.hotspots.queue import Summaries
 from service.vocabularies import HOTSPOT_LAYERS
 
 if TYPE_CHECKING:
@@ -70,40 +71,68 @@ async def insert_new_points(
     new: Sequence[MemberKey],
     *,
     now: dt.datetime | None = None,
+    summaries: Summaries | None = None,
 ) -> set[int]:
     """Fold newly stored points of one layer into its hotspots; returns the ids of the
-    hotspots touched (grown, born, or merged into another)."""
-    if not new:
+    hotspots touched (grown, born, or merged into another) whose summaries it refreshed.
+
+    With ``summaries`` (the updater's) the fold may leave its summaries to a later fold of the
+    layer (:meth:`.queue.Summaries.defer`, under a flood), and then returns none; a fold that
+    refreshes also refreshes what earlier ones left, and returns their hotspots too."""
+    if not new and not (summaries and summaries.waiting):
         return set()
-    settings = runtime.settings
     since, until = _window(runtime, now or dt.datetime.now(dt.UTC))
     async with transaction(runtime.sessions) as session:
         await repo.lock_layer(session, layer)
-        hood = await repo.neighbourhood(
-            session, layer, new, reach_m=2 * settings.hotspot_eps_m, since=since, until=until
-        )
-        fresh = set(new)
-        is_new = np.array([key in fresh for key in hood.keys], dtype=np.bool_)
-        if not is_new.any():
+        touched, merged_away = await _fold(runtime, session, layer, new, since, until)
+        if summaries is not None and summaries.defer():
+            summaries.left(touched, touched | merged_away)
             return set()
-        compute = partial(
-            insert_points,
-            hood.xy_bng,
-            stored_hotspot=hood.hotspot,
-            stored_core=hood.core,
-            new=is_new,
-            eps_m=settings.hotspot_eps_m,
-            min_samples=settings.hotspot_min_samples,
-        )
-        big = len(hood.keys) > THREAD_THRESHOLD
-        up = await anyio.to_thread.run_sync(compute) if big else compute()
-        targets = await _targets(session, layer, up.merged_hotspots)
-        changed = _changed_members(hood, up.component, up.core, up.joins_hotspot, targets)
-        await repo.upsert_members(session, layer, changed)
-        touched = {h for _, h, _ in changed} | {targets[i] for i in up.merged_hotspots}
-        await repo.refresh(session, sorted(touched))
-        merged_away = {h for ids in up.merged_hotspots.values() for h in ids}
-        return touched | merged_away
+        waiting = summaries.waiting if summaries is not None else set()
+        await repo.refresh(session, sorted(touched | waiting))
+    if summaries is not None:
+        _, changed = summaries.take()
+        return touched | merged_away | changed
+    return touched | merged_away
+
+
+async def _fold(
+    runtime: Runtime,
+    session: AsyncSession,
+    layer: str,
+    new: Sequence[MemberKey],
+    since: dt.datetime,
+    until: dt.datetime,
+) -> tuple[set[int], set[int]]:
+    """The fold itself, under the layer's lock: the hotspots whose memberships it changed, and
+    those it merged away."""
+    if not new:
+        return set(), set()
+    settings = runtime.settings
+    hood = await repo.neighbourhood(
+        session, layer, new, reach_m=2 * settings.hotspot_eps_m, since=since, until=until
+    )
+    fresh = set(new)
+    is_new = np.array([key in fresh for key in hood.keys], dtype=np.bool_)
+    if not is_new.any():
+        return set(), set()
+    compute = partial(
+        insert_points,
+        hood.xy_bng,
+        stored_hotspot=hood.hotspot,
+        stored_core=hood.core,
+        new=is_new,
+        eps_m=settings.hotspot_eps_m,
+        min_samples=settings.hotspot_min_samples,
+    )
+    big = len(hood.keys) > THREAD_THRESHOLD
+    up = await anyio.to_thread.run_sync(compute) if big else compute()
+    targets = await _targets(session, layer, up.merged_hotspots)
+    changed = _changed_members(hood, up.component, up.core, up.joins_hotspot, targets)
+    await repo.upsert_members(session, layer, changed)
+    touched = {h for _, h, _ in changed} | {targets[i] for i in up.merged_hotspots}
+    merged_away = {h for ids in up.merged_hotspots.values() for h in ids}
+    return touched, merged_away
 
 
 def _changed_members(
@@ -273,10 +302,12 @@ async def _real_ids(
 # --------------------------------------------------------------------------- background work
 
 
-async def apply_update(runtime: Runtime, layer: str, keys: list[MemberKey]) -> None:
+async def apply_update(
+    runtime: Runtime, layer: str, keys: list[MemberKey], summaries: Summaries | None = None
+) -> None:
     """Fold newly stored points into their layer (the updater's work, see :mod:`.queue`)."""
     try:
-        touched = await insert_new_points(runtime, layer, keys)
+        touched = await insert_new_points(runtime, layer, keys, summaries=summaries)
     except Exception:  # logged; the periodic recompute repairs it
         log.exception("hotspot update of %d point(s) in %s failed", len(keys), layer)
         return
