@@ -24,10 +24,11 @@ DEFER_AT = 10
 """Points of a layer waiting when a fold is about to refresh its hotspots' summaries from which
 it leaves them to the next fold (at most ``FOLD_EVERY_S`` later), which refreshes them with its
 own. A referral flood of 300 a second queues about 15 a worker during one fold; a contact
-batch, 50 at once. A summary is recomputed from all of a hotspot's members: with 20,000 open referrals in
-bench.ingest's towns a refresh took 71 ms, 0.83 ms of database time a referral under the flood
-(pg_stat_statements), more than the fold's neighbourhood read. Below this the fold refreshes
-at once, in its own transaction, as always: a lone arrival's hotspot is current with it."""
+batch, 50 at once. A summary is recomputed from all of a hotspot's members: with 20,000 open
+referrals in bench.ingest's towns a refresh took 71 ms, 0.83 ms of database time a referral
+under the flood (pg_stat_statements), more than the fold's neighbourhood read. Below this the
+fold refreshes at once, in its own transaction, as always: a lone arrival's hotspot is current
+with it."""
 
 REFRESH_EVERY_S = 2.0
 """Summaries are never left waiting longer than this, however long a flood lasts."""
