@@ -114,3 +114,18 @@ def test_stored_script_stays_inert_on_the_status_page(client, sql):
     ).headers["location"]
     assert sql("SELECT appearance FROM referrals")[0]["appearance"] == SCRIPT  # stored as text
     assert SCRIPT not in client.get(location).text
+
+
+def test_the_forms_own_default_date_and_time_band_are_accepted(client, sql):
+    """Posted back as the page set them, at whatever hour: between midnight and 4am the
+    default was today's night, which has not begun, and the form refused its own defaults
+    (the doctest of ``report_form.current_band`` pins that hour)."""
+    html = client.get("/report").text
+    date = re.search(r'id="seen_date" name="seen_date" value="([0-9-]+)"', html)
+    band = re.search(r'<option value="(\w+)" selected>', html.split('id="seen_time_band"')[1])
+    assert date is not None
+    assert band is not None
+    body = form(seen_date=date.group(1), seen_time_band=band.group(1))
+    response = client.post("/report", data=body, follow_redirects=False)
+    assert response.status_code == 303, response.text
+    assert sql("SELECT count(*) AS n FROM referrals")[0]["n"] == 1

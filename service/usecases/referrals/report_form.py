@@ -22,6 +22,7 @@ from service.usecases.referrals.public_status import LONDON_FORMAT, load_public_
 from service.usecases.referrals.sla import LONDON
 from streetlink.errors import ReferralValidationError
 from streetlink.guidance import NOT_FOR_BEGGING, URGENT_GUIDANCE_999
+from streetlink.normalise import band_of
 from streetlink.schema import StreetLinkAlert, validation_error_from_msgspec
 
 TEXT_FIELDS = (
@@ -109,10 +110,15 @@ class FormOutcome:
 
 
 def form_context(
-    runtime: Runtime, form: Mapping[str, Any] | None = None, errors: list[FormError] | None = None
+    runtime: Runtime,
+    form: Mapping[str, Any] | None = None,
+    errors: list[FormError] | None = None,
+    *,
+    now: dt.datetime | None = None,
 ) -> dict[str, Any]:
-    today = dt.datetime.now(LONDON).date().isoformat()
-    values = {"seen_date": today, "seen_time_band": _current_band(), **(form or {})}
+    now = now or dt.datetime.now(dt.UTC)
+    today = now.astimezone(LONDON).date().isoformat()
+    values = {**current_band(now), **(form or {})}
     return {
         "form": values,
         "errors": errors or [],
@@ -129,18 +135,18 @@ def form_context(
     }
 
 
-def _current_band() -> str:
-    hour = dt.datetime.now(LONDON).hour
-    for start, band in (
-        (21, "night"),
-        (17, "evening"),
-        (12, "afternoon"),
-        (8, "morning"),
-        (4, "early_morning"),
-    ):
-        if hour >= start:
-            return band
-    return "night"
+def current_band(now: dt.datetime) -> dict[str, str]:
+    """The form's default date and time band: the band ``now`` falls in, and the date that
+    band is counted from. Between midnight and 4am that is the night that began the day
+    before: today's night has not begun, and the form refused its own default then.
+
+    >>> current_band(dt.datetime(2026, 11, 28, 0, 20, tzinfo=dt.UTC))
+    {'seen_date': '2026-11-27', 'seen_time_band': 'night'}
+    >>> current_band(dt.datetime(2026, 7, 1, 7, 30, tzinfo=dt.UTC))  # 08:30 BST
+    {'seen_date': '2026-07-01', 'seen_time_band': 'morning'}
+    """
+    on, band = band_of(now)
+    return {"seen_date": on.isoformat(), "seen_time_band": band.value}
 
 
 def alert_from_form(form: Mapping[str, Any]) -> StreetLinkAlert:
