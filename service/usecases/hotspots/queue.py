@@ -74,17 +74,16 @@ def layers_of_contact(bedded_down: bool) -> tuple[str, ...]:
     return ("all_contacts", "verified_bedded_down") if bedded_down else ("all_contacts",)
 
 
-CHUNK = 5000
-"""New points folded in by one update at most. A fold costs about its neighbourhood, which in a
-dense town is much the same whether 300 or 5,000 new points are in it, so the fewer folds the
-better: in bench.ingest's contact phase (21,000 contacts in 5 s around a few towns), with the
-same neighbourhood read, folds of at most 1,000 fell 39 s behind the phase and folds of at most
-5,000 10 s (with the read by boxes that replaced it, 41 s in a later run over a layer made
-denser by the referral phases; the burst of 12,000 was current 29 s after it began). The cap
-bounds one fold's transaction: a shift-end burst of 12,000 contacts as one update hit the
-statement timeout when the neighbourhood was read point by point (``hotspot_neighbourhood.sql``
-now reads it by grid cell); chunks of 250 made a 2,000-contact burst take 100 s to settle
-instead of 8 s."""
+CHUNK = 50000
+"""New points folded in by one update at most: a bound on one fold's transaction, set well above
+what a process queues in a flood. A fold costs about its neighbourhood, and in a dense town the
+neighbourhood of 5,000 new points is the whole town, much the same as that of 40,000: the fewer
+the folds, the better. A 20 s contact phase of bench.ingest (2 workers, 32 clients; about 80,000
+contacts around a few towns) needed 96 s of folding after the phase in chunks of 5,000,
+27-60 s in chunks of 20,000 and 16-24 s in chunks of 50,000, with no fold failing. (Chunks of
+250 once made a 2,000-contact burst take 100 s to settle; a 12,000-contact burst as one fold
+hit the statement timeout only while the neighbourhood was read point by point, before
+``hotspot_neighbourhood.sql`` read it by grid cell.)"""
 
 
 FOLD_EVERY_S = 0.25
