@@ -9,13 +9,16 @@ import itertools
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import asyncpg
 import pytest
 from litestar.testing import TestClient
 
 from service.app import create_app
-from service.runtime import build_runtime
+from service.db.assignments import ASSIGNMENT_LOCK
+from service.runtime import Runtime, build_runtime
+from service.usecases.assignments import incremental
 from service.usecases.assignments import runs as assignment
-from tests.conftest import assert_problem, in_thread, make_settings
+from tests.conftest import assert_problem, in_thread, make_settings, with_runtime
 from tests.integration.test_health import wait_for
 from tests.integration.test_referrals import alert
 
@@ -400,6 +403,31 @@ def test_concurrent_runs_from_several_processes_take_turns(client, sql, staff, s
     assert len(stored) == 1
     assert stored[0]["n"] == 6
     assert stored[0]["run_id"] == max(r["id"] for r in runs)
+
+
+def test_an_incremental_pass_begins_when_its_turn_comes(client, sql, staff, settings, db_url):
+    """A pass that waits for another run records the time it got the lock, as a full run does:
+    its record never overlaps the run it waited for."""
+    key = referral(client, sql)
+    run(client, staff["admin"])  # the reference an incremental pass builds on
+
+    async def go(runtime: Runtime) -> tuple[dt.datetime, dt.datetime]:
+        other = await asyncpg.connect(db_url)  # another process's run, holding the lock
+        try:
+            await other.execute("SELECT pg_advisory_lock($1)", ASSIGNMENT_LOCK)
+            waiting = asyncio.create_task(incremental.apply(runtime, {key}, trigger="test"))
+            await asyncio.sleep(0.5)
+            released = dt.datetime.now(dt.UTC)
+            await other.execute("SELECT pg_advisory_unlock($1)", ASSIGNMENT_LOCK)
+            done = await waiting
+        finally:
+            await other.close()
+        return released, done.started_at
+
+    released, started = with_runtime(settings, go)
+    assert started >= released
+    [row] = sql("SELECT incremental FROM assignment_runs ORDER BY id DESC LIMIT 1")
+    assert row["incremental"]
 
 
 def test_an_override_of_an_item_closed_through_the_api_is_released_incrementally(

@@ -311,11 +311,14 @@ async def _apply(
     *,
     trigger: str,
     requested_by: str | None,
-    now: dt.datetime,
+    now: dt.datetime | None,
 ) -> AssignmentRun | None:
     settings = runtime.settings
     async with transaction(runtime.sessions) as session:
         await repo.lock_runs(session)
+        # the pass begins when its turn comes, as a full run does: its record never overlaps
+        # the run it waited for, and shift boundaries are judged at the time it places
+        now = now or dt.datetime.now(dt.UTC)
         team_rows = {r["id"]: r for r in await repo.active_teams(session)}
         swep = await repo.swep_authorities(session)
         digest = inputs_digest(team_rows.values(), swep, settings)
@@ -396,7 +399,6 @@ async def apply(
 ) -> AssignmentRun:
     """Place these items (new, changed or gone) incrementally, or make a full run when the
     stored assignments cannot be built on (see the module docstring)."""
-    now = now or dt.datetime.now(dt.UTC)
     done = await _apply(runtime, set(keys), trigger=trigger, requested_by=requested_by, now=now)
     if done is None:
         done = await run(runtime, trigger=trigger, requested_by=requested_by, now=now)
