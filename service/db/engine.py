@@ -115,13 +115,9 @@ async def fetch_dicts(
     connection is ``asyncpg.InterfaceError`` or ``PostgresConnectionError``, answered 503, and
     SQLAlchemy discards the connection when its reset fails on return to the pool). In a
     transaction it runs through SQLAlchemy, which tracks the transaction."""
-    connection = await session.connection()
-    raw = await connection.get_raw_connection()
+    raw = await (await session.connection()).get_raw_connection()
     if getattr(raw.dbapi_connection, "autocommit", False):
-        statement, names = positional(name)
-        driver: Any = raw.driver_connection
-        rows = await driver.fetch(statement, *(params[n] for n in names))
-        return [dict(row) for row in rows]
+        return [dict(row) for row in await _driver_fetch(raw, name, params)]
     result = await session.execute(sql(name), params)
     return [dict(row) for row in result.mappings()]
 
@@ -133,8 +129,13 @@ async def fetch_records(session: AsyncSession, name: str, params: dict[str, Any]
     once one has begun (else on its own; under READ COMMITTED each statement takes its own
     snapshot either way). Errors are asyncpg's own: only for reads whose callers need no
     SQLAlchemy error (a failed fold is logged and repaired by the next recompute)."""
-    connection = await session.connection()
-    raw = await connection.get_raw_connection()
+    raw = await (await session.connection()).get_raw_connection()
+    return await _driver_fetch(raw, name, params)
+
+
+async def _driver_fetch(raw: Any, name: str, params: dict[str, Any]) -> list[Any]:
+    """The query ``name`` on a pooled connection's asyncpg connection, with its prepared
+    statement cache."""
     statement, names = positional(name)
     driver: Any = raw.driver_connection
     return list(await driver.fetch(statement, *(params[n] for n in names)))
