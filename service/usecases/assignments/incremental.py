@@ -17,17 +17,17 @@ applied to the stored result without replaying it:
 A change is a removal then an insertion (of the item as it is now); a burst is one change after
 another, in one transaction under the same advisory lock as full runs: all its removals first,
 on the database, then all its insertions on a :class:`_Board` of the placed items of the teams
-they meet, written together at the end (each step is exact, so the order does not matter).
-Items moved by a chain are placed again as they were stored (``assignments.inputs``), so a
-chain never meets an item whose new data it has not yet been told about: each step turns the
-greedy result of the stored inputs into that of the stored inputs with one item changed. The
-work is bounded by the shifts (teams x horizon) and their capacity, not by the number of open
-items. Team, shift and rule of
-every item equal a full run's (``tests/integration/test_incremental_assignment.py`` checks it on
-random sequences). Where they may differ, by design: ``reasons.full_slots`` of an item that did
-not move may miss or keep a shift of the *same* serve time as its own that filled or emptied
-later (it never prefers one); ``used_visits`` of an item on a shift counts the items ahead of it
-when it was placed; and ``serve_at`` of a shift under way is the time it was computed.
+they meet, written together at the end (each step is exact, so the order does not matter). Items
+moved by a chain are placed again as they were stored (``assignments.inputs``), so a chain never
+meets an item whose new data it has not yet been told about: each step turns the greedy result
+of the stored inputs into that of the stored inputs with one item changed. The work is bounded
+by the shifts (teams x horizon) and their capacity, not by the number of open items. Team, shift
+and rule of every item equal a full run's (``tests/integration/test_incremental_assignment.py``
+checks it on random sequences). Where they may differ, by design: ``reasons.full_slots`` of an
+item that did not move may miss or keep a shift of the *same* serve time as its own that filled
+or emptied later (it never prefers one); ``used_visits`` of an item on a shift counts the items
+ahead of it when it was placed; and ``serve_at`` of a shift under way is the time it was
+computed.
 
 A full run is the reference and is made instead when there is none yet, when the teams, SWEP or
 settings differ from the last full run's (``inputs_digest``) or a shift has started or ended

@@ -110,13 +110,9 @@ class FormOutcome:
 
 
 def form_context(
-    runtime: Runtime,
-    form: Mapping[str, Any] | None = None,
-    errors: list[FormError] | None = None,
-    *,
-    now: dt.datetime | None = None,
+    runtime: Runtime, form: Mapping[str, Any] | None = None, errors: list[FormError] | None = None
 ) -> dict[str, Any]:
-    now = now or dt.datetime.now(dt.UTC)
+    now = dt.datetime.now(dt.UTC)
     today = now.astimezone(LONDON).date().isoformat()
     values = {**current_band(now), **(form or {})}
     return {
