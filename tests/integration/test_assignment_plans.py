@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import asyncpg
@@ -39,17 +40,19 @@ ITEMS = (
 )
 
 
-def _index_names(plan: Any) -> set[str]:
-    found: set[str] = set()
+def plan_nodes(plan: Any) -> Iterator[dict[str, Any]]:
+    """Every node of an ``EXPLAIN (FORMAT JSON)`` plan, depth first."""
     if isinstance(plan, dict):
-        if "Index Name" in plan:
-            found.add(plan["Index Name"])
+        yield plan
         for value in plan.values():
-            found |= _index_names(value)
+            yield from plan_nodes(value)
     elif isinstance(plan, list):
         for value in plan:
-            found |= _index_names(value)
-    return found
+            yield from plan_nodes(value)
+
+
+def index_names(plan: Any) -> set[str]:
+    return {node["Index Name"] for node in plan_nodes(plan) if "Index Name" in node}
 
 
 def test_shift_use_is_counted_on_the_shift_index_under_stale_statistics(db_url, sql):
@@ -82,7 +85,7 @@ def test_shift_use_is_counted_on_the_shift_index_under_stale_statistics(db_url, 
             plan = await conn.fetchval(f"EXPLAIN (FORMAT JSON) EXECUTE slot_use({args})")
             counted = await conn.fetch(f"EXECUTE slot_use({args})")
             assert sum(r["n"] for r in counted) == PLACED
-            return _index_names(json.loads(plan))
+            return index_names(json.loads(plan))
         finally:
             await conn.close()
 

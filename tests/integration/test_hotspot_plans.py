@@ -16,13 +16,12 @@ import asyncio
 import datetime as dt
 import json
 import uuid
-from typing import Any
 
 import asyncpg
 
 from service.db.engine import positional
 from tests.conftest import in_thread
-from tests.integration.test_assignment_plans import _index_names
+from tests.integration.test_assignment_plans import index_names, plan_nodes
 
 OLD, FLOOD = 200, 6000
 CONTACTS = (
@@ -53,20 +52,6 @@ OTHER_MEMBERS = (
     "SELECT 'public_reports', 'referral', gen_random_uuid(), $1, true "
     "FROM generate_series(1, $2)"
 )
-
-
-def _scans(plan: Any, relation: str) -> list[dict[str, Any]]:
-    """The plan's nodes that read ``relation``."""
-    found: list[dict[str, Any]] = []
-    if isinstance(plan, dict):
-        if plan.get("Relation Name") == relation:
-            found.append(plan)
-        for value in plan.values():
-            found += _scans(value, relation)
-    elif isinstance(plan, list):
-        for value in plan:
-            found += _scans(value, relation)
-    return found
 
 
 def test_neighbourhood_reads_by_index_under_stale_statistics(db_url, sql):
@@ -121,10 +106,11 @@ def test_neighbourhood_reads_by_index_under_stale_statistics(db_url, sql):
             await conn.execute("ANALYZE contacts")  # the same points once statistics catch up
             fresh = await candidates()
             assert stale == fresh
-            members = _scans(json.loads(plan), "hotspot_members")
+            nodes = json.loads(plan)
+            members = [n for n in plan_nodes(nodes) if n.get("Relation Name") == "hotspot_members"]
             assert members
             assert all("member_id" in m.get("Index Cond", "") for m in members)
-            return _index_names(json.loads(plan)), len(stale)
+            return index_names(nodes), len(stale)
         finally:
             await conn.close()
 
