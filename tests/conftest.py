@@ -173,6 +173,9 @@ def make_settings(url: str, **overrides: Any) -> Settings:
     overrides.setdefault("public_rate_limit_per_minute", 100_000)
     # The periodic hotspot recompute runs only in the tests that ask for it.
     overrides.setdefault("hotspot_recompute_interval_s", 0)
+    # Background assignment passes run only in the tests that ask for them (a shorter debounce):
+    # one landing mid-test would make the newest run, or the run ids, depend on timing.
+    overrides.setdefault("assignment_debounce_s", 3600.0)
     # Offline: no public base map (the tests that need one serve a style on loopback).
     overrides.setdefault("map_style_url", "")
     return Settings(database_url=url, jwt_secret="test-secret-" + "x" * 32, **overrides)
@@ -271,6 +274,13 @@ def settings(db_url: str) -> Settings:
 def client(settings: Settings) -> Iterator[TestClient[Any]]:
     with TestClient(app=create_app(settings)) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def quick_client(db_url: str) -> Iterator[TestClient[Any]]:
+    """A client whose background assignment passes run, 1 s after a burst's first request."""
+    with TestClient(app=create_app(make_settings(db_url, assignment_debounce_s=1.0))) as c:
+        yield c
 
 
 @pytest.fixture

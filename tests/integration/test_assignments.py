@@ -10,15 +10,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import asyncpg
-import pytest
-from litestar.testing import TestClient
 
-from service.app import create_app
 from service.db.assignments import ASSIGNMENT_LOCK
 from service.runtime import Runtime, build_runtime
 from service.usecases.assignments import incremental
 from service.usecases.assignments import runs as assignment
-from tests.conftest import assert_problem, in_thread, make_settings, with_runtime
+from tests.conftest import assert_problem, in_thread, with_runtime
 from tests.integration.test_health import wait_for
 from tests.integration.test_referrals import alert
 
@@ -431,8 +428,9 @@ def test_an_incremental_pass_begins_when_its_turn_comes(client, sql, staff, sett
 
 
 def test_an_override_of_an_item_closed_through_the_api_is_released_incrementally(
-    client, sql, staff
+    quick_client, sql, staff
 ):
+    client = quick_client
     key = referral(client, sql)
     pinned = client.put(f"/v1/assignments/{key}", json={"team_id": 1}, headers=staff["admin"])
     assert pinned.status_code == 200, pinned.text
@@ -448,12 +446,6 @@ def test_an_override_of_an_item_closed_through_the_api_is_released_incrementally
     assert [r["released_by_name"] for r in sql(released)] == [assignment.STALE_OVERRIDE]
     runs = sql("SELECT incremental FROM assignment_runs ORDER BY id DESC LIMIT 1")
     assert [r["incremental"] for r in runs] == [True]
-
-
-@pytest.fixture
-def quick_client(db_url):
-    with TestClient(app=create_app(make_settings(db_url, assignment_debounce_s=1.0))) as c:
-        yield c
 
 
 def test_work_arriving_is_assigned_in_one_debounced_background_run(quick_client, sql):
@@ -487,9 +479,10 @@ def test_the_assignments_command_runs_once_and_reports(client, sql, db_url, monk
     assert sql("SELECT item_id FROM assignments")[0]["item_id"] == key.split(":")[1]
 
 
-def test_a_hotspot_born_from_contacts_is_assigned_in_the_background(client, sql, staff):
+def test_a_hotspot_born_from_contacts_is_assigned_in_the_background(quick_client, sql, staff):
     from tests.integration.test_contacts import contact
 
+    client = quick_client
     items = [contact(lat=51.7366 + k / 10_000, bedded_down=True) for k in range(3)]
     sent = client.post("/v1/contacts:batch", json={"items": items}, headers=staff["worker_mid"])
     assert sent.json()["created"] == 3

@@ -115,7 +115,8 @@ def test_placement_is_for_coordinators_in_scope_and_bad_input_changes_nothing(cl
     assert_problem(client.put(url, json=point, headers=staff["admin"]), 409)
 
 
-def test_an_out_of_area_referral_is_forwarded_with_a_note_and_closed(client, sql, staff):
+def test_an_out_of_area_referral_is_forwarded_with_a_note_and_closed(quick_client, sql, staff):
+    client = quick_client
     away = _refer(client, sql, lon=LONDON[0], lat=LONDON[1])
     here = _refer(client, sql)
     note = {"note": "Sent to the Westminster outreach service"}
