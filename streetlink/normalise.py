@@ -191,10 +191,21 @@ class _Location(NamedTuple):
     quality: LocationQuality
 
 
-def _as_utc(value: datetime) -> datetime:
+def _as_utc(value: datetime, field: str) -> datetime:
+    """The instant in UTC; a time whose UTC day is off the calendar (year 1 or 9999 with an
+    offset) is refused, not an error.
+
+    >>> _as_utc(datetime.fromisoformat("0001-01-01T00:00:00+05:00"), "$.seen_at")
+    Traceback (most recent call last):
+    ...
+    streetlink.errors.ReferralValidationError: $.seen_at: is not a time this service can place
+    """
     if value.tzinfo is None or value.utcoffset() is None:
         value = value.replace(tzinfo=LONDON)
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ReferralValidationError(field, "is not a time this service can place") from None
 
 
 def _check_age(at: datetime, now: datetime, max_age: timedelta, field: str) -> None:
@@ -208,7 +219,7 @@ def _check_age(at: datetime, now: datetime, max_age: timedelta, field: str) -> N
 def _seen_exact(
     seen_at: datetime, now: datetime, clock_skew: timedelta, max_age: timedelta
 ) -> _Seen:
-    at = _as_utc(seen_at)
+    at = _as_utc(seen_at, "$.seen_at")
     if at > now + clock_skew:
         raise ReferralValidationError("$.seen_at", "is in the future")
     _check_age(at, now, max_age, "$.seen_at")

@@ -474,6 +474,14 @@ def test_list_filters_by_id_status_and_date_with_a_bounded_page(client, sql):
     assert_open311_error(
         client.get(f"{BASE}/requests.json", params={"start_date": "yesterday"}), 400, "start_date"
     )
+    off_the_calendar = (  # a range around them would run past year 1 or 9999
+        ("end_date", "0001-01-01T00:00:00Z"),
+        ("start_date", "9999-12-31T23:59:59Z"),
+        ("start_date", "0001-01-01T00:00:00+05:00"),
+    )
+    for name, value in off_the_calendar:
+        far = client.get(f"{BASE}/requests.json", params={name: value})
+        assert_open311_error(far, 400, name)
 
 
 def test_unknown_requests_are_404_in_open311_shape(client):

@@ -239,6 +239,8 @@ def test_bad_input_is_a_problem_naming_the_field_and_stores_nothing(client, sql,
         ),
         ({"postcode": "NOT A POSTCODE"}, "$.postcode"),
         ({"seen_at": (dt.datetime.now(dt.UTC) + dt.timedelta(days=1)).isoformat()}, "$.seen_at"),
+        ({"seen_at": "0001-01-01T00:00:00+05:00"}, "$.seen_at"),  # its UTC day is year 0
+        ({"seen_at": "9999-12-31T23:00:00-05:00"}, "$.seen_at"),  # and this one's year 10000
         ({"referrer": {"email": "a@b.org"}}, "$.referrer.consent_to_contact"),
     ],
 )

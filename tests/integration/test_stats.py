@@ -298,3 +298,29 @@ def test_by_default_the_last_90_days(client, staff):
     assert body["outside_scope"] == "withheld"  # not a whole month: only the worker's team
     assert body["authorities"] == []
     assert [r["name"] for r in body["teams"]] == ["Mid Essex Outreach"]
+
+
+PERIOD_PATHS = (
+    "/v1/stats",
+    "/v1/stats/weekly",
+    "/v1/exports/counts",
+    "/v1/exports/snapshot",
+    "/v1/exports/snapshot.csv",
+    "/v1/exports/referrals.csv",
+    "/v1/exports/contacts.csv",
+)
+
+
+@pytest.mark.parametrize("path", PERIOD_PATHS)
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"to": "0001-01-03"},  # the default start, 89 days earlier, is before year 1
+        {"from": "0001-01-01", "to": "0001-01-01"},  # the cohort look-back goes before year 1
+        {"from": "9999-12-31", "to": "9999-12-31"},  # the period's end is past the calendar
+        {"to": "9999-12-31"},
+    ],
+)
+def test_days_off_the_calendar_are_refused_not_a_server_error(client, staff, path, params):
+    body = assert_problem(client.get(path, params=params, headers=staff["admin"]), 422)
+    assert "2000-01-01" in body["detail"]

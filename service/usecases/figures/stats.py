@@ -49,6 +49,10 @@ from service.vocabularies import COHORTS, OUTCOME_CODES
 
 MAX_PERIOD_DAYS = 3 * 366 + 1
 DEFAULT_PERIOD_DAYS = 90
+# The days a period may name: wide enough for any record (and its five-year cohort look-back),
+# narrow enough that no day before or after it falls off the calendar.
+FIRST_DAY = dt.date(2000, 1, 1)
+LAST_DAY = dt.date(2099, 12, 31)
 COHORT_RULE = cohorts.DEFAULT_RULE
 
 
@@ -66,9 +70,16 @@ def make_period(from_date: dt.date | None, to_date: dt.date | None) -> wire.Peri
     Traceback (most recent call last):
     ...
     service.exceptions.InvalidInputError: the period ends before it starts
+    >>> make_period(None, dt.date(1, 1, 1))
+    Traceback (most recent call last):
+    ...
+    service.exceptions.InvalidInputError: give a day from 2000-01-01 to 2099-12-31
     """
+    for name, day in (("from", from_date), ("to", to_date)):
+        if day is not None and not FIRST_DAY <= day <= LAST_DAY:
+            raise InvalidInputError(f"give a day from {FIRST_DAY} to {LAST_DAY}", field=name)
     to_date = to_date or _now().astimezone(LONDON).date()
-    from_date = from_date or to_date - dt.timedelta(days=DEFAULT_PERIOD_DAYS - 1)
+    from_date = from_date or max(FIRST_DAY, to_date - dt.timedelta(days=DEFAULT_PERIOD_DAYS - 1))
     if to_date < from_date:
         raise InvalidInputError("the period ends before it starts", field="to")
     if (to_date - from_date).days >= MAX_PERIOD_DAYS:

@@ -49,6 +49,9 @@ from streetlink.schema import PERSON_TEXT_MAX, AgeBand, Gender, SiteType, TimeBa
 
 EMBARGO = dt.timedelta(hours=24)
 MAX_RANGE = dt.timedelta(days=90)
+# The moments a range may name (a range beyond them would run off the calendar).
+EARLIEST = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+LATEST = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
 MAX_IDS = 50
 PAGE_SIZE_MAX = 100
 COORDINATORS = "Greater Essex outreach coordinators"
@@ -258,6 +261,11 @@ def _aware(value: dt.datetime | None) -> dt.datetime | None:
 def _window(query: RequestFilter, now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
     """The requested range, by default the last 90 days; never longer than 90 days."""
     start, end = _aware(query.start_date), _aware(query.end_date)
+    for name, moment in (("start_date", start), ("end_date", end)):
+        if moment is not None and not EARLIEST <= moment <= LATEST:
+            raise InvalidInputError(
+                f"give a time from {EARLIEST:%Y-%m-%d} to {LATEST:%Y-%m-%d}", field=name
+            )
     if start is not None and end is None:
         end = min(start + MAX_RANGE, now)
     end = end or now
