@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import hashlib
 import logging
 from collections.abc import AsyncIterator
@@ -290,4 +291,18 @@ def create_app_from_env() -> Litestar:
     logging is set up for a server (JSON lines on stderr)."""
     settings = Settings.from_env()
     configure_logging(settings.log_level, json=settings.log_json)
-    return create_app(settings)
+    app = create_app(settings)
+    app.on_startup.append(freeze_startup_objects)  # after the lifespan has loaded everything
+    return app
+
+
+def freeze_startup_objects() -> None:
+    """Put what a started server holds for its whole life (modules, routes, schemas, the
+    area index: some 175,000 objects) out of the cycle collector's reach.
+
+    Every full collection walked them all: 95 ms a time, every few seconds under load, with
+    every request of the process waiting (bench.ingest's open-loop p99). Garbage is collected
+    first so none is kept. Only servers do this, not the tests' many short-lived apps: what
+    is frozen is never collected."""
+    gc.collect()
+    gc.freeze()
