@@ -168,8 +168,13 @@ def push_service_allowed(endpoint: str, services: tuple[str, ...]) -> bool:
     False
     >>> push_service_allowed("https://notify.windows.com.evil.example/x", services)
     False
+    >>> push_service_allowed("https://[fcm.googleapis.com/x", services)  # not a URL at all
+    False
     """
-    parts = urlsplit(endpoint)
+    try:
+        parts = urlsplit(endpoint)
+    except ValueError:  # an unbalanced "[" is "Invalid IPv6 URL"
+        return False
     host = (parts.hostname or "").lower()
     for service in services:
         scheme, _, pattern = service.lower().partition("://")
