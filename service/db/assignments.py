@@ -305,19 +305,11 @@ async def overrides_of_many(
 
 
 async def assigned_ids(session: AsyncSession, kind: str, item_ids: Sequence[str]) -> set[str]:
-    """Which of these items of one kind have a stored assignment: one primary-key probe an
-    item. (``item_id = ANY(:ids)`` was planned as a read of every assignment of the kind, a
-    sequential scan or a bitmap scan on the key's first column only, each row compared with
-    every id: 7-21 ms a call at 18,000-20,000 assignments.)"""
-    rows = await session.execute(text(ASSIGNED_IDS), {"k": kind, "ids": list(item_ids)})
+    """Which of these items of one kind have a stored assignment (one key probe an item)."""
+    rows = await session.execute(
+        sql("assignment_placed_ids"), {"kind": kind, "ids": list(item_ids)}
+    )
     return {r[0] for r in rows}
-
-
-ASSIGNED_IDS = (
-    "SELECT u.id FROM unnest(CAST(:ids AS varchar[])) AS u(id) "
-    "CROSS JOIN LATERAL (SELECT 1 FROM assignments a "
-    "WHERE a.item_kind = :k AND a.item_id = u.id LIMIT 1) AS placed"
-)
 
 
 async def move_referrals(

@@ -18,7 +18,6 @@ from typing import Any
 
 import asyncpg
 
-from service.db.assignments import ASSIGNED_IDS
 from service.db.engine import positional
 from tests.conftest import in_thread
 
@@ -110,9 +109,10 @@ def test_which_items_are_placed_is_read_by_primary_key(db_url, sql):
             stored = await conn.fetch("SELECT item_id FROM assignments ORDER BY item_id LIMIT 50")
             asked = [r["item_id"] for r in stored] + [f"not-{k}" for k in range(50)]
             # as the app sends it: the server infers the parameters' types
-            statement = ASSIGNED_IDS.replace(":k", "$1").replace(":ids", "$2")
-            plan = await conn.fetchval(f"EXPLAIN (FORMAT JSON) {statement}", "referral", asked)
-            found = await conn.fetch(statement, "referral", asked)
+            statement, names = positional("assignment_placed_ids")
+            args = [{"kind": "referral", "ids": asked}[n] for n in names]
+            plan = await conn.fetchval(f"EXPLAIN (FORMAT JSON) {statement}", *args)
+            found = await conn.fetch(statement, *args)
             reads = [
                 node
                 for node in plan_nodes(json.loads(plan))
