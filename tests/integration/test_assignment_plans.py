@@ -55,6 +55,11 @@ def index_names(plan: Any) -> set[str]:
     return {node["Index Name"] for node in plan_nodes(plan) if "Index Name" in node}
 
 
+def reads_of(plan: Any, relation: str) -> list[dict[str, Any]]:
+    """The plan's nodes that read ``relation``."""
+    return [node for node in plan_nodes(plan) if node.get("Relation Name") == relation]
+
+
 def test_shift_use_is_counted_on_the_shift_index_under_stale_statistics(db_url, sql):
     teams = [r["id"] for r in sql("SELECT id FROM teams ORDER BY id LIMIT 2")]
 
@@ -113,12 +118,7 @@ def test_which_items_are_placed_is_read_by_primary_key(db_url, sql):
             args = [{"kind": "referral", "ids": asked}[n] for n in names]
             plan = await conn.fetchval(f"EXPLAIN (FORMAT JSON) {statement}", *args)
             found = await conn.fetch(statement, *args)
-            reads = [
-                node
-                for node in plan_nodes(json.loads(plan))
-                if node.get("Relation Name") == "assignments"
-            ]
-            return reads, len(found)
+            return reads_of(json.loads(plan), "assignments"), len(found)
         finally:
             await conn.close()
 

@@ -21,7 +21,7 @@ import asyncpg
 
 from service.db.engine import positional
 from tests.conftest import in_thread
-from tests.integration.test_assignment_plans import index_names, plan_nodes
+from tests.integration.test_assignment_plans import index_names, reads_of
 
 OLD, FLOOD = 200, 6000
 CONTACTS = (
@@ -107,7 +107,7 @@ def test_neighbourhood_reads_by_index_under_stale_statistics(db_url, sql):
             fresh = await candidates()
             assert stale == fresh
             nodes = json.loads(plan)
-            members = [n for n in plan_nodes(nodes) if n.get("Relation Name") == "hotspot_members"]
+            members = reads_of(nodes, "hotspot_members")
             assert members
             assert all("member_id" in m.get("Index Cond", "") for m in members)
             return index_names(nodes), len(stale)
