@@ -6,16 +6,20 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import datetime as dt
 import io
 import json
 import math
 import uuid
 from collections import Counter
+from decimal import Decimal
 
 import pytest
 
 from service.app import create_app
 from service.cli import main as cli
+from service.db.engine import positional
+from service.db.exports import LIST_COLUMNS
 from service.usecases.figures import exports
 from tests.conftest import assert_problem, in_thread
 from tests.integration.figures_data import END, FROM, START, TO, seed_world
@@ -189,6 +193,128 @@ def test_rows_leave_in_batches_from_a_cursor(settings, staff, sql, world, monkey
     assert seen[-1] == (total, total)
     assert [done for done, _ in seen] == sorted(done for done, _ in seen)
     assert sum(chunk.count(b"SLT-") for chunk in chunks) == total
+
+
+# Values that each need something of a CSV cell: a formula to defuse, a quote, a comma or a
+# line break to quote, a float that prints as a whole number, a time without microseconds.
+TRICKY_TEXT = [
+    None,
+    "",
+    "plain",
+    "=SUM(A1)",
+    "+44 7700",
+    "-2",
+    "@here",
+    "\tx",
+    "\rx",
+    "'quoted",
+    "a,b",
+    'say "hi"',
+    "line\nbreak",
+    '=a,"b"',
+    "caf\u00e9 \u2615",
+    "'=x",
+    ",",
+    '"',
+]
+TYPED = [
+    ("text", TRICKY_TEXT),
+    ("boolean", [True, False, None]),
+    ("smallint", [0, -3, 32767, None]),
+    ("integer", [7, -2147483648, None]),
+    ("bigint", [9007199254740993, None]),
+    ("numeric", [Decimal("51.123400"), Decimal("-0.000001"), Decimal("0.000000"), None]),
+    ("uuid", [uuid.UUID(int=0), uuid.uuid4(), None]),
+    ("double precision", [12.5, 10.0, 0.1, 1e-05, 123456.789, 0.0, -0.0, 1e300, None]),
+    (
+        "timestamptz",
+        [
+            dt.datetime(2025, 1, 2, 3, 4, tzinfo=dt.UTC),
+            dt.datetime(2026, 11, 28, 23, 59, 59, 120000, tzinfo=dt.UTC),
+            dt.datetime(2000, 2, 29, 0, 0, 0, 1, tzinfo=dt.UTC),
+            dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.timezone(dt.timedelta(hours=1))),
+            None,
+        ],
+    ),
+]
+
+
+@pytest.mark.parametrize(("kind", "values"), TYPED, ids=[kind for kind, _ in TYPED])
+def test_the_database_writes_each_cell_as_the_app_would(sql, kind, values):
+    """csv_cell() is the twin of exports.cell() and the csv module: the same line, byte for
+    byte, for every kind of column an export has."""
+    for value in values:
+        line = sql(f"SELECT concat_ws(',', csv_cell($1::{kind}), 'x') || E'\\r\\n' AS l", value)
+        expected = exports.encode_rows(
+            [[value.astimezone(dt.UTC) if kind == "timestamptz" and value else value, "x"]]
+        )
+        assert line[0]["l"].encode() == expected, (kind, value)
+
+
+def _python_export(sql, name, columns, **params):
+    """The export as exports.encode_rows writes it from the rows of its query."""
+    statement, names = positional(f"export_{name}")
+    values = {
+        "scope_all": True,
+        "scope_coordinator": False,
+        "scope_teams": [],
+        "scope_codes": [],
+        "start": exports.EARLIEST,
+        "end": exports.LATEST,
+        "authority": None,
+        "team_id": None,
+    } | params
+    found = sql(statement, *(values[n] for n in names))
+    as_python = [
+        [json.loads(r[c]) if c in LIST_COLUMNS and r[c] is not None else r[c] for c in columns]
+        for r in found
+    ]
+    return exports.encode_rows([columns]) + exports.encode_rows(as_python), len(found)
+
+
+def test_an_export_is_byte_for_byte_what_the_app_would_write(client, staff, sql, world):
+    mid = world.teams["Mid Essex Outreach"]
+    sql(
+        "UPDATE contacts SET notes = $1, accuracy_m = 10.0, offers_made = $3::jsonb, "
+        "offers_accepted = '[]'::jsonb "
+        "WHERE id IN (SELECT id FROM contacts WHERE team_id = $2 LIMIT 3)",
+        '=HYPERLINK("x"),\nsecond line',
+        mid,
+        json.dumps(["=x", "a,b", None, 'say "hi"']),
+    )
+    changed = sql(
+        "INSERT INTO contact_sensitive (contact_id, support_needs, health_notes) "
+        "SELECT id, $3::jsonb, $1 FROM contacts WHERE team_id = $2 ORDER BY id LIMIT 2 "
+        "ON CONFLICT (contact_id) DO UPDATE SET support_needs = EXCLUDED.support_needs, "
+        "health_notes = EXCLUDED.health_notes RETURNING 1",
+        'said "no",\r\nthen yes',
+        mid,
+        json.dumps(["-a", "b"]),
+    )
+    assert len(changed) == 2
+    sql(
+        "UPDATE referrals SET appearance = $1, accuracy_m = 25.0 "
+        "WHERE id IN (SELECT id FROM referrals LIMIT 3)",
+        '@tall, "red" coat',
+    )
+    worker = {"scope_all": False, "scope_teams": [mid]}
+    cases = [
+        ("referrals.csv", "admin", {}, exports.REFERRAL_COLUMNS, {}),
+        ("contacts.csv", "admin", {}, exports.CONTACT_COLUMNS, {"special_category": False}),
+        (
+            "contacts.csv",
+            "worker_mid",
+            {"special_category": "true"},
+            exports.CONTACT_COLUMNS + exports.SPECIAL_CATEGORY_COLUMNS,
+            worker | {"special_category": True},
+        ),
+    ]
+    for path, who, query, columns, params in cases:
+        got = client.get(f"/v1/exports/{path}", params=query, headers=staff[who])
+        assert got.status_code == 200, got.text
+        expected, n = _python_export(sql, path.removesuffix(".csv"), columns, **params)
+        assert n > 3
+        assert got.content == expected, path
 
 
 def _people_last_seen(sql):

@@ -7,9 +7,10 @@ appear by pseudonym; special-category fields (support needs, health notes) only 
 for by a role that acts on them (workers, coordinators: see ``contact_views``).
 
 Each export is audited once, before its first row leaves, with the exact number of rows: the
-count and the rows are read in one snapshot. Rows are read from a server-side cursor in
-batches of :data:`BATCH_ROWS` and written out batch by batch, so an export of any size keeps
-little in memory and no single statement runs long.
+count and the rows are read in one snapshot. The database writes each row as a CSV line
+(``csv_cell()``, the twin of :func:`cell`: the same bytes); the lines are read from a
+server-side cursor in batches of :data:`BATCH_ROWS` and written out batch by batch, so an
+export of any size keeps little in memory and no single statement runs long.
 
 The snapshot return counts people seen bedded down in the period (each once, where they were
 last seen so) per authority by gender, age band and (administrators only) nationality band,
@@ -131,7 +132,9 @@ def cli_user() -> StaffUser:
 
 
 def cell(value: Any) -> str:
-    """One CSV cell: text a spreadsheet would run as a formula is defused.
+    """One CSV cell: text a spreadsheet would run as a formula is defused. The header of an
+    export and the snapshot return are written with it; an export's rows by its SQL twin,
+    ``csv_cell()`` (``migrations/versions/0016_csv_cells.py``).
 
     >>> [cell(v) for v in (None, True, 2.5, "=SUM(A1)", ["a", "b"])]
     ['', 'true', '2.5', "'=SUM(A1)", 'a;b']
@@ -222,8 +225,9 @@ async def _stream(
         await _audit(runtime, user, job.name, route, {**job.detail, "rows": total})
         yield encode_rows([job.columns])
         done = 0
-        async for batch in repo.batches(conn, job.name, job.params, batch_rows=BATCH_ROWS):
-            yield encode_rows([row[c] for c in job.columns] for row in batch)
+        batches = repo.lines(conn, job.name, job.columns, job.params, batch_rows=BATCH_ROWS)
+        async for batch in batches:
+            yield "".join(batch).encode()
             done += len(batch)
             if progress is not None:
                 progress(done, total)
