@@ -64,15 +64,6 @@ async def rotate(
     )
 
 
-async def is_active(session: AsyncSession, device_id: uuid.UUID, user_id: int) -> bool:
-    """Whether this device exists, belongs to this user and is not revoked."""
-    found = await session.execute(
-        text("SELECT 1 FROM devices WHERE id = :id AND user_id = :user_id AND revoked_at IS NULL"),
-        {"id": device_id, "user_id": user_id},
-    )
-    return found.first() is not None
-
-
 async def list_visible(session: AsyncSession, scope: dict[str, Any]) -> list[dict[str, Any]]:
     """The devices the caller may manage (see ``_VISIBLE``), newest first."""
     rows = await session.execute(

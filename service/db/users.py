@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.db.engine import sql
+from service.db.engine import fetch_dicts
 
 
-async def get(session: AsyncSession, user_id: int) -> dict[str, Any] | None:
-    """An active user with their teams and authorities (sorted), or ``None``."""
-    row = (await session.execute(sql("user_get"), {"id": user_id})).mappings().first()
-    return dict(row) if row else None
+async def get(
+    session: AsyncSession, user_id: int, *, device_id: uuid.UUID | None = None
+) -> dict[str, Any] | None:
+    """An active user with their teams and authorities (sorted), or ``None``; with
+    ``device_id``, only while that device is theirs and not revoked. One statement: in a
+    :func:`~service.db.engine.statements` session (every signed-in request) one round trip."""
+    rows = await fetch_dicts(session, "user_get", {"id": user_id, "device_id": device_id})
+    return rows[0] if rows else None
 
 
 async def get_credentials(session: AsyncSession, username: str) -> dict[str, Any] | None:

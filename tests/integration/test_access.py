@@ -29,7 +29,8 @@ from litestar.testing import TestClient
 
 from service import access
 from service.access import Scope, StaffUser
-from tests.conftest import ROOT, in_thread, run_sql, url_for_database, wait_for
+from service.db.engine import positional
+from tests.conftest import in_thread, run_sql, url_for_database, wait_for
 from tests.integration.test_contacts import contact
 from tests.integration.test_referrals import alert
 
@@ -514,10 +515,11 @@ def test_every_read_path_answers_exactly_what_the_rule_admits(
 
 def test_a_coordinator_is_loaded_with_the_teams_working_only_inside_their_area(world_url):
     """``user_get.sql`` computes ``area_team_ids`` as :func:`access.teams_within` says."""
-    statement = (ROOT / "service/db/sql/user_get.sql").read_text().replace(":id", "$1")
+    statement, names = positional("user_get")
     for who in WHO[1:]:
         expected = _user(world_url, who)
-        [row] = run_sql(world_url, statement, expected.id)
+        given = {"id": expected.id, "device_id": None}
+        [row] = run_sql(world_url, statement, *(given[n] for n in names))
         assert tuple(row["area_team_ids"]) == expected.area_team_ids, who
     assert _user(world_url, "coord_mid").area_team_ids  # Mid Essex works only in their area
     assert not _user(world_url, "coord_south").area_team_ids  # Southend's team covers Rochford

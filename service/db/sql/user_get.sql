@@ -1,3 +1,5 @@
+-- An active user with their scope (service.access); with :device_id, only while that device
+-- is theirs and not revoked.
 SELECT u.id, u.username, u.role,
        COALESCE((SELECT array_agg(team_id ORDER BY team_id) FROM user_teams
                   WHERE user_id = u.id), ARRAY[]::integer[]) AS team_ids,
@@ -12,3 +14,7 @@ SELECT u.id, u.username, u.role,
                    SELECT ua.authority_code FROM user_authorities ua WHERE ua.user_id = u.id))
            ) within), ARRAY[]::integer[]) ELSE ARRAY[]::integer[] END AS area_team_ids
 FROM users u WHERE u.id = :id AND u.active
+  -- a phone's token is bound to its device: gone, revoked or someone else's, it admits no one
+  AND (CAST(:device_id AS uuid) IS NULL OR EXISTS (
+      SELECT 1 FROM devices d
+      WHERE d.id = CAST(:device_id AS uuid) AND d.user_id = u.id AND d.revoked_at IS NULL))
