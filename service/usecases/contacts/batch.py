@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 import msgspec
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from geo.areas import Area
 from geo.projections import in_bng_area
 from service import access, metrics
 from service.access import StaffUser, sees
@@ -81,8 +83,10 @@ async def _persons_in_scope(
     return await persons_repo.ids_in_scope(session, ids, access.params_of(user))
 
 
-def _values(runtime: Runtime, user: StaffUser, item: ContactIn, team_id: int) -> dict[str, Any]:
-    matches = runtime.areas.index.lookup(item.lon, item.lat)
+def _values(
+    user: StaffUser, item: ContactIn, team_id: int, matches: Sequence[Area]
+) -> dict[str, Any]:
+    """The contact's row: ``matches`` are the areas covering it (``AreaIndex.lookup``)."""
     return {
         "id": item.id,
         "content_hash": content_hash(item),
@@ -109,14 +113,12 @@ def _values(runtime: Runtime, user: StaffUser, item: ContactIn, team_id: int) ->
 async def apply_one(
     runtime: Runtime, session: AsyncSession, user: StaffUser, item: ContactIn
 ) -> ContactItemResult:
-    if not in_bng_area(item.lon, item.lat):
-        raise InvalidInputError("the location is outside Great Britain", field="lat")
-    team_id = resolve_team(user, item)
+    team_id = _checked_team(user, item)
     if item.referral_id is not None:
         await _check_referral(session, user, item.referral_id)
     if item.person_id is not None and not await _persons_in_scope(session, user, {item.person_id}):
         raise InvalidInputError(NO_SUCH_PERSON, field="person_id")
-    values = _values(runtime, user, item, team_id)
+    values = _values(user, item, team_id, runtime.areas.index.lookup(item.lon, item.lat))
     if not await _insert(session, values):
         stored = await repo.content_hash(session, item.id)
         kind: ItemResultKind = "duplicate" if stored == values["content_hash"] else "conflict"
@@ -214,12 +216,19 @@ async def _apply_together(
     checks without the database, then the named referrals, persons and teams (one query
     each), then one insert of every new contact, then the stored hashes of the rest."""
     results: dict[int, ContactItemResult] = {}
-    pending: dict[int, dict[str, Any]] = {}
+    teams: dict[int, int] = {}
     for i, item in enumerate(items):
         try:
-            pending[i] = _checked_values(runtime, user, item)
+            teams[i] = _checked_team(user, item)
         except ServiceError as exc:
             results[i] = _rejected(item, exc)
+    where = runtime.areas.index.lookup_many(
+        [items[i].lon for i in teams], [items[i].lat for i in teams]
+    )
+    pending = {
+        i: _values(user, items[i], team, areas)
+        for (i, team), areas in zip(teams.items(), where, strict=True)
+    }
     for i, error in (await _reference_errors(session, user, pending)).items():
         results[i] = _rejected(items[i], error)
         del pending[i]
@@ -240,10 +249,11 @@ async def _apply_together(
     return [results[i] for i in range(len(items))]
 
 
-def _checked_values(runtime: Runtime, user: StaffUser, item: ContactIn) -> dict[str, Any]:
+def _checked_team(user: StaffUser, item: ContactIn) -> int:
+    """The team an item is logged for, once its place is in Great Britain."""
     if not in_bng_area(item.lon, item.lat):
         raise InvalidInputError("the location is outside Great Britain", field="lat")
-    return _values(runtime, user, item, resolve_team(user, item))
+    return resolve_team(user, item)
 
 
 async def _reference_errors(
