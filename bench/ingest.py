@@ -617,8 +617,9 @@ the fold pacing (0.25 s), after which the last arrivals' run or fold starts."""
 
 
 def _settle(url: str) -> float:
-    """Seconds until no fold or assignment run holds or awaits its advisory lock (the last
-    time one did), after ``SETTLED_S`` without one; at most two minutes."""
+    """Seconds until no fold or assignment run holds or awaits its advisory lock and no point
+    waits for a fold (the last time one did), after ``SETTLED_S`` without; at most two
+    minutes."""
 
     async def go() -> float:
         conn = await asyncpg.connect(url)
@@ -636,9 +637,12 @@ def _settle(url: str) -> float:
 
 
 WORKING = """
-SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-WHERE l.locktype = 'advisory' AND a.datname = current_database()
+SELECT (SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+        WHERE l.locktype = 'advisory' AND a.datname = current_database())
+     + (SELECT count(*) FROM (SELECT 1 FROM hotspot_fold_queue LIMIT 1) AS waiting)
 """
+"""Background work under way: an advisory lock held or awaited (a fold, an assignment run), or
+points waiting in the fold queue (between folds, no lock is held)."""
 
 
 def _proc_stat(pid: int) -> tuple[int, float] | None:

@@ -190,7 +190,10 @@ def create_app(settings: Settings) -> Litestar:
             asyncio.create_task(allow_base_map_origins(), name="base-map-origins"),
             asyncio.create_task(area_sync.keep_areas_fresh(runtime), name="area-sync"),
             asyncio.create_task(
-                runtime.hotspots.run(partial(hotspots.apply_update, runtime)),
+                runtime.hotspots.run(
+                    partial(hotspots.apply_update, runtime),
+                    poll_s=settings.hotspot_queue_poll_s,
+                ),
                 name="hotspot-updates",
             ),
         ]

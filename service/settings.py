@@ -108,6 +108,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Only points seen within this many days count towards hotspots (rolling window)."""
     hotspot_recompute_interval_s: float = 600.0
     """Full re-clustering interval across all processes; 0 turns the periodic task off."""
+    hotspot_queue_poll_s: float = 10.0
+    """How often a process looks for points queued for a fold that nobody woke it for (stored
+    by a process since stopped, or by a command-line import; seconds)."""
     map_style_url: str = "https://tiles.openfreemap.org/styles/liberty"
     """The MapLibre style of the base map under /report and /map: by default OpenFreeMap's
     keyless public vector style (OpenStreetMap data). Empty, with no ``basemap_pmtiles``: a

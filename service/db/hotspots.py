@@ -73,6 +73,64 @@ async def lock_layer(session: AsyncSession, layer: str) -> None:
     )
 
 
+async def try_lock_layer(session: AsyncSession, layer: str) -> bool:
+    """Take the layer's lock for this transaction unless another holds it (a fold of the
+    queue: the holder folds what waits, or the caller comes back)."""
+    got = await session.execute(
+        text("SELECT pg_try_advisory_xact_lock(:k, :layer)"),
+        {"k": LAYER_LOCK, "layer": HOTSPOT_LAYERS.index(layer)},
+    )
+    return bool(got.scalar_one())
+
+
+async def queue_points(session: AsyncSession, layer: str, keys: Sequence[MemberKey]) -> None:
+    """Queue points for the layer's next fold (those stored outside the intake statements,
+    which queue their own: a coordinator's placement)."""
+    if keys:
+        await session.execute(
+            text(
+                "INSERT INTO hotspot_fold_queue (layer, member_kind, member_id) "
+                "SELECT :layer, * FROM unnest(CAST(:kinds AS varchar[]), CAST(:ids AS uuid[])) "
+                "ON CONFLICT DO NOTHING"
+            ),
+            {"layer": layer, "kinds": [k for k, _ in keys], "ids": [i for _, i in keys]},
+        )
+
+
+async def take_queued(session: AsyncSession, layer: str, limit: int) -> list[MemberKey]:
+    """Up to ``limit`` points queued for the layer, taken off the queue (under its lock: no
+    other fold takes them; a rollback puts them back)."""
+    rows = await session.execute(
+        text(
+            "DELETE FROM hotspot_fold_queue q USING ("
+            "  SELECT ctid FROM hotspot_fold_queue WHERE layer = :layer LIMIT :limit) s "
+            "WHERE q.ctid = s.ctid RETURNING q.member_kind, q.member_id"
+        ),
+        {"layer": layer, "limit": limit},
+    )
+    return [(r.member_kind, r.member_id) for r in rows]
+
+
+async def forget_queued(session: AsyncSession, layer: str) -> None:
+    """Empty the layer's queue: a full recompute about to read every point of the layer
+    (read after this statement, so it sees every point whose queue row this removes)."""
+    await session.execute(
+        text("DELETE FROM hotspot_fold_queue WHERE layer = :layer"), {"layer": layer}
+    )
+
+
+async def queued_layers(session: AsyncSession) -> set[str]:
+    """The layers with points waiting for a fold."""
+    rows = await session.execute(
+        text(
+            "SELECT layer FROM unnest(CAST(:layers AS varchar[])) AS l(layer) "
+            "WHERE EXISTS (SELECT 1 FROM hotspot_fold_queue q WHERE q.layer = l.layer)"
+        ),
+        {"layers": list(HOTSPOT_LAYERS)},
+    )
+    return {r.layer for r in rows}
+
+
 async def try_lock_recompute(session: AsyncSession, *, wait: bool) -> bool:
     """Take the recompute lock for this transaction; without ``wait``, give up if it is held."""
     if wait:

@@ -697,6 +697,22 @@ class HotspotMember(Base):
     core: Mapped[bool] = mapped_column(Boolean)
 
 
+class HotspotFoldQueue(Base):
+    """New points waiting for their layer's next fold, written with the points themselves:
+    whichever app process next holds the layer folds every process's points at once, and a
+    point outlives the process that stored it (``service.usecases.hotspots.queue``)."""
+
+    __tablename__ = "hotspot_fold_queue"
+    __table_args__ = (one_of("layer", HOTSPOT_LAYERS), one_of("member_kind", MEMBER_KINDS))
+
+    layer: Mapped[str] = mapped_column(String(30), primary_key=True)
+    member_kind: Mapped[str] = mapped_column(String(10), primary_key=True)
+    member_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    queued_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=text("now()")
+    )
+
+
 class HotspotRun(Base):
     """One full recompute (periodic, on demand or at start-up) and what it found."""
 

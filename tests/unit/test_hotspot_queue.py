@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 
 from service.usecases.hotspots.queue import (
     DEFER_AT,
@@ -15,23 +16,44 @@ from service.usecases.hotspots.queue import (
 )
 
 
+class FakeQueue:
+    """The database's fold queue, shared by updaters as by app processes; a fold takes all."""
+
+    def __init__(self) -> None:
+        self.points: list[uuid.UUID] = []
+        self.holder: HotspotUpdater | None = None  # whose fold holds the layer now
+
+    def store(self, *updaters: HotspotUpdater) -> None:
+        """A referral stored (queued) by the first updater's process, which it wakes."""
+        point = uuid.uuid4()
+        self.points.append(point)
+        updaters[0].add_referral(point)
+
+    def take(self) -> list[uuid.UUID]:
+        taken, self.points = self.points, []
+        return taken
+
+
 async def _feed(arrivals: int, gap_s: float) -> tuple[list[int], float]:
     updater = HotspotUpdater()
+    queue = FakeQueue()
     folds: list[int] = []
     first_folded = asyncio.Event()
 
-    async def apply(layer: str, keys: list[tuple[str, uuid.UUID]], _: Summaries) -> None:
-        folds.append(len(keys))
-        first_folded.set()
+    async def apply(layer: str, _: Summaries) -> bool:
+        if taken := queue.take():
+            folds.append(len(taken))
+            first_folded.set()
+        return False
 
     task = asyncio.create_task(updater.run(apply))
     await asyncio.sleep(0)
     start = time.monotonic()
-    updater.add_referral(uuid.uuid4())
+    queue.store(updater)
     await first_folded.wait()
     lone = time.monotonic() - start
     for _ in range(arrivals):
-        updater.add_referral(uuid.uuid4())
+        queue.store(updater)
         await asyncio.sleep(gap_s)
     await asyncio.sleep(2 * FOLD_EVERY_S)
     task.cancel()
@@ -46,17 +68,85 @@ def test_a_flood_is_folded_in_few_folds_and_a_lone_point_at_once():
     assert len(folds) <= 5, folds
 
 
+async def _two_processes(arrivals: int, fold_s: float) -> dict[str, list[int]]:
+    """Two updaters (two app processes) share one queue; a fold holds the layer ``fold_s``,
+    and an updater that finds it held comes back later."""
+    queue = FakeQueue()
+    a, b = HotspotUpdater(), HotspotUpdater()
+    folds: dict[str, list[int]] = {"a": [], "b": []}
+
+    def apply_of(me: HotspotUpdater, name: str) -> Callable[[str, Summaries], Awaitable[bool]]:
+        async def apply(layer: str, _: Summaries) -> bool:
+            if queue.holder is not None:
+                return True  # busy: the holder folds what waits, or we look again
+            queue.holder = me
+            try:
+                taken = queue.take()
+                if taken:
+                    await asyncio.sleep(fold_s)
+                    folds[name].append(len(taken))
+            finally:
+                queue.holder = None
+            return False
+
+        return apply
+
+    tasks = [
+        asyncio.create_task(a.run(apply_of(a, "a"))),
+        asyncio.create_task(b.run(apply_of(b, "b"))),
+    ]
+    await asyncio.sleep(0)
+    for i in range(arrivals):
+        queue.store(a if i % 2 else b)
+        await asyncio.sleep(fold_s / 10)
+    await asyncio.sleep(4 * (fold_s + FOLD_EVERY_S))
+    for task in tasks:
+        task.cancel()
+    assert not queue.points
+    return folds
+
+
+def test_two_processes_fold_each_others_points_and_never_one_point_twice():
+    folds = asyncio.run(_two_processes(arrivals=60, fold_s=0.3))
+    assert sum(folds["a"]) + sum(folds["b"]) == 60  # every point folded once, by either
+    # one fold at a time takes what both queued: about one a fold's length, not two
+    assert len(folds["a"]) + len(folds["b"]) <= 60 * 0.03 / 0.3 + 3, folds
+
+
+def test_points_nobody_woke_a_process_for_are_folded_when_it_polls():
+    async def go() -> list[int]:
+        updater, queue, folds = HotspotUpdater(), FakeQueue(), []
+
+        async def apply(layer: str, _: Summaries) -> bool:
+            if taken := queue.take():
+                folds.append(len(taken))
+            return False
+
+        task = asyncio.create_task(updater.run(apply, poll_s=0.1))
+        await asyncio.sleep(0)
+        queue.points += [uuid.uuid4(), uuid.uuid4()]  # stored by a process since gone
+        await asyncio.sleep(0.5)
+        task.cancel()
+        return folds
+
+    assert asyncio.run(go()) == [2]
+
+
 async def _flood(points: int, fold_s: float) -> tuple[list[tuple[int, bool]], set[int], set[int]]:
     """Points arriving faster than slow folds take them; each fold "changes" one hotspot per
     point and refreshes (or leaves) the summaries as ``clustering.insert_new_points`` does."""
     updater = HotspotUpdater()
+    queue = FakeQueue()
     folds: list[tuple[int, bool]] = []  # (points, refreshed)
     changed: set[int] = set()
     refreshed: set[int] = set()
     ids = iter(range(10**6))
     all_folded = asyncio.Event()
 
-    async def apply(layer: str, keys: list[tuple[str, uuid.UUID]], summaries: Summaries) -> None:
+    async def apply(layer: str, summaries: Summaries) -> bool:
+        keys = queue.take()
+        if not keys and not summaries.waiting:
+            return False
         await asyncio.sleep(fold_s)  # the fold's own work, during which more points arrive
         touched = {next(ids) for _ in keys}
         changed.update(touched)
@@ -67,13 +157,14 @@ async def _flood(points: int, fold_s: float) -> tuple[list[tuple[int, bool]], se
             refreshed.update(touched | summaries.waiting)
             summaries.take()
             folds.append((len(keys), True))
-        if sum(n for n, _ in folds) == points:
+        if sum(n for n, _ in folds) == points and not summaries.waiting:
             all_folded.set()
+        return False
 
     task = asyncio.create_task(updater.run(apply))
     await asyncio.sleep(0)  # running: before it, points are not queued (a CLI process)
     for _ in range(points):
-        updater.add_referral(uuid.uuid4())
+        queue.store(updater)
         await asyncio.sleep(fold_s / (3 * DEFER_AT))  # 3 x DEFER_AT points during a fold
     await asyncio.wait_for(all_folded.wait(), 10)
     task.cancel()

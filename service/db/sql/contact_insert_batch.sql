@@ -1,6 +1,7 @@
 -- Many contacts in one statement: each new one with its special-category row (when it has
--- one) and its change-feed row, in batch order. Ids already stored are left alone (the
--- caller compares content hashes to tell a re-sent contact from a conflicting one).
+-- one), its change-feed row, in batch order, and its places in the hotspot fold queue. Ids
+-- already stored are left alone (the caller compares content hashes to tell a re-sent contact
+-- from a conflicting one).
 -- :items is a JSON array of objects with the columns below; ids are unique within it.
 WITH input AS (
     SELECT *
@@ -26,7 +27,7 @@ inserted AS (
     FROM input
     ORDER BY ord
     ON CONFLICT (id) DO NOTHING
-    RETURNING id
+    RETURNING id, bedded_down
 ),
 sensitive AS (
     INSERT INTO contact_sensitive (contact_id, support_needs, health_notes)
@@ -40,5 +41,6 @@ feed AS (
            jsonb_build_object('bedded_down', i.bedded_down)
     FROM input i JOIN inserted USING (id)
     ORDER BY i.ord
-)
+),
+-- include: contact_fold_queue
 SELECT id FROM inserted

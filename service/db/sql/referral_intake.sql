@@ -95,6 +95,14 @@ assigned AS (
     FROM ins
     WHERE CAST(:team_id AS integer) IS NOT NULL
 ),
+-- A referral with a position waits for its layer's next fold (service.usecases.hotspots.queue),
+-- whichever app process does it.
+fold AS (
+    INSERT INTO hotspot_fold_queue (layer, member_kind, member_id)
+    SELECT 'public_reports', 'referral', ins.id FROM ins
+    WHERE CAST(:lon AS double precision) IS NOT NULL
+    ON CONFLICT DO NOTHING
+),
 -- The outbox (written with the referral, so neither exists without the other): the
 -- referrer's acknowledgement when they want updates by email, and an urgent alert to the team.
 acknowledge AS (

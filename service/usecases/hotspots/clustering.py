@@ -41,7 +41,7 @@ from service.db import hotspots as repo
 from service.db.engine import transaction
 from service.db.hotspots import MemberKey
 from service.schemas.hotspots import LayerRunOut, RecomputeOut
-from service.usecases.hotspots.queue import Summaries
+from service.usecases.hotspots.queue import CHUNK, Summaries
 from service.vocabularies import HOTSPOT_LAYERS
 
 if TYPE_CHECKING:
@@ -84,16 +84,56 @@ async def insert_new_points(
     since, until = _window(runtime, now or dt.datetime.now(dt.UTC))
     async with transaction(runtime.sessions) as session:
         await repo.lock_layer(session, layer)
-        touched, merged_away = await _fold(runtime, session, layer, new, since, until)
-        if summaries is not None and summaries.defer():
-            summaries.left(touched, touched | merged_away)
-            return set()
-        waiting = summaries.waiting if summaries is not None else set()
-        await repo.refresh(session, sorted(touched | waiting))
+        refreshed = await _fold_and_refresh(runtime, session, layer, new, since, until, summaries)
+    return _committed(refreshed, summaries)
+
+
+async def fold_queued(
+    runtime: Runtime, layer: str, summaries: Summaries, *, now: dt.datetime | None = None
+) -> tuple[bool, set[int]]:
+    """The updater's fold: every point queued for the layer (by any app process), unless
+    another process holds the layer, which then folds them itself. Returns whether to come
+    back (the layer was busy, or more points wait than one fold takes) and the hotspots
+    touched, as :func:`insert_new_points`."""
+    since, until = _window(runtime, now or dt.datetime.now(dt.UTC))
+    async with transaction(runtime.sessions) as session:
+        if not await repo.try_lock_layer(session, layer):
+            return True, set()
+        new = await repo.take_queued(session, layer, CHUNK)
+        if not new and not summaries.waiting:
+            return False, set()
+        refreshed = await _fold_and_refresh(runtime, session, layer, new, since, until, summaries)
+    return len(new) >= CHUNK, _committed(refreshed, summaries)
+
+
+async def _fold_and_refresh(
+    runtime: Runtime,
+    session: AsyncSession,
+    layer: str,
+    new: Sequence[MemberKey],
+    since: dt.datetime,
+    until: dt.datetime,
+    summaries: Summaries | None,
+) -> set[int] | None:
+    """Fold ``new`` in and refresh the summaries of the hotspots it touched (and those left
+    waiting), or leave them to a later fold under a flood (``None``)."""
+    touched, merged_away = await _fold(runtime, session, layer, new, since, until)
+    if summaries is not None and summaries.defer():
+        summaries.left(touched, touched | merged_away)
+        return None
+    waiting = summaries.waiting if summaries is not None else set()
+    await repo.refresh(session, sorted(touched | waiting))
+    return touched | merged_away
+
+
+def _committed(refreshed: set[int] | None, summaries: Summaries | None) -> set[int]:
+    """The hotspots whose summaries a committed fold refreshed (with what earlier folds left)."""
+    if refreshed is None:
+        return set()
     if summaries is not None:
         _, changed = summaries.take()
-        return touched | merged_away | changed
-    return touched | merged_away
+        return refreshed | changed
+    return refreshed
 
 
 async def _fold(
@@ -247,6 +287,7 @@ async def _recompute_layer(
     since, until = _window(runtime, now)
     t0 = time.perf_counter()
     await repo.lock_layer(session, layer)
+    await repo.forget_queued(session, layer)  # every point is read next: none waits any more
     points = await repo.layer_points(session, layer, since=since, until=until)
     result = await anyio.to_thread.run_sync(
         lambda: dbscan(
@@ -302,18 +343,31 @@ async def _real_ids(
 # --------------------------------------------------------------------------- background work
 
 
-async def apply_update(
-    runtime: Runtime, layer: str, keys: list[MemberKey], summaries: Summaries | None = None
-) -> None:
-    """Fold newly stored points into their layer (the updater's work, see :mod:`.queue`)."""
+async def apply_update(runtime: Runtime, layer: str, summaries: Summaries) -> bool:
+    """Fold the points queued for a layer (the updater's work, see :mod:`.queue`); whether to
+    come back soon."""
     try:
-        touched = await insert_new_points(runtime, layer, keys, summaries=summaries)
+        again, touched = await fold_queued(runtime, layer, summaries)
     except Exception:  # logged; the periodic recompute repairs it
-        log.exception("hotspot update of %d point(s) in %s failed", len(keys), layer)
-        return
+        log.exception("hotspot fold of %s failed: its queued points are dropped", layer)
+        await _drop_queued(runtime, layer)
+        return False
     if touched and layer in runtime.settings.assignment_hotspot_layers:
         # work items changed (grew, were born or merged away): place those again
         runtime.assignment_runs.request("hotspot_update", [f"hotspot:{h}" for h in touched])
+    return again
+
+
+async def _drop_queued(runtime: Runtime, layer: str) -> None:
+    """After a failed fold, the points it took (back in the queue with its rollback) leave
+    it, so that a fold that cannot succeed is not retried for ever; the next full recompute
+    includes them. While the database is away this fails too, and they are folded later."""
+    try:
+        async with transaction(runtime.sessions) as session:
+            if await repo.try_lock_layer(session, layer):
+                await repo.take_queued(session, layer, CHUNK)
+    except Exception:
+        log.warning("queued points of %s kept: the database is not answering", layer)
 
 
 async def recompute_loop(runtime: Runtime) -> None:

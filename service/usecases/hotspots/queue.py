@@ -1,9 +1,17 @@
-"""This process's queue of newly stored points, folded into the hotspots in the background.
+"""New points folded into the hotspots in the background, by whichever app process is free.
 
-Requests only enqueue (never wait for clustering); :meth:`HotspotUpdater.run` drains the queue
-in batches, one call of ``apply`` (``clustering.apply_update``) per layer. If an update fails
-(say, the database is away) the points are dropped here and the next full recompute includes
-them. The queue knows nothing of the runtime, which holds it.
+The statement that stores a point also queues it (table ``hotspot_fold_queue``: the intake,
+contact and placement statements). Requests never wait for clustering; they only wake this
+process's :class:`HotspotUpdater`, whose :meth:`HotspotUpdater.run` then calls ``apply``
+(``clustering.apply_update``) for each layer that has news. That takes the layer's lock if no
+other process holds it and folds *every* point queued for the layer, whoever stored it; if the
+lock is held, the holder folds them, and this process looks again a moment later. So with
+several app processes a dense neighbourhood is read once a fold for all of them (each process
+folding its own points read it once each), and a point outlives the process that stored it:
+every :data:`QUEUE_POLL_S` each process also looks for points nobody woke it for (a stopped
+process's, a command-line import's). If a fold fails (say, the database is away) its points
+are dropped and the next full recompute includes them. The queue knows nothing of the runtime,
+which holds it.
 
 Under a flood a fold may leave the summaries of the hotspots it changed to a later fold of the
 same layer (:class:`Summaries`): see :data:`DEFER_AT`.
@@ -12,6 +20,7 @@ same layer (:class:`Summaries`): see :data:`DEFER_AT`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
@@ -19,6 +28,7 @@ from dataclasses import dataclass, field
 from functools import partial
 
 from service.db.hotspots import MemberKey
+from service.vocabularies import HOTSPOT_LAYERS
 
 DEFER_AT = 10
 """Points of a layer waiting when a fold is about to refresh its hotspots' summaries from which
@@ -66,7 +76,12 @@ class Summaries:
         return waiting, changed
 
 
-ApplyFn = Callable[[str, list[MemberKey], Summaries], Awaitable[None]]
+ApplyFn = Callable[[str, Summaries], Awaitable[bool]]
+"""Fold what is queued for a layer; whether to come back soon (the layer was busy in another
+process, or more points wait than one fold takes)."""
+
+QUEUE_POLL_S = 10.0
+"""How often a process looks for queued points nobody woke it for."""
 
 
 def layers_of_contact(bedded_down: bool) -> tuple[str, ...]:
@@ -122,28 +137,33 @@ class HotspotUpdater:
     def _queued(self, layer: str, rest: int) -> int:
         return rest + len(self.pending.get(layer, ()))
 
-    async def run(self, apply: ApplyFn) -> None:
+    async def run(self, apply: ApplyFn, *, poll_s: float = QUEUE_POLL_S) -> None:
         self.running = True
         started = -FOLD_EVERY_S
+        again: set[str] = set()  # layers to look at once more (busy elsewhere, or more wait)
         try:
             while True:
-                await self.wakeup.wait()
+                polled = False
+                if not again:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self.wakeup.wait(), timeout=poll_s)
+                    polled = not self.wakeup.is_set()
                 # Under a flood, gather what arrives for up to FOLD_EVERY_S after the last
                 # fold began; a point that comes alone is folded at once.
                 await asyncio.sleep(max(0.0, started + FOLD_EVERY_S - time.monotonic()))
                 started = time.monotonic()
                 self.wakeup.clear()
-                batch, self.pending = self.pending, {}
-                for layer, keys in batch.items():
+                woken, self.pending = self.pending, {}
+                layers = set(woken) | again
+                # summaries left by a fold whose successor failed: refreshed on their own
+                layers |= {layer for layer, s in self.summaries.items() if s.waiting}
+                if polled:
+                    layers |= set(HOTSPOT_LAYERS)
+                again = set()
+                for layer in sorted(layers):
                     summaries = self._summaries(layer)
-                    for start in range(0, len(keys), CHUNK):  # each a bounded transaction
-                        rest = max(0, len(keys) - start - CHUNK)
-                        summaries.queued = partial(self._queued, layer, rest)
-                        await apply(layer, keys[start : start + CHUNK], summaries)
-                for layer, summaries in self.summaries.items():
-                    # left by a fold whose successor failed: refreshed on their own
-                    if summaries.waiting and layer not in self.pending:
-                        summaries.queued = partial(self._queued, layer, 0)
-                        await apply(layer, [], summaries)
+                    summaries.queued = partial(self._queued, layer, 0)
+                    if await apply(layer, summaries):
+                        again.add(layer)
         finally:
             self.running = False

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.access import StaffUser, sees
 from service.db import audit, changes
+from service.db import hotspots as hotspots_repo
 from service.db import referrals as repo
 from service.db.engine import transaction
 from service.exceptions import ConflictError, NotFoundError
@@ -62,6 +63,7 @@ async def place(
         routing = await route_point(runtime, session, lon=data.lon, lat=data.lat)
         values = _routing_values(routing, data, dt.datetime.now(dt.UTC))
         await repo.place(session, referral_id, values)
+        await hotspots_repo.queue_points(session, "public_reports", [("referral", referral_id)])
         await _record_placement(session, user, row, routing, data, route)
     runtime.hotspots.add_referral(referral_id)
     # Placed now, incrementally (only what this referral displaces moves), so the answer
