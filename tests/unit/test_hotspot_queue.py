@@ -7,6 +7,8 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 
+import pytest
+
 from service.usecases.hotspots.queue import (
     DEFER_AT,
     FOLD_EVERY_S,
@@ -190,3 +192,25 @@ def test_a_fold_refreshes_at_once_when_few_points_wait_or_summaries_waited_long(
     assert not summaries.defer()
     assert summaries.take() == ({1}, {1, 2})
     assert not summaries.waiting
+
+
+def test_the_updater_stops_when_cancelled_just_as_a_point_wakes_it():
+    """A cancellation that lands as the wake-up completes still stops the updater (Python
+    3.11's ``asyncio.wait_for`` returned the wake-up instead, and the app's shutdown waited
+    for the updater for ever)."""
+
+    async def go() -> None:
+        updater = HotspotUpdater()
+
+        async def apply(layer: str, _: Summaries) -> bool:
+            return False
+
+        task = asyncio.create_task(updater.run(apply, poll_s=10.0))
+        await asyncio.sleep(0)  # waiting to be woken
+        updater.add_referral(uuid.uuid4())
+        await asyncio.sleep(0)  # the wake-up is done, the updater not yet resumed
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await asyncio.wait_for(task, timeout=2.0)
+
+    asyncio.run(go())

@@ -54,8 +54,9 @@ async def _listen_and_refresh(runtime: Runtime) -> None:
         while True:
             await runtime.areas.refresh(runtime.sessions)
             changed.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(changed.wait(), timeout=settings.area_refresh_s)
+            with contextlib.suppress(TimeoutError):  # not wait_for: see HotspotUpdater.run
+                async with asyncio.timeout(settings.area_refresh_s):
+                    await changed.wait()
             if conn.is_closed():
                 raise ConnectionError("listener connection closed")
     finally:

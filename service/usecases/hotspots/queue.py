@@ -145,8 +145,11 @@ class HotspotUpdater:
             while True:
                 polled = False
                 if not again:
+                    # asyncio.timeout, not wait_for: Python 3.11's wait_for returns a wake-up
+                    # that completes as the task is cancelled, and the cancellation is lost
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self.wakeup.wait(), timeout=poll_s)
+                        async with asyncio.timeout(poll_s):
+                            await self.wakeup.wait()
                     polled = not self.wakeup.is_set()
                 # Under a flood, gather what arrives for up to FOLD_EVERY_S after the last
                 # fold began; a point that comes alone is folded at once.
