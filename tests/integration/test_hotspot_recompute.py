@@ -103,11 +103,11 @@ def _fill(db_url: str, sql) -> int:  # type: ignore[no-untyped-def]
         f"SELECT 'ESX-T' || lpad(g::text, 8, '0'), "
         "ST_Transform(ST_SetSRID(ST_MakePoint($1 + (random() * 3000)::int, "
         "$2 + (random() * 3000)::int), 27700), 4326), "
-        f"{listed} FROM referrals, generate_series(1, 30000) AS g",
+        f"{listed} FROM referrals, generate_series(1, 16000) AS g",
         CHELMSFORD[0],
         CHELMSFORD[1],
     )
-    return 30000
+    return 16000
 
 
 @pytest.fixture
