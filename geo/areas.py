@@ -194,13 +194,7 @@ class AreaIndex:
 
     def lookup(self, lon: float, lat: float) -> list[Area]:
         """Every area covering the point (boundary included), ordered by code."""
-        point = shapely.points(lon, lat)
-        candidates = self._tree.query(point)
-        if candidates.size == 0:
-            return []
-        hits = candidates[shapely.covers(self._parts[candidates], point)]
-        owners: list[int] = sorted(set(self._owners[hits].tolist()))
-        return [self.areas[i] for i in owners]
+        return self.lookup_many([lon], [lat])[0]
 
     def lookup_many(self, lons: Sequence[float], lats: Sequence[float]) -> list[list[Area]]:
         """:meth:`lookup` of each point, all in one tree query and one vectorised ``covers``
