@@ -119,18 +119,6 @@ async def forget_queued(session: AsyncSession, layer: str) -> None:
     )
 
 
-async def queued_layers(session: AsyncSession) -> set[str]:
-    """The layers with points waiting for a fold."""
-    rows = await session.execute(
-        text(
-            "SELECT layer FROM unnest(CAST(:layers AS varchar[])) AS l(layer) "
-            "WHERE EXISTS (SELECT 1 FROM hotspot_fold_queue q WHERE q.layer = l.layer)"
-        ),
-        {"layers": list(HOTSPOT_LAYERS)},
-    )
-    return {r.layer for r in rows}
-
-
 async def try_lock_recompute(session: AsyncSession, *, wait: bool) -> bool:
     """Take the recompute lock for this transaction; without ``wait``, give up if it is held."""
     if wait:

@@ -29,7 +29,7 @@ class FakeQueue:
         """A referral stored (queued) by the first updater's process, which it wakes."""
         point = uuid.uuid4()
         self.points.append(point)
-        updaters[0].add_referral(point)
+        updaters[0].add_referral()
 
     def take(self) -> list[uuid.UUID]:
         taken, self.points = self.points, []
@@ -207,7 +207,7 @@ def test_the_updater_stops_when_cancelled_just_as_a_point_wakes_it():
 
         task = asyncio.create_task(updater.run(apply, poll_s=10.0))
         await asyncio.sleep(0)  # waiting to be woken
-        updater.add_referral(uuid.uuid4())
+        updater.add_referral()
         await asyncio.sleep(0)  # the wake-up is done, the updater not yet resumed
         task.cancel()
         with pytest.raises(asyncio.CancelledError):

@@ -178,7 +178,7 @@ async def apply_batch(runtime: Runtime, user: StaffUser, batch: ContactBatch) ->
     created = {r.id for r in results if r.result == "created"}
     for item in batch.items:
         if item.id in created:
-            runtime.hotspots.add_contact(item.id, bedded_down=item.bedded_down)
+            runtime.hotspots.add_contact(bedded_down=item.bedded_down)
     counts = {
         kind: sum(r.result == kind for r in results)
         for kind in ("created", "duplicate", "conflict", "rejected")

@@ -22,12 +22,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from functools import partial
 
-from service.db.hotspots import MemberKey
 from service.vocabularies import HOTSPOT_LAYERS
 
 DEFER_AT = 10
@@ -90,8 +88,8 @@ def layers_of_contact(bedded_down: bool) -> tuple[str, ...]:
 
 
 CHUNK = 50000
-"""New points folded in by one update at most: a bound on one fold's transaction, set well above
-what a process queues in a flood. A fold costs about its neighbourhood, and in a dense town the
+"""Queued points one fold takes at most: a bound on its transaction, set well above what the
+app processes queue in a flood. A fold costs about its neighbourhood, and in a dense town the
 neighbourhood of 5,000 new points is the whole town, much the same as that of 40,000: the fewer
 the folds, the better. A 20 s contact phase of bench.ingest (2 workers, 32 clients; about 80,000
 contacts around a few towns) needed 96 s of folding after the phase in chunks of 5,000,
@@ -111,31 +109,35 @@ the intake statement itself. A hotspot is at most this much later for it."""
 
 @dataclass
 class HotspotUpdater:
-    """Points waiting to be folded in, by layer; :meth:`run` in the app's lifespan."""
+    """This process's arrivals since its last round of folds, counted by layer (the points
+    themselves wait in the database's queue); :meth:`run` in the app's lifespan."""
 
-    pending: dict[str, list[MemberKey]] = field(default_factory=dict)
+    pending: dict[str, int] = field(default_factory=dict)
     summaries: dict[str, Summaries] = field(default_factory=dict)
     wakeup: asyncio.Event = field(default_factory=asyncio.Event)
     running: bool = False
 
-    def add(self, layers: Iterable[str], key: MemberKey) -> None:
+    def add(self, layers: Iterable[str]) -> None:
         if not self.running:
-            return  # no task in this process (a CLI command): the recompute will catch up
+            return  # no task in this process (a CLI command): an app process polls the queue
         for layer in layers:
-            self.pending.setdefault(layer, []).append(key)
+            self.pending[layer] = self.pending.get(layer, 0) + 1
         self.wakeup.set()
 
-    def add_referral(self, referral_id: uuid.UUID) -> None:
-        self.add(("public_reports",), ("referral", referral_id))
+    def add_referral(self) -> None:
+        self.add(("public_reports",))
 
-    def add_contact(self, contact_id: uuid.UUID, *, bedded_down: bool) -> None:
-        self.add(layers_of_contact(bedded_down), ("contact", contact_id))
+    def add_contact(self, *, bedded_down: bool) -> None:
+        self.add(layers_of_contact(bedded_down))
 
     def _summaries(self, layer: str) -> Summaries:
-        return self.summaries.setdefault(layer, Summaries())
+        if layer not in self.summaries:
+            self.summaries[layer] = Summaries(queued=partial(self._queued, layer))
+        return self.summaries[layer]
 
-    def _queued(self, layer: str, rest: int) -> int:
-        return rest + len(self.pending.get(layer, ()))
+    def _queued(self, layer: str) -> int:
+        """Arrivals in this process since the current round of folds began."""
+        return self.pending.get(layer, 0)
 
     async def run(self, apply: ApplyFn, *, poll_s: float = QUEUE_POLL_S) -> None:
         self.running = True
@@ -164,9 +166,7 @@ class HotspotUpdater:
                     layers |= set(HOTSPOT_LAYERS)
                 again = set()
                 for layer in sorted(layers):
-                    summaries = self._summaries(layer)
-                    summaries.queued = partial(self._queued, layer, 0)
-                    if await apply(layer, summaries):
+                    if await apply(layer, self._summaries(layer)):
                         again.add(layer)
         finally:
             self.running = False

@@ -267,7 +267,7 @@ async def submit_normalised(
         else:
             if not receipt.replayed:  # new work: cluster it, and assign it soon (background)
                 metrics.referral_created(source)
-                runtime.hotspots.add_referral(receipt.id)
+                runtime.hotspots.add_referral()
                 runtime.assignment_runs.request("referral_created", [f"referral:{receipt.id}"])
             return receipt
     raise InvalidInputError("could not allocate a reference, try again")

@@ -65,7 +65,7 @@ async def place(
         await repo.place(session, referral_id, values)
         await hotspots_repo.queue_points(session, "public_reports", [("referral", referral_id)])
         await _record_placement(session, user, row, routing, data, route)
-    runtime.hotspots.add_referral(referral_id)
+    runtime.hotspots.add_referral()
     # Placed now, incrementally (only what this referral displaces moves), so the answer
     # already shows its team's queue.
     await incremental.apply(
