@@ -1,6 +1,7 @@
 """The hotspot fold queue: every statement that stores a point queues it for its layers;
 whichever app process holds a layer folds every queued point; points outlive the process
-that stored them; a recompute empties the queue; a fold that fails drops its points."""
+that stored them; a recompute empties the queue; a fold that fails leaves its points queued;
+folds that keep failing end in a full recompute."""
 
 from __future__ import annotations
 
@@ -21,13 +22,16 @@ from service.db.engine import transaction
 from service.db.hotspots import LAYER_LOCK
 from service.schemas.contacts import ContactIn
 from service.usecases.contacts.batch import apply_one
-from service.usecases.hotspots import clustering
+from service.usecases.hotspots import clustering, queue
 from service.usecases.hotspots.clustering import apply_update, recompute
-from service.usecases.hotspots.queue import Summaries
+from service.usecases.hotspots.queue import FOLD_ATTEMPTS, Summaries
+from service.usecases.referrals import intake
 from service.vocabularies import HOTSPOT_LAYERS
+from streetlink.schema import StreetLinkAlert
 from tests.conftest import make_settings, wait_for, with_runtime
 from tests.integration.test_contacts import contact
 from tests.integration.test_hotspots import CHELMSFORD, at, members, report
+from tests.integration.test_referrals import alert
 
 
 @contextmanager
@@ -139,7 +143,7 @@ def test_a_recompute_empties_the_queue_of_the_points_it_reads(client, sql, staff
     assert set(members(sql)) == set(referrals)
 
 
-def test_a_fold_that_fails_drops_its_points_instead_of_retrying_for_ever(sql, db_url, monkeypatch):
+def test_a_fold_that_fails_keeps_its_points_queued_and_rests(sql, db_url, monkeypatch):
     settings = make_settings(db_url)
     some = [uuid.uuid4() for _ in range(3)]
     sql(
@@ -147,16 +151,65 @@ def test_a_fold_that_fails_drops_its_points_instead_of_retrying_for_ever(sql, db
         "SELECT 'public_reports', 'referral', unnest($1::uuid[])",
         some,
     )
+    folds = []
+
+    async def broken(*args, **kwargs):  # type: ignore[no-untyped-def]
+        folds.append(1)
+        raise RuntimeError("a statement ran out of time")
+
+    monkeypatch.setattr(clustering, "_fold", broken)
+    summaries = Summaries()
+
+    def fold():  # type: ignore[no-untyped-def]
+        return with_runtime(
+            settings, lambda runtime: apply_update(runtime, "public_reports", summaries)
+        )
+
+    assert fold() is True  # come back: the points still wait
+    assert queued(sql) == {("public_reports", "referral", str(i)) for i in some}
+    assert summaries.failures == 1
+    assert summaries.backing_off()
+    assert fold() is True  # resting: no fold is tried before the back-off ends
+    assert len(folds) == 1
+    assert len(queued(sql)) == 3
+
+
+def test_folds_that_keep_failing_end_in_a_full_recompute(sql, db_url, monkeypatch):
+    settings = make_settings(db_url)
+
+    async def store(runtime):  # type: ignore[no-untyped-def]
+        # no app here, so no updater: the points wait in the queue for the calls below
+        receipts = []
+        for dx in (0, 80, 160):
+            lon, lat = at(CHELMSFORD, dx, 0)
+            one = msgspec.convert(alert(lon=lon, lat=lat), StreetLinkAlert)
+            receipts.append(await intake.submit(runtime, one, source="api"))
+        return [str(r.id) for r in receipts]
+
+    referrals = with_runtime(settings, store)
+    assert len(queued(sql)) == 3
 
     async def broken(*args, **kwargs):  # type: ignore[no-untyped-def]
         raise RuntimeError("a fold that cannot succeed")
 
     monkeypatch.setattr(clustering, "_fold", broken)
-    again = with_runtime(
-        settings, lambda runtime: apply_update(runtime, "public_reports", Summaries())
-    )
-    assert again is False
+    monkeypatch.setattr(queue, "RETRY_AFTER_S", (0.0, 0.0, 0.0))
+    summaries = Summaries()
+
+    def fold():  # type: ignore[no-untyped-def]
+        return with_runtime(
+            settings, lambda runtime: apply_update(runtime, "public_reports", summaries)
+        )
+
+    for _ in range(FOLD_ATTEMPTS):
+        assert fold() is True
+        assert len(queued(sql)) == 3
+    assert not sql("SELECT 1 FROM hotspot_runs WHERE trigger = 'repair'")
+    assert fold() is False  # the repair: a full recompute, which folds nothing
     assert not queued(sql)
+    assert set(members(sql)) == set(referrals)
+    assert sql("SELECT 1 FROM hotspot_runs WHERE trigger = 'repair'")
+    assert summaries.failures == 0
 
 
 @pytest.mark.parametrize("busy", [True, False])

@@ -41,7 +41,7 @@ from service.db import hotspots as repo
 from service.db.engine import transaction
 from service.db.hotspots import MemberKey
 from service.schemas.hotspots import LayerRunOut, RecomputeOut
-from service.usecases.hotspots.queue import CHUNK, Summaries
+from service.usecases.hotspots.queue import CHUNK, FOLD_ATTEMPTS, Summaries
 from service.vocabularies import HOTSPOT_LAYERS
 
 if TYPE_CHECKING:
@@ -345,29 +345,37 @@ async def _real_ids(
 
 async def apply_update(runtime: Runtime, layer: str, summaries: Summaries) -> bool:
     """Fold the points queued for a layer (the updater's work, see :mod:`.queue`); whether to
-    come back soon."""
+    come back soon. A failed fold leaves its points queued (its rollback puts them back) and
+    the layer rests for a back-off; failures in a row end in a full recompute."""
+    if summaries.backing_off():
+        return True
     try:
-        again, touched = await fold_queued(runtime, layer, summaries)
-    except Exception:  # logged; the periodic recompute repairs it
-        log.exception("hotspot fold of %s failed: its queued points are dropped", layer)
-        await _drop_queued(runtime, layer)
-        return False
+        if summaries.failures >= FOLD_ATTEMPTS:
+            await _repair(runtime, layer)
+            again, touched = False, set()
+        else:
+            again, touched = await fold_queued(runtime, layer, summaries)
+    except Exception:
+        repair = summaries.failed()
+        log.exception(
+            "hotspot fold of %s failed (%d in a row): its points stay queued, %s",
+            layer,
+            summaries.failures,
+            "a full recompute takes them in next" if repair else "tried again shortly",
+        )
+        return True
+    summaries.succeeded()
     if touched and layer in runtime.settings.assignment_hotspot_layers:
         # work items changed (grew, were born or merged away): place those again
         runtime.assignment_runs.request("hotspot_update", [f"hotspot:{h}" for h in touched])
     return again
 
 
-async def _drop_queued(runtime: Runtime, layer: str) -> None:
-    """After a failed fold, the points it took (back in the queue with its rollback) leave
-    it, so that a fold that cannot succeed is not retried for ever; the next full recompute
-    includes them. While the database is away this fails too, and they are folded later."""
-    try:
-        async with transaction(runtime.sessions) as session:
-            if await repo.try_lock_layer(session, layer):
-                await repo.take_queued(session, layer, CHUNK)
-    except Exception:
-        log.warning("queued points of %s kept: the database is not answering", layer)
+async def _repair(runtime: Runtime, layer: str) -> None:
+    """A full recompute in place of a fold that keeps failing (it empties every layer's queue
+    and clusters every point afresh); another process's recompute under way does the same."""
+    log.warning("hotspot folds of %s keep failing: recomputing every layer", layer)
+    await recompute(runtime, trigger="repair", wait=False)
 
 
 async def recompute_loop(runtime: Runtime) -> None:
