@@ -6,15 +6,18 @@ import asyncio
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from itertools import pairwise
 
 import pytest
 
 from service.usecases.hotspots.queue import (
     DEFER_AT,
     FOLD_EVERY_S,
+    QUIET_S,
     REFRESH_EVERY_S,
     HotspotUpdater,
     Summaries,
+    fold_gap,
 )
 
 
@@ -214,3 +217,79 @@ def test_the_updater_stops_when_cancelled_just_as_a_point_wakes_it():
             await asyncio.wait_for(task, timeout=2.0)
 
     asyncio.run(go())
+
+
+def test_slow_folds_come_less_often_and_each_takes_more():
+    """Under a flood a round of folds is followed by a rest in proportion to its length
+    (``fold_gap``): a dense town's folds, which cost more, keep the share of time they take."""
+    fold_s = 0.06
+
+    async def go() -> tuple[list[float], list[int], float]:
+        updater, queue = HotspotUpdater(), FakeQueue()
+        starts: list[float] = []
+        sizes: list[int] = []
+
+        async def apply(layer: str, _: Summaries) -> bool:
+            if taken := queue.take():
+                starts.append(time.monotonic())
+                sizes.append(len(taken))
+                await asyncio.sleep(fold_s)  # the fold's own work
+            return False
+
+        task = asyncio.create_task(updater.run(apply))
+        await asyncio.sleep(0)
+        end = time.monotonic() + 1.6
+        while time.monotonic() < end:
+            queue.store(updater)
+            await asyncio.sleep(0.005)
+        await asyncio.sleep(fold_gap(fold_s) + fold_s)
+        task.cancel()
+        return starts, sizes, end
+
+    starts, sizes, end = asyncio.run(go())
+    # while points keep arriving (once they stop, the last fold comes after QUIET_S)
+    gaps = [b - a for a, b in pairwise(t for t in starts if t < end)]
+    assert fold_gap(fold_s) >= 2 * FOLD_EVERY_S  # slow enough for the pace to matter
+    assert len(gaps) >= 2, starts
+    assert min(gaps) >= fold_gap(fold_s) - 0.005, gaps  # not one fold every FOLD_EVERY_S
+    assert max(sizes[1:]) > 50, sizes  # each later fold takes what a rest gathered
+
+
+def test_the_last_points_of_a_flood_wait_for_quiet_not_for_a_whole_gap():
+    """The flood stops just as a slow fold begins: the points that came during that fold are
+    folded once arrivals have been quiet for QUIET_S, not when the fold's gap is over."""
+    fold_s = 0.15
+
+    async def go() -> float:
+        updater, queue = HotspotUpdater(), FakeQueue()
+        second_fold, all_folded = asyncio.Event(), asyncio.Event()
+        folds: list[int] = []
+        total = 0
+
+        async def apply(layer: str, _: Summaries) -> bool:
+            if taken := queue.take():
+                folds.append(len(taken))
+                if len(folds) == 2:
+                    second_fold.set()
+                await asyncio.sleep(fold_s)
+                if sum(folds) == total and second_fold.is_set():
+                    all_folded.set()
+            return False
+
+        task = asyncio.create_task(updater.run(apply))
+        await asyncio.sleep(0)
+        while not second_fold.is_set():
+            queue.store(updater)
+            total += 1
+            last = time.monotonic()
+            await asyncio.sleep(0.005)
+        queue.store(updater)  # the last point: it arrives during the second fold
+        total += 1
+        last = time.monotonic()
+        await asyncio.wait_for(all_folded.wait(), 10)
+        task.cancel()
+        return time.monotonic() - last
+
+    assert fold_gap(fold_s) >= 1.5
+    waited = asyncio.run(go())
+    assert waited < fold_s + QUIET_S + fold_s + 0.5, waited  # well before the gap (1.5 s)

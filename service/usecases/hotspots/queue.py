@@ -136,7 +136,36 @@ FOLD_EVERY_S = 0.25
 summaries of the hotspots it touches, much the same for 15 new points as for 60: under a
 referral flood (bench.ingest, 2 workers) the updater ran 17 folds a second, and their
 neighbourhood reads and summary refreshes cost 1.3 ms of database time a referral, as much as
-the intake statement itself. A hotspot is at most this much later for it."""
+the intake statement itself."""
+
+FOLD_SHARE = 0.1
+"""Under a flood, a process's rounds of folds take at most about this share of its time: the
+next round begins no sooner than ``(1 / FOLD_SHARE - 1)`` times the last one's length after it
+(and :data:`FOLD_EVERY_S` at least). A fold's cost follows the density of points around the new
+ones, not their number, so a fixed pace made every referral dearer as the open backlog grew:
+with 20,000 open referrals in bench.ingest's towns the neighbourhood reads cost 0.80 ms of
+database time a referral against 0.25 ms with 1,000 (pg_stat_statements), and the intake rate
+fell by a fifth. Pacing by the folds' own length keeps the share they take, whatever the
+density; a dense town's folds come less often and each takes more points."""
+
+FOLD_GAP_MAX_S = 2.0
+"""However slow the last round, the next begins at most this long after it began: under a flood
+a hotspot is at most this much (and a fold) later for a new point; a point that comes alone
+after a quiet spell is folded at once."""
+
+
+QUIET_S = 0.1
+"""A gap ends early once no point has arrived for this long: the last points of a flood wait
+for a fold this much, not a whole gap (under a flood points arrive every few milliseconds)."""
+
+
+def fold_gap(round_s: float) -> float:
+    """Seconds from the start of a round of folds that took ``round_s`` to the next one.
+
+    >>> fold_gap(0.01), fold_gap(0.1), fold_gap(1.0)
+    (0.25, 1.0, 2.0)
+    """
+    return round(min(FOLD_GAP_MAX_S, max(FOLD_EVERY_S, round_s / FOLD_SHARE)), 6)
 
 
 @dataclass
@@ -171,9 +200,20 @@ class HotspotUpdater:
         """Arrivals in this process since the current round of folds began."""
         return self.pending.get(layer, 0)
 
+    async def _gather(self, *, until: float) -> None:
+        """Let arrivals gather until ``until``, or until none has come for :data:`QUIET_S`
+        (the flood is over: what came is folded now, not a whole gap later)."""
+        while (left := until - time.monotonic()) > 0:
+            self.wakeup.clear()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(min(left, QUIET_S)):
+                    await self.wakeup.wait()
+            if not self.wakeup.is_set():
+                return
+
     async def run(self, apply: ApplyFn, *, poll_s: float = QUEUE_POLL_S) -> None:
         self.running = True
-        started = -FOLD_EVERY_S
+        started, gap = -FOLD_GAP_MAX_S, FOLD_EVERY_S
         again: set[str] = set()  # layers to look at once more (busy elsewhere, or more wait)
         try:
             while True:
@@ -185,9 +225,12 @@ class HotspotUpdater:
                         async with asyncio.timeout(poll_s):
                             await self.wakeup.wait()
                     polled = not self.wakeup.is_set()
-                # Under a flood, gather what arrives for up to FOLD_EVERY_S after the last
-                # fold began; a point that comes alone is folded at once.
-                await asyncio.sleep(max(0.0, started + FOLD_EVERY_S - time.monotonic()))
+                # Under a flood, gather what arrives until the gap after the last round's
+                # start is over (fold_gap); a point that comes alone is folded at once.
+                if again:
+                    await asyncio.sleep(max(0.0, started + FOLD_EVERY_S - time.monotonic()))
+                else:
+                    await self._gather(until=started + gap)
                 started = time.monotonic()
                 self.wakeup.clear()
                 woken, self.pending = self.pending, {}
@@ -200,5 +243,6 @@ class HotspotUpdater:
                 for layer in sorted(layers):
                     if await apply(layer, self._summaries(layer)):
                         again.add(layer)
+                gap = fold_gap(time.monotonic() - started)
         finally:
             self.running = False
