@@ -349,10 +349,10 @@ async def apply_update(runtime: Runtime, layer: str, summaries: Summaries) -> bo
     the layer rests for a back-off; failures in a row end in a full recompute."""
     if summaries.backing_off():
         return True
+    again, touched = False, set[int]()
     try:
         if summaries.failures >= FOLD_ATTEMPTS:
             await _repair(runtime, layer)
-            again, touched = False, set()
         else:
             again, touched = await fold_queued(runtime, layer, summaries)
     except Exception:
