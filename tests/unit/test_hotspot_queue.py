@@ -293,3 +293,18 @@ def test_the_last_points_of_a_flood_wait_for_quiet_not_for_a_whole_gap():
     assert fold_gap(fold_s) >= 1.5
     waited = asyncio.run(go())
     assert waited < fold_s + QUIET_S + fold_s + 0.5, waited  # well before the gap (1.5 s)
+
+
+def test_failed_folds_back_off_longer_each_time_until_one_succeeds():
+    summaries = Summaries()
+    waits, repairs = [], []
+    for _ in range(4):
+        before = time.monotonic()
+        repairs.append(summaries.failed())
+        waits.append(round(summaries.retry_at - before))
+        assert summaries.backing_off()
+    assert waits == [1, 5, 30, 30]
+    assert repairs == [False, False, True, True]  # the third failure in a row asks for repair
+    summaries.succeeded()
+    assert summaries.failures == 0
+    assert not summaries.backing_off()

@@ -60,7 +60,8 @@ repairs while the database stays away)."""
 @dataclass
 class Summaries:
     """One layer's hotspots whose summaries wait for a refresh (with their placement: a work
-    item is placed from its summary), and whether the next fold should leave its own too."""
+    item is placed from its summary), whether the next fold should leave its own too, and the
+    layer's failed folds in a row (with the back-off they set)."""
 
     waiting: set[int] = field(default_factory=set)
     """Hotspots whose summaries a committed fold left to a later one."""
@@ -81,7 +82,7 @@ class Summaries:
         """Count a failed fold and set the back-off; whether to repair with a full recompute
         now rather than fold again."""
         self.failures += 1
-        self.retry_at = time.monotonic() + RETRY_AFTER_S[min(self.failures, 3) - 1]
+        self.retry_at = time.monotonic() + RETRY_AFTER_S[min(self.failures, len(RETRY_AFTER_S)) - 1]
         return self.failures >= FOLD_ATTEMPTS
 
     def succeeded(self) -> None:
