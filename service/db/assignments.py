@@ -167,28 +167,30 @@ async def replace_assignments(session: AsyncSession, rows: Sequence[dict[str, An
 # --- incremental placement ------------------------------------------------------------------
 
 
-def _upsert_params(row: dict[str, Any]) -> dict[str, Any]:
-    skips = _skip_rows([row])
-    return {
-        **row,
-        "reasons": jsonb(row["reasons"]),
-        "inputs": jsonb(row["inputs"]),
-        "skip_teams": [s["team_id"] for s in skips],
-        "skip_starts": [s["shift_start"] for s in skips],
-    }
-
-
 async def put_assignment(session: AsyncSession, row: dict[str, Any]) -> None:
     """Store one item's assignment (insert or replace) with the shifts it skipped."""
-    await session.execute(sql("assignment_upsert"), _upsert_params(row))
+    await put_assignments(session, [row])
+
+
+_PLACED_COLUMNS = (
+    "item_kind", "item_id", "work_kind", "authority_code", "team_id", "shift_start", "shift_end",
+    "shift_index", "rule", "priority", "urgent", "swep", "due_at", "serve_at", "within_sla",
+    "reasons", "inputs", "computed_at", "run_id",
+)  # fmt: skip
+_SKIP_COLUMNS = ("item_kind", "item_id", "team_id", "shift_start", "priority")
 
 
 async def put_assignments(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
-    """Store many items' assignments at once: :func:`put_assignment` of each, pipelined in one
-    round of the driver's ``executemany``."""
+    """Store many items' assignments at once (each item once): :func:`put_assignment` of
+    each, in one statement whose parameters are the columns as arrays
+    (``assignment_upsert_many.sql``)."""
     if not rows:
         return
-    await session.execute(sql("assignment_upsert"), [_upsert_params(r) for r in rows])
+    placed = [{**r, "reasons": jsonb(r["reasons"]), "inputs": jsonb(r["inputs"])} for r in rows]
+    skips = _skip_rows(rows)
+    params = {c: [r[c] for r in placed] for c in _PLACED_COLUMNS}
+    params |= {f"skip_{c}": [s[c] for s in skips] for c in _SKIP_COLUMNS}
+    await session.execute(sql("assignment_upsert_many"), params)
 
 
 async def placed_on(session: AsyncSession, team_ids: Sequence[int]) -> list[dict[str, Any]]:
