@@ -32,6 +32,9 @@ async def insert_many(session: AsyncSession, rows: list[dict[str, Any]]) -> set[
 
 
 async def content_hashes(session: AsyncSession, ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """The stored content hashes of these contacts (those of a batch that were not new)."""
+    if not ids:
+        return {}
     rows = await session.execute(
         text("SELECT id, content_hash FROM contacts WHERE id = ANY(:ids)"), {"ids": ids}
     )

@@ -6,6 +6,8 @@ import datetime as dt
 import threading
 import uuid
 
+from sqlalchemy import event
+
 from tests.conftest import assert_problem
 from tests.integration.test_referrals import alert
 
@@ -220,3 +222,32 @@ def test_a_location_outside_great_britain_is_rejected_alone(client, sql, staff):
     ).json()
     assert [r["result"] for r in body["results"]] == ["rejected", "created"]
     assert body["results"][0]["problem"]["errors"][0]["field"] == "lat"
+
+
+def test_a_batch_of_new_contacts_for_own_team_looks_up_nothing_it_knows(client, sql, staff):
+    """The worker's own team was read with them for this request, and a batch whose contacts
+    are all new has no stored hashes to compare: neither is looked up (a round trip each, on
+    every batch of a shift's sync). A team the user is not in is still checked."""
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    engine = client.app.state["runtime"].engine.sync_engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        items = [contact() for _ in range(3)]
+        done = client.post("/v1/contacts:batch", json={"items": items}, headers=staff["worker_mid"])
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert done.json()["created"] == 3, done.text
+    assert statements, "the listener saw the batch's statements"
+    assert not [s for s in statements if "FROM teams WHERE id = ANY" in s]
+    assert not [s for s in statements if "content_hash FROM contacts" in s]
+    nowhere = client.post(
+        "/v1/contacts:batch",
+        json={"items": [contact(team_id=999_999)]},
+        headers=staff["admin"],
+    ).json()["results"][0]
+    assert nowhere["result"] == "rejected", nowhere
+    assert "no such team" in nowhere["problem"]["detail"], nowhere

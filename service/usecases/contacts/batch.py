@@ -268,7 +268,10 @@ async def _reference_errors(
     persons = await _persons_in_scope(
         session, user, {v["person_id"] for v in named if v["person_id"]}
     )
-    teams = await repo.existing_ids(session, "teams", {v["team_id"] for v in named})
+    # The user's own teams exist: they were read with the user for this request, and a team
+    # leaves user_teams with its row. Only the others (an admin may name any) are looked up.
+    own = set(user.team_ids)
+    teams = own | await repo.existing_ids(session, "teams", {v["team_id"] for v in named} - own)
     errors: dict[int, ServiceError] = {}
     for i, v in pending.items():
         scope = referrals.get(v["referral_id"]) if v["referral_id"] else None
