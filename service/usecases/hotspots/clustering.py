@@ -1,10 +1,12 @@
 """Hotspots: keeping each layer's density clusters current, incrementally and in full.
 
-* **Incremental** (:func:`insert_new_points`): when referrals or contacts are stored, their
-  layer's neighbourhood (every point within ``2 * eps`` of a new one) is read with its stored
-  membership and :func:`geo.cluster_insert.insert_points` says what changes: new cores, births,
-  merges (the biggest hotspot keeps its id, the others retire with it as successor), border
-  points. Only that neighbourhood is read or written.
+* **Incremental** (:func:`fold_queued`, the updater's fold of the points queued by the
+  statements that stored them; :func:`insert_new_points` folds given points, waiting for the
+  layer's lock: the tests' way to fold chosen batches in a chosen order): the layer's
+  neighbourhood (every point within ``2 * eps`` of a new one) is read with its stored
+  membership and :func:`geo.cluster_insert.insert_points` says what changes: new cores,
+  births, merges (the biggest hotspot keeps its id, the others retire with it as successor),
+  border points. Only that neighbourhood is read or written.
 * **Full recompute** (:func:`recompute`): every ``hotspot_recompute_interval_s`` and on
   demand, each layer's window is clustered afresh with :func:`geo.clustering.dbscan` (in a
   thread) and ids are carried over with :func:`geo.hotspot_identity.match_hotspots`; this is
@@ -73,7 +75,8 @@ async def insert_new_points(
     now: dt.datetime | None = None,
     summaries: Summaries | None = None,
 ) -> set[int]:
-    """Fold newly stored points of one layer into its hotspots; returns the ids of the
+    """Fold these newly stored points of one layer into its hotspots, waiting for the layer's
+    lock (the app folds the queue instead: :func:`fold_queued`); returns the ids of the
     hotspots touched (grown, born, or merged into another) whose summaries it refreshed.
 
     With ``summaries`` (the updater's) the fold may leave its summaries to a later fold of the
