@@ -29,7 +29,13 @@ from service.db.engine import positional
 from service.runtime import build_runtime
 from service.settings import Settings
 from service.usecases.areas.sync import ensure_loaded
-from service.usecases.referrals.intake import Routing, intake_values
+from service.usecases.referrals.intake import (
+    Position,
+    Routing,
+    intake_values,
+    pinned,
+    routing_of,
+)
 from streetlink.normalise import normalise
 from streetlink.schema import StreetLinkAlert
 
@@ -49,36 +55,24 @@ class OwnIntake:
         await self.runtime.engine.dispose()
         await self.runtime.http.aclose()
 
-    async def route(self, conn: asyncpg.Connection, lon: float, lat: float) -> Routing:
+    async def route(self, conn: asyncpg.Connection, position: Position) -> Routing:
+        """The service's routing (``route_position``), its teams read on ``conn``."""
         areas = self.runtime.areas
-        matches = areas.index.lookup(lon, lat)
-        if not matches:
-            return Routing(None, areas.version_id, None, None, "outside", True)
-        area = matches[0]
-        params = {"code": area.code, "lon": lon, "lat": lat}
-        teams = await conn.fetch(self.teams_sql, *(params[n] for n in self.teams_names))
-        if not teams:
-            return Routing(area.code, areas.version_id, None, None, "no team", False)
-        team = teams[0]
-        why = f"in {area.name} ({area.code}); {team['name']} covers it"
-        return Routing(
-            area.code,
-            areas.version_id,
-            team["id"],
-            team["name"],
-            why,
-            False,
-            team["shift_start"],
-            team["shift_end"],
-        )
+        matches = areas.index.lookup(position.lon, position.lat)
+        teams = []
+        if matches:
+            params = {"code": matches[0].code, "lon": position.lon, "lat": position.lat}
+            teams = await conn.fetch(self.teams_sql, *(params[n] for n in self.teams_names))
+        return routing_of(position, matches[0] if matches else None, areas.version_id, teams)
 
     async def submit(self, conn: asyncpg.Connection, alert: StreetLinkAlert) -> dict[str, Any]:
         """Normalise, route and store one alert the way the service does; the stored row."""
         now = dt.datetime.now(dt.UTC)
         referral = normalise(alert, now=now)
-        if referral.lon is None or referral.lat is None:
+        position = pinned(referral)
+        if position is None:
             raise ValueError("the baseline takes alerts with a map pin")
-        routing = await self.route(conn, referral.lon, referral.lat)
+        routing = await self.route(conn, position)
         values, _ = intake_values(
             self.settings,
             referral,

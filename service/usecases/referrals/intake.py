@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import secrets
 import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +22,7 @@ import msgspec
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from geo.areas import Area
 from service import metrics
 from service.db import areas as areas_repo
 from service.db import places as places_repo
@@ -116,13 +118,20 @@ def fingerprint(referral: NormalisedReferral) -> str:
     return hashlib.sha256(msgspec.json.encode(content, order="sorted")).hexdigest()
 
 
+def pinned(referral: NormalisedReferral) -> Position | None:
+    """The referral's map pin as its position, if it has one."""
+    if referral.lat is None or referral.lon is None:
+        return None
+    return Position(referral.lon, referral.lat, referral.accuracy_m, "pin")
+
+
 async def position_of(
     session: AsyncSession, referral: NormalisedReferral
 ) -> tuple[Position | None, str]:
     """The referral's pin, or a position from the gazetteer (its postcode, or a place named
     in its description); without either, why it waits for triage."""
-    if referral.lat is not None and referral.lon is not None:
-        return Position(referral.lon, referral.lat, referral.accuracy_m, "pin"), ""
+    if (pin := pinned(referral)) is not None:
+        return pin, ""
     located = await locate(session, referral)
     if located is not None:
         return Position(located.lon, located.lat, located.accuracy_m, located.located_by), ""
@@ -153,10 +162,23 @@ async def route_point(
 
 async def route_position(runtime: Runtime, session: AsyncSession, position: Position) -> Routing:
     """Which authority and team a position goes to, and why."""
-    how = HOW_LOCATED[position.located_by]
     matches = runtime.areas.index.lookup(position.lon, position.lat)
-    version = runtime.areas.version_id
-    if not matches:
+    teams: list[dict[str, Any]] = []
+    if matches:
+        teams = await areas_repo.covering_teams(
+            session, code=matches[0].code, lon=position.lon, lat=position.lat
+        )
+    return routing_of(position, matches[0] if matches else None, runtime.areas.version_id, teams)
+
+
+def routing_of(
+    position: Position, area: Area | None, version: int | None, teams: Sequence[Mapping[str, Any]]
+) -> Routing:
+    """The routing of a position in ``area`` (the first the area index found, or none) that
+    ``teams`` cover (``area_lookup_teams.sql``: nearest base first), with its reason. Pure, so
+    that the benchmarks' baselines (``bench/intake_baseline.py``) route as the service does."""
+    how = HOW_LOCATED[position.located_by]
+    if area is None:
         return Routing(
             None,
             version,
@@ -166,11 +188,7 @@ async def route_position(runtime: Runtime, session: AsyncSession, position: Posi
             True,
             position=position,
         )
-    area = matches[0]
     where = f"{how} is in {area.name} ({area.code}, boundary version {version})"
-    teams = await areas_repo.covering_teams(
-        session, code=area.code, lon=position.lon, lat=position.lat
-    )
     if not teams:
         return Routing(
             area.code,
