@@ -130,6 +130,26 @@ def test_new_point_joins_an_unchanged_hotspot_as_border():
     assert up.merged_hotspots == {}
 
 
+
+@pytest.mark.parametrize("first", [5, 9])
+def test_a_border_point_between_two_equally_near_cores_joins_the_lower_index(first):
+    """Ties go to the core listed first, whichever hotspot that is (the documented tie rule,
+    which keeps a fold's answer independent of the order its pairs were found in)."""
+    east = [[10.0, 0.0], [13.0, 0.0], [16.0, 0.0], [19.0, 0.0]]
+    west = [[-x, y] for x, y in east]
+    first_side, second_side = (west, east) if first == 5 else (east, west)
+    other = 9 if first == 5 else 5
+    up = insert_points(
+        np.array([*first_side, *second_side, [0.0, 0.0]]),
+        stored_hotspot=[first] * 4 + [other] * 4 + [-1],
+        stored_core=[True] * 8 + [False],
+        new=[False] * 8 + [True],
+        eps_m=10.0,
+        min_samples=4,
+    )
+    assert not up.core[8]
+    assert up.joins_hotspot[8] == first
+
 def test_mismatched_lengths_are_refused():
     with pytest.raises(ValueError, match="one stored hotspot"):
         insert_points(
