@@ -12,7 +12,8 @@ clusters up to relabelling, same noise, border points attached to a core of thei
 cluster). Then the latency of inserting one new point into a stored clustering of 100k
 active points as the service does between recomputes (the ``2 * eps`` neighbourhood found in a
 k-d tree standing in for the database's index, :func:`geo.cluster_insert.insert_points`, and
-the merges, births and border points applied to the stored hotspot ids), and PostGIS
+the merges, births and border points applied to the stored hotspot ids), then folds of many
+new points at once (a flood's), against a batch recompute in the same run, and PostGIS
 ``ST_ClusterDBSCAN(geom, eps, minpoints) OVER ()`` on the same points when ``DATABASE_URL``
 is set. Times are wall-clock seconds, best of ``--repeat``
 runs for our engine (one run of scikit-learn at 1M points, which takes minutes).
@@ -199,6 +200,27 @@ def _bench_incremental(args: argparse.Namespace) -> None:
         f"p50 {r['p50_ms']:.3f} ms, p99 {r['p99_ms']:.3f} ms, max {r['max_ms']:.3f} ms"
     )
     print(f"  incremental result equals batch after the inserts: {r['equal_to_batch']}")
+    _bench_folds(args, active)
+
+
+FOLDS = ((100, 10), (2_000, 3))
+"""(new points a fold, folds): a referral flood's folds, then a contact batch flood's."""
+
+
+def _bench_folds(args: argparse.Namespace, active: int) -> None:
+    print(f"\n== folds of many new points at once into {active:,} stored points ==")
+    r = _run_worker(args, "folds", size=active)
+    if "error" in r:
+        print(f"  {r['error']}")
+        return
+    for fold in r["folds"]:
+        print(
+            f"  {fold['new']:,} new points a fold ({fold['folds']} folds, neighbourhoods of "
+            f"{fold['hood']:,.0f} points): p50 {fold['p50_ms']:.1f} ms a fold, against "
+            f"{r['recompute_ms']:.0f} ms for a batch recompute of all the stored points "
+            f"(ratio {fold['p50_ms'] / r['recompute_ms']:.3f})"
+        )
+    print(f"  result equals batch after the folds: {r['equal_to_batch']}")
 
 
 def _bench_postgis(args: argparse.Namespace, n: int, ref: dict[str, Any]) -> None:
@@ -355,6 +377,58 @@ def _worker_incremental(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def _worker_folds(args: argparse.Namespace) -> dict[str, Any]:
+    """Fold many new points at once into a stored clustering of ``size`` points, as the
+    service's updater does under a flood: the neighbourhood is every stored point within
+    ``2 * eps`` of a new point; only :func:`insert_points` is timed (the app's CPU of a fold).
+    The baseline, in the same run: a batch recompute of the stored points."""
+    from scipy.spatial import cKDTree
+
+    n = args.size
+    total = sum(new * folds for new, folds in FOLDS)
+    xy = essex_points(n + total, seed=args.seed).xy_bng
+    start = time.perf_counter()
+    stored = dbscan(xy[:n], eps_m=args.eps_m, min_samples=args.min_samples)
+    recompute_ms = (time.perf_counter() - start) * 1e3
+    hotspot = np.full(n + total, -1, np.int64)
+    hotspot[:n] = stored.labels
+    core = np.zeros(n + total, np.bool_)
+    core[:n] = stored.core
+    tree = cKDTree(xy)
+    next_id, end, out = stored.n_clusters, n, []
+    for new, folds in FOLDS:
+        times, sizes = [], []
+        for _ in range(folds):
+            fresh = np.arange(end, end + new)
+            near = tree.query_ball_point(xy[fresh], 2 * args.eps_m)
+            hood = np.unique(np.concatenate([np.asarray(j, np.int64) for j in near]))
+            hood = hood[hood < end + new]
+            start = time.perf_counter()
+            up = insert_points(
+                xy[hood],
+                stored_hotspot=hotspot[hood],
+                stored_core=core[hood],
+                new=hood >= end,
+                eps_m=args.eps_m,
+                min_samples=args.min_samples,
+            )
+            times.append(time.perf_counter() - start)
+            sizes.append(len(hood))
+            next_id = _apply_insert(up, hood, hotspot, core, next_id)
+            end += new
+        out.append(
+            {
+                "new": new,
+                "folds": folds,
+                "hood": float(np.mean(sizes)),
+                "p50_ms": float(np.percentile(np.array(times) * 1e3, 50)),
+            }
+        )
+    batch = dbscan(xy, eps_m=args.eps_m, min_samples=args.min_samples)
+    verdict = _compare(xy, args.eps_m, hotspot, core, batch.labels, batch.core)
+    return {"recompute_ms": recompute_ms, "folds": out, "equal_to_batch": verdict}
+
+
 def _apply_insert(
     up: LocalInsert,
     hood: NDArray[np.int64],
@@ -383,6 +457,7 @@ _WORKERS = {
     "engine": _worker_engine,
     "sklearn": _worker_sklearn,
     "incremental": _worker_incremental,
+    "folds": _worker_folds,
 }
 
 if __name__ == "__main__":
