@@ -16,6 +16,13 @@ core flag). When new points arrive it reads the *neighbourhood*: every stored po
   border point of its nearest core's cluster; stored border points stay where they are (the
   one place where DBSCAN itself depends on input order).
 
+It works on the batch engine's grid (cells of side ``eps_m / sqrt 2``, whose points are all
+neighbours): a cell holding a new point is near it whole, a cell holding ``min_samples``
+points makes them core, and cores are linked cell by cell, so a flood's fold, where most
+points of a dense town are new, measures few distances. Only points that may change are
+looked at: new points, stored points near them that are not core yet, cores near a newly
+core point, and noise near one.
+
 Stored noise points are passed with hotspot ``-1`` and core ``False``. A point flagged new
 may already be stored (another batch's update read it as a neighbour and folded it in early,
 or it is folded twice): it keeps its stored membership and core flag as a starting point.
@@ -50,11 +57,10 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
-from scipy.spatial import cKDTree
+
+from geo.clustering import _OFFSETS, _Buckets, _core_components, _Grid, _near_pairs
 
 NOISE: Final = -1
-#: The tree is asked for a hair more than eps; the exact squared test then decides.
-_QUERY_SLACK: Final = 1.0 + 1e-9
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -104,125 +110,124 @@ def insert_points(
     is_new = np.asarray(new, dtype=np.bool_)
     if not (len(hotspot) == len(core_before) == len(is_new) == len(xy)):
         raise ValueError("one stored hotspot, core flag and new flag per point")
-    # Only pairs with an end that may become core, or may become a border point, matter (see
-    # below), so the tree is asked about those points alone: the new points, and stored
-    # points near them that are not core yet. Measuring every pair of the neighbourhood
-    # instead cost a fold of 100 referrals among 20,000 stored points in a dense town
-    # 70-110 ms of the app's CPU (5 million pairs, nearly all between stored core points).
-    tree = cKDTree(xy)
-    a, b = _eps_pairs(tree, xy, np.flatnonzero(is_new), eps_m)
-    near_new = is_new.copy()
-    near_new[b] = True
-    # Stored points near a new one gain neighbours: those not core yet may become core, and
-    # their counts are exact because their whole eps-neighbourhood is here.
-    asked = is_new | (near_new & ~core_before)
-    more_a, more_b = _eps_pairs(tree, xy, np.flatnonzero(asked & ~is_new), eps_m)
-    a, b = np.concatenate([a, more_a]), np.concatenate([b, more_b])
-    degree = np.bincount(a, minlength=len(xy)) + 1
-    core = core_before | (near_new & (degree >= min_samples))
-    promoted = core & ~core_before
-    return _components(xy, hotspot, core, promoted, is_new, Neighbours(tree, a, b, asked), eps_m)
-
-
-Pairs = tuple[NDArray[np.int64], NDArray[np.int64]]
-
-
-@dataclass(frozen=True, slots=True, eq=False)
-class Neighbours:
-    """Every eps-pair (a, b) of the points ``asked`` about, from that end, and the tree to ask
-    about more."""
-
-    tree: cKDTree
-    a: NDArray[np.int64]
-    b: NDArray[np.int64]
-    asked: NDArray[np.bool_]
-
-
-def _eps_pairs(
-    tree: cKDTree, xy: NDArray[np.float64], points: NDArray[np.int64], eps_m: float
-) -> Pairs:
-    """Every other point within ``eps_m`` of each of ``points`` (exact ``<=`` on squared
-    distances, as the batch engine and scikit-learn test), as (point, neighbour) arrays."""
-    if not len(points):
+    if not len(xy):
         empty = np.zeros(0, np.int64)
-        return empty, empty
-    found = cKDTree(xy[points]).sparse_distance_matrix(
-        tree, eps_m * _QUERY_SLACK, output_type="ndarray"
+        return LocalInsert(core_before, empty, empty, {})
+    # Grid cells of side eps / sqrt 2 (geo.clustering): two points of one cell are neighbours,
+    # so a dense cell settles who is near a new point and who is core without measuring a
+    # distance, and cores are linked cell by cell. Only the points that may change are asked
+    # about: the pairs of a whole dense town were once all measured for a fold of 100 points.
+    grid = _Grid.build(xy, eps_m)
+    order = grid.order
+    new_s, core_before_s = is_new[order], core_before[order]
+    near_new = _near(grid, new_s)
+    core_s = core_before_s | _becomes_core(grid, near_new & ~core_before_s, min_samples)
+    promoted_s = core_s & ~core_before_s
+    hotspot_s = hotspot[order]
+    comp = _core_components(grid, core_s & _around(grid, promoted_s), table_min=0)
+    # Cores within eps of each other share a component (only those near a newly core point:
+    # stored cores within eps of each other share a hotspot already); stored cores also join
+    # through their stored hotspot (its members elsewhere link them), newly core points never
+    # through the hotspot they were a border point of.
+    stored_core = (comp >= 0) & ~promoted_s & (hotspot_s >= 0)
+    stored_ids, hotspot_node = np.unique(hotspot_s[stored_core], return_inverse=True)
+    n_comp = int(comp.max()) + 1 if (comp >= 0).any() else 0
+    graph = coo_matrix(
+        (
+            np.ones(int(stored_core.sum())),
+            (comp[stored_core], n_comp + hotspot_node.astype(np.int64)),
+        ),
+        shape=(n_comp + len(stored_ids),) * 2,
     )
-    a, b = points[found["i"]], found["j"].astype(np.int64)
-    d = xy[a] - xy[b]
-    keep = (a != b) & ((d * d).sum(axis=1) <= eps_m * eps_m)
-    return a[keep], b[keep]
-
-
-def _components(
-    xy: NDArray[np.float64],
-    hotspot: NDArray[np.int64],
-    core: NDArray[np.bool_],
-    promoted: NDArray[np.bool_],
-    is_new: NDArray[np.bool_],
-    pairs: Neighbours,
-    eps_m: float,
-) -> LocalInsert:
-    """``pairs`` holds every pair with a newly core end (that point was asked about)."""
-    n = len(xy)
-    stored_ids = np.unique(hotspot[core & (hotspot >= 0)])
-    node_of_hotspot = {int(h): n + i for i, h in enumerate(stored_ids.tolist())}
-    a, b = pairs.a, pairs.b
-    linking = core[a] & core[b] & (promoted[a] | promoted[b])
-    rows = [a[linking]]
-    cols = [b[linking]]
-    stored_core = np.flatnonzero(core & ~promoted & (hotspot >= 0))
-    rows.append(stored_core)
-    cols.append(np.array([node_of_hotspot[int(h)] for h in hotspot[stored_core]], np.int64))
-    size = n + len(stored_ids)
-    r, c = np.concatenate(rows), np.concatenate(cols)
-    graph = coo_matrix((np.ones(len(r)), (r, c)), shape=(size, size))
-    _, comp = connected_components(graph, directed=False)
-    changed_roots = np.unique(comp[np.flatnonzero(promoted)])
-    component = np.full(n, NOISE, np.int64)
+    _, joined = connected_components(graph, directed=False)
+    changed_roots = np.unique(joined[comp[promoted_s]])
     index = {int(root): i for i, root in enumerate(changed_roots.tolist())}
     merged: dict[int, tuple[int, ...]] = {i: () for i in index.values()}
-    for h, node in node_of_hotspot.items():
-        if (i := index.get(int(comp[node]))) is not None:
+    for h, root in zip(stored_ids.tolist(), joined[n_comp:].tolist(), strict=True):
+        if (i := index.get(root)) is not None:
             merged[i] = (*merged[i], h)
-    changed_core = core & np.isin(comp[:n], changed_roots)
-    component[changed_core] = [index[int(x)] for x in comp[:n][changed_core]]
-    joins = np.full(n, NOISE, np.int64)
-    nearest = _nearest_cores(xy, hotspot, core, is_new, promoted, pairs, eps_m)
-    for point, core_point in nearest.items():
-        if (i := index.get(int(comp[core_point]))) is not None:
-            component[point] = i
+    component_s = np.full(len(xy), NOISE, np.int64)
+    root_of = np.where(comp >= 0, joined[np.maximum(comp, 0)], -1) if n_comp else comp
+    changed_core = core_s & np.isin(root_of, changed_roots)
+    component_s[changed_core] = np.searchsorted(changed_roots, root_of[changed_core])
+    joins_s = np.full(len(xy), NOISE, np.int64)
+    stored_noise = ~new_s & ~core_s & (hotspot_s < 0)
+    candidate = (new_s & ~core_s) | (stored_noise & _near(grid, promoted_s))
+    for point, nearest in _nearest_cores(grid, candidate, core_s).items():
+        if (i := index.get(int(root_of[nearest]))) is not None:
+            component_s[point] = i
         else:
-            joins[point] = hotspot[core_point]
-    return LocalInsert(core=core, component=component, joins_hotspot=joins, merged_hotspots=merged)
+            joins_s[point] = hotspot_s[nearest]
+    core_out = np.empty_like(core_s)
+    core_out[order] = core_s
+    component = np.empty_like(component_s)
+    component[order] = component_s
+    joins = np.empty_like(joins_s)
+    joins[order] = joins_s
+    return LocalInsert(
+        core=core_out, component=component, joins_hotspot=joins, merged_hotspots=merged
+    )
+
+
+def _near(grid: _Grid, flag: NDArray[np.bool_]) -> NDArray[np.bool_]:
+    """Points (sorted positions) flagged, or within eps of a flagged point: every point of a
+    cell holding a flagged point, and the others measured against the flagged points."""
+    out = flag.copy()
+    flagged = np.flatnonzero(flag)
+    if not len(flagged):
+        return out
+    cells = _Buckets.group(grid.keys[flagged], flagged, grid.span, table_min=0)
+    hit = np.zeros(len(grid.cells.keys), np.bool_)
+    hit[grid.cells.find(cells.keys)] = True
+    out |= np.repeat(hit, grid.cells.counts)
+    rest = np.flatnonzero(~out & _around(grid, flag))
+    for rows, _, _ in _near_pairs(grid, rest, cells):
+        out[rest[rows]] = True
+    return out
+
+
+def _around(grid: _Grid, flag: NDArray[np.bool_]) -> NDArray[np.bool_]:
+    """Points (sorted positions) of the cells that may hold an eps-neighbour of a flagged
+    point: those up to two cells away from a cell holding one."""
+    keys = np.unique(grid.keys[flag])
+    hit = np.zeros(len(grid.cells.keys), np.bool_)
+    for di, dj in _OFFSETS:
+        found = grid.cells.find(keys + di * grid.stride + dj)
+        hit[found[found >= 0]] = True
+    return np.repeat(hit, grid.cells.counts)
+
+
+def _becomes_core(grid: _Grid, asked: NDArray[np.bool_], min_samples: int) -> NDArray[np.bool_]:
+    """Which ``asked`` points (sorted positions, their whole eps-neighbourhood present) have
+    ``min_samples`` neighbours, themselves included: all of a cell that holds that many,
+    the others counted pair by pair."""
+    in_cell = np.repeat(grid.cells.counts, grid.cells.counts)
+    core = asked & (in_cell >= min_samples)
+    light = np.flatnonzero(asked & ~core)
+    count = np.zeros(len(light), np.int64)
+    for rows, _, _ in _near_pairs(grid, light, grid.cells):
+        count += np.bincount(rows, minlength=len(light))
+    core[light] = count >= min_samples
+    return core
 
 
 def _nearest_cores(
-    xy: NDArray[np.float64],
-    hotspot: NDArray[np.int64],
-    core: NDArray[np.bool_],
-    is_new: NDArray[np.bool_],
-    promoted: NDArray[np.bool_],
-    pairs: Neighbours,
-    eps_m: float,
+    grid: _Grid, candidate: NDArray[np.bool_], core: NDArray[np.bool_]
 ) -> dict[int, int]:
-    """New non-core points near any core, and stored noise near a newly core point, become
-    border points of their nearest core (ties: the lower point index): point -> that core."""
-    a, b = pairs.a, pairs.b
-    near_promoted = promoted.copy()
-    near_promoted[b[promoted[a]]] = True
-    stored_noise = ~is_new & ~core & (hotspot < 0)
-    candidate = (is_new & ~core) | (stored_noise & near_promoted)
-    # Stored noise within eps of a newly core point but not of a new one was not asked
-    # about yet.
-    more_a, more_b = _eps_pairs(pairs.tree, xy, np.flatnonzero(candidate & ~pairs.asked), eps_m)
-    p, q = np.concatenate([a, more_a]), np.concatenate([b, more_b])
-    keep = candidate[p] & core[q]
-    p, q = p[keep], q[keep]
-    d2 = ((xy[p] - xy[q]) ** 2).sum(axis=1)
-    order = np.lexsort((q, d2, p))  # by point, then distance, then the lower core index
-    p, q = p[order], q[order]
-    first = np.ones(len(p), np.bool_)
-    first[1:] = p[1:] != p[:-1]
-    return dict(zip(p[first].tolist(), q[first].tolist(), strict=True))
+    """Each candidate (sorted position) within eps of a core -> its nearest core (ties: the
+    lower point index in the caller's order)."""
+    loose, core_pos = np.flatnonzero(candidate), np.flatnonzero(core)
+    if not len(loose) or not len(core_pos):
+        return {}
+    cores = _Buckets.group(grid.keys[core_pos], core_pos, grid.span, table_min=0)
+    found = list(_near_pairs(grid, loose, cores))
+    if not found:
+        return {}
+    rows = np.concatenate([f[0] for f in found])
+    q = np.concatenate([f[1] for f in found])
+    d2 = np.concatenate([f[2] for f in found])
+    best = np.lexsort((grid.order[q], d2, rows))
+    rows, q = rows[best], q[best]
+    first = np.ones(len(rows), np.bool_)
+    first[1:] = rows[1:] != rows[:-1]
+    return dict(zip(loose[rows[first]].tolist(), q[first].tolist(), strict=True))

@@ -169,13 +169,17 @@ class _Buckets:
     table: NDArray[np.int32] | None
 
     @classmethod
-    def group(cls, cell_keys: IntArray, members: IntArray, span: int) -> _Buckets:
-        """Group ``members`` by their non-decreasing ``cell_keys`` (all below ``span``)."""
+    def group(
+        cls, cell_keys: IntArray, members: IntArray, span: int, *, table_min: int = _TABLE_MIN
+    ) -> _Buckets:
+        """Group ``members`` by their non-decreasing ``cell_keys`` (all below ``span``); a
+        table of the whole span is built when it is at most ``table_min`` entries or
+        ``_TABLE_PER_KEY`` per bucket (a few buckets looked up a few times search instead)."""
         starts = np.flatnonzero(np.diff(cell_keys, prepend=-1)).astype(np.int64)
         counts = np.diff(starts, append=len(cell_keys)).astype(np.int64)
         keys = cell_keys[starts]
         table = None
-        if span <= max(_TABLE_MIN, _TABLE_PER_KEY * len(keys)) and len(keys) < 2**31:
+        if span <= max(table_min, _TABLE_PER_KEY * len(keys)) and len(keys) < 2**31:
             table = np.full(span, -1, np.int32)
             table[keys] = np.arange(len(keys), dtype=np.int32)
         return cls(keys, starts, counts, members, table)
@@ -317,13 +321,13 @@ def _core_points(
 # --------------------------------------------------------------------------- clusters
 
 
-def _core_components(grid: _Grid, core: BoolArray) -> IntArray:
+def _core_components(grid: _Grid, core: BoolArray, *, table_min: int = _TABLE_MIN) -> IntArray:
     """Component number per sorted point (``-1`` for non-core) of the core graph."""
     core_pos = np.flatnonzero(core)
     comp = np.full(len(core), NOISE, np.int64)
     if len(core_pos) == 0:
         return comp
-    cells = _Buckets.group(grid.keys[core_pos], core_pos, grid.span)
+    cells = _Buckets.group(grid.keys[core_pos], core_pos, grid.span, table_min=table_min)
     linker = _CellLinker.build(grid, cells)
     comp[core_pos] = np.repeat(linker.link(), cells.counts)
     return comp

@@ -131,6 +131,23 @@ def test_new_point_joins_an_unchanged_hotspot_as_border():
 
 
 
+def test_a_border_point_that_becomes_core_does_not_join_its_old_hotspot_by_name():
+    """A stored border point whose hotspot's cores are no longer near it (they left the
+    window) links by distance only when it becomes core: here that is a birth."""
+    xy = np.array([[0.0, 0.0], [1.0, 0.0], [2.0, 0.0], [100.0, 0.0], [101.0, 0.0], [102.0, 0.0]])
+    up = insert_points(
+        xy,
+        stored_hotspot=[5, -1, -1, 5, 5, 5],
+        stored_core=[False, False, False, True, True, True],
+        new=[False, True, True, False, False, False],
+        eps_m=10.0,
+        min_samples=3,
+    )
+    assert up.core[:3].all()
+    assert up.merged_hotspots == {0: ()}
+    assert up.component[:3].tolist() == [0, 0, 0]
+
+
 @pytest.mark.parametrize("first", [5, 9])
 def test_a_border_point_between_two_equally_near_cores_joins_the_lower_index(first):
     """Ties go to the core listed first, whichever hotspot that is (the documented tie rule,
