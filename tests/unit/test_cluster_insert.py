@@ -130,7 +130,6 @@ def test_new_point_joins_an_unchanged_hotspot_as_border():
     assert up.merged_hotspots == {}
 
 
-
 def test_a_border_point_that_becomes_core_does_not_join_its_old_hotspot_by_name():
     """A stored border point whose hotspot's cores are no longer near it (they left the
     window) links by distance only when it becomes core: here that is a birth."""
@@ -166,6 +165,7 @@ def test_a_border_point_between_two_equally_near_cores_joins_the_lower_index(fir
     )
     assert not up.core[8]
     assert up.joins_hotspot[8] == first
+
 
 def test_mismatched_lengths_are_refused():
     with pytest.raises(ValueError, match="one stored hotspot"):
