@@ -58,7 +58,15 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from geo.clustering import _OFFSETS, _Buckets, _core_components, _Grid, _near_pairs
+from geo.clustering import (
+    _OFFSETS,
+    _Buckets,
+    _core_components,
+    _core_points,
+    _Grid,
+    _near_pairs,
+    _nearest_cores,
+)
 
 NOISE: Final = -1
 
@@ -121,7 +129,9 @@ def insert_points(
     order = grid.order
     new_s, core_before_s = is_new[order], core_before[order]
     near_new = _near(grid, new_s)
-    core_s = core_before_s | _becomes_core(grid, near_new & ~core_before_s, min_samples)
+    asked = near_new & ~core_before_s
+    _, may = _core_points(grid, np.ones(len(xy)), float(min_samples), asked=asked)
+    core_s = core_before_s | (asked & may)
     promoted_s = core_s & ~core_before_s
     hotspot_s = hotspot[order]
     comp = _core_components(grid, core_s & _around(grid, promoted_s), table_min=0)
@@ -153,19 +163,20 @@ def insert_points(
     joins_s = np.full(len(xy), NOISE, np.int64)
     stored_noise = ~new_s & ~core_s & (hotspot_s < 0)
     candidate = (new_s & ~core_s) | (stored_noise & _near(grid, promoted_s))
-    for point, nearest in _nearest_cores(grid, candidate, core_s).items():
-        if (i := index.get(int(root_of[nearest]))) is not None:
+    loose = np.flatnonzero(candidate)
+    border, nearest = _nearest_cores(grid, loose, core_s, tie=order, table_min=0)
+    for point, core_point in zip(border.tolist(), nearest.tolist(), strict=True):
+        if (i := index.get(int(root_of[core_point]))) is not None:
             component_s[point] = i
         else:
-            joins_s[point] = hotspot_s[nearest]
-    core_out = np.empty_like(core_s)
-    core_out[order] = core_s
-    component = np.empty_like(component_s)
-    component[order] = component_s
-    joins = np.empty_like(joins_s)
-    joins[order] = joins_s
+            joins_s[point] = hotspot_s[core_point]
+    unsort = np.empty_like(order)
+    unsort[order] = np.arange(len(order))
     return LocalInsert(
-        core=core_out, component=component, joins_hotspot=joins, merged_hotspots=merged
+        core=core_s[unsort],
+        component=component_s[unsort],
+        joins_hotspot=joins_s[unsort],
+        merged_hotspots=merged,
     )
 
 
@@ -195,39 +206,3 @@ def _around(grid: _Grid, flag: NDArray[np.bool_]) -> NDArray[np.bool_]:
         found = grid.cells.find(keys + di * grid.stride + dj)
         hit[found[found >= 0]] = True
     return np.repeat(hit, grid.cells.counts)
-
-
-def _becomes_core(grid: _Grid, asked: NDArray[np.bool_], min_samples: int) -> NDArray[np.bool_]:
-    """Which ``asked`` points (sorted positions, their whole eps-neighbourhood present) have
-    ``min_samples`` neighbours, themselves included: all of a cell that holds that many,
-    the others counted pair by pair."""
-    in_cell = np.repeat(grid.cells.counts, grid.cells.counts)
-    core = asked & (in_cell >= min_samples)
-    light = np.flatnonzero(asked & ~core)
-    count = np.zeros(len(light), np.int64)
-    for rows, _, _ in _near_pairs(grid, light, grid.cells):
-        count += np.bincount(rows, minlength=len(light))
-    core[light] = count >= min_samples
-    return core
-
-
-def _nearest_cores(
-    grid: _Grid, candidate: NDArray[np.bool_], core: NDArray[np.bool_]
-) -> dict[int, int]:
-    """Each candidate (sorted position) within eps of a core -> its nearest core (ties: the
-    lower point index in the caller's order)."""
-    loose, core_pos = np.flatnonzero(candidate), np.flatnonzero(core)
-    if not len(loose) or not len(core_pos):
-        return {}
-    cores = _Buckets.group(grid.keys[core_pos], core_pos, grid.span, table_min=0)
-    found = list(_near_pairs(grid, loose, cores))
-    if not found:
-        return {}
-    rows = np.concatenate([f[0] for f in found])
-    q = np.concatenate([f[1] for f in found])
-    d2 = np.concatenate([f[2] for f in found])
-    best = np.lexsort((grid.order[q], d2, rows))
-    rows, q = rows[best], q[best]
-    first = np.ones(len(rows), np.bool_)
-    first[1:] = rows[1:] != rows[:-1]
-    return dict(zip(loose[rows[first]].tolist(), q[first].tolist(), strict=True))

@@ -305,12 +305,15 @@ def _near_pairs(
 
 
 def _core_points(
-    grid: _Grid, weight: FloatArray, min_samples: float
+    grid: _Grid, weight: FloatArray, min_samples: float, *, asked: BoolArray | None = None
 ) -> tuple[FloatArray, BoolArray]:
-    """Neighbourhood weight (a lower bound in dense cells) and core flag per sorted point."""
+    """Neighbourhood weight (a lower bound in dense cells) and core flag per sorted point.
+
+    With ``asked``, only those points of light cells are counted pair by pair (an insertion's
+    points that may become core); the others keep their cell's weight, a lower bound."""
     cell_weight = np.add.reduceat(weight, grid.cells.starts)
     nsum = np.repeat(cell_weight, grid.cells.counts)
-    light = np.flatnonzero(nsum < min_samples)
+    light = np.flatnonzero((nsum < min_samples) & (True if asked is None else asked))
     exact = np.zeros(len(light))
     for rows, q, _ in _near_pairs(grid, light, grid.cells):
         exact += np.bincount(rows, weights=weight[q], minlength=len(light))
@@ -492,19 +495,25 @@ def _number_clusters(grid: _Grid, comp_sorted: IntArray) -> IntArray:
 
 def _attach_borders(grid: _Grid, core: BoolArray, labels: IntArray) -> None:
     """Give every non-core point within eps of a core the label of its nearest core."""
-    loose = np.flatnonzero(~core)
+    point, nearest = _nearest_cores(grid, np.flatnonzero(~core), core, tie=labels)
+    labels[point] = labels[nearest]
+
+
+def _nearest_cores(
+    grid: _Grid, loose: IntArray, core: BoolArray, *, tie: IntArray, table_min: int = _TABLE_MIN
+) -> tuple[IntArray, IntArray]:
+    """Those of ``loose`` (sorted positions) within eps of a core, and each one's nearest core;
+    between equally near cores, the one with the lower ``tie`` (per sorted position)."""
     core_pos = np.flatnonzero(core)
-    if len(loose) == 0 or len(core_pos) == 0:
-        return
-    cores = _Buckets.group(grid.keys[core_pos], core_pos, grid.span)
-    found = [(r, labels[q], d2) for r, q, d2 in _near_pairs(grid, loose, cores)]
+    found = []
+    if len(loose) and len(core_pos):
+        cores = _Buckets.group(grid.keys[core_pos], core_pos, grid.span, table_min=table_min)
+        found = list(_near_pairs(grid, loose, cores))
     if not found:
-        return
-    rows = np.concatenate([f[0] for f in found])
-    label = np.concatenate([f[1] for f in found])
-    d2 = np.concatenate([f[2] for f in found])
-    best = np.lexsort((label, d2, rows))
-    rows, label = rows[best], label[best]
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    rows, q, d2 = (np.concatenate([f[k] for f in found]) for k in range(3))
+    best = np.lexsort((tie[q], d2, rows))
+    rows, q = rows[best], q[best]
     first = np.ones(len(rows), np.bool_)
     first[1:] = rows[1:] != rows[:-1]
-    labels[loose[rows[first]]] = label[first]
+    return loose[rows[first]], q[first]

@@ -275,3 +275,15 @@ def test_invalid_arguments(kwargs: dict[str, object], message: str) -> None:
     args.update(kwargs)
     with pytest.raises(ValueError, match=message):
         dbscan(**args)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("east_first", [False, True])
+def test_a_border_point_equally_near_two_clusters_takes_the_lower_label(east_first: bool) -> None:
+    """The documented tie rule, whatever order the clusters come in (labels follow the order
+    of each cluster's first core)."""
+    east = [[10.0, 0.0], [13.0, 0.0], [16.0, 0.0], [19.0, 0.0]]
+    west = [[-x, y] for x, y in east]
+    first, second = (east, west) if east_first else (west, east)
+    result = dbscan(np.array([*first, *second, [0.0, 0.0]]), eps_m=10.0, min_samples=4)
+    assert not result.core[8]
+    assert result.labels.tolist() == [0] * 4 + [1] * 4 + [0]
