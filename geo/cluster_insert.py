@@ -157,7 +157,13 @@ def insert_points(
         if (i := index.get(root)) is not None:
             merged[i] = (*merged[i], h)
     component_s = np.full(len(xy), NOISE, np.int64)
-    root_of = np.where(comp >= 0, joined[np.maximum(comp, 0)], -1) if n_comp else comp
+    # Every core's component: those linked above by their own, the other stored cores by their
+    # stored hotspot's (one merged away is changed too, however far from the new points).
+    root_of = np.full(len(xy), -1, np.int64)
+    linked = comp >= 0
+    root_of[linked] = joined[comp[linked]]
+    far = np.flatnonzero(core_s & ~linked & np.isin(hotspot_s, stored_ids))
+    root_of[far] = joined[n_comp + np.searchsorted(stored_ids, hotspot_s[far])]
     changed_core = core_s & np.isin(root_of, changed_roots)
     component_s[changed_core] = np.searchsorted(changed_roots, root_of[changed_core])
     joins_s = np.full(len(xy), NOISE, np.int64)

@@ -45,6 +45,8 @@ def apply_insert(
         eps_m=eps_m,
         min_samples=min_samples,
     )
+    retired = {h for ids in up.merged_hotspots.values() for h in ids}
+    assert not retired & set(up.joins_hotspot.tolist()), "a point joins a hotspot merged away"
     target = {
         i: (ids[0] if ids else FRESH + i) for i, ids in up.merged_hotspots.items()
     }  # the caller keeps one id per changed cluster
@@ -128,6 +130,23 @@ def test_new_point_joins_an_unchanged_hotspot_as_border():
     )
     assert up.joins_hotspot.tolist() == [-1, -1, -1, 5]
     assert up.merged_hotspots == {}
+
+
+def test_a_new_border_point_near_a_merged_hotspot_joins_the_merged_cluster():
+    """The new point at (0, 20) becomes core and merges hotspots 1 and 2; the new point at
+    (15, 40) is a border point whose nearest core, (5, 45), is far from it: it joins the
+    merged cluster, never hotspot 1 by name (merged away, its members re-pointed)."""
+    up = insert_points(
+        np.array([[0.0, 20.0], [0.0, 35.0], [15.0, 40.0], [5.0, 45.0], [0.0, 0.0], [0.0, 5.0]]),
+        stored_hotspot=[2, 1, -1, 1, 2, 2],
+        stored_core=[False, True, False, True, True, True],
+        new=[True, False, True, False, True, True],
+        eps_m=15.0,
+        min_samples=3,
+    )
+    assert up.merged_hotspots == {0: (1, 2)}
+    assert not up.core[2]
+    assert (up.component[2], up.joins_hotspot[2]) == (0, -1)
 
 
 def test_a_border_point_that_becomes_core_does_not_join_its_old_hotspot_by_name():
