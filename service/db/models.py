@@ -286,6 +286,14 @@ class Referral(Base):
         Index("ix_referrals_geom", "geom", postgresql_using="gist"),
         Index("ix_referrals_geom_mercator", "geom_mercator", postgresql_using="gist"),
         Index("ix_referrals_open_seen_at", "seen_at", postgresql_where=text("status <> 'closed'")),
+        # the nearby-duplicate search of intake (migration 0018)
+        Index(
+            "ix_referrals_open_geom_bng_seen_at",
+            "geom_bng",
+            "seen_at",
+            postgresql_using="gist",
+            postgresql_where=text("status <> 'closed'"),
+        ),
         Index("ix_referrals_team_id_status", "team_id", "status"),
         Index("ix_referrals_seen_at", "seen_at"),
         Index(

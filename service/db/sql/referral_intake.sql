@@ -47,7 +47,9 @@ same_content AS (
     LIMIT 5
 ),
 nearby AS (
-    -- ST_DWithin on the BNG column uses its GiST index; the radius is capped by the caller.
+    -- ST_DWithin and the window on ix_referrals_open_geom_bng_seen_at (open referrals only):
+    -- only the open referrals near the point and in the window are read, however many are
+    -- open elsewhere. The radius is capped by the caller.
     SELECT r.id AS other_id, 'nearby' AS reason, ST_Distance(r.geom_bng, p.pt) AS distance_m,
            abs(extract(epoch FROM (r.seen_at - :seen_at)) / 3600.0)::double precision
                AS hours_apart,
