@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     results: dict[str, dict[str, Any]] = {}
     with fresh_database(server) as url:
-        add_backlog(url, small, seed=11)
+        top_up(url, small, seed=11)
         prepare_assignments(url)
         with (
             clone_database(server, url, "raw") as raw_url,
@@ -108,25 +108,51 @@ def main(argv: list[str] | None = None) -> int:
             # reported by its median round: on a shared machine one round moves by 30%.
             own, bare, api = [], [], []
             for _ in range(args.rounds):
-                own.append(_phase("own-referrals", [*common, f"--db={own_url}"], cpu))
-                bare.append(_phase("api-referrals", [*common, f"--url={bare_base}"], bare_cpu))
+                hold_open(own_url, bare_url, service=url)
+                own.append(
+                    _phase("own-referrals", [*common, f"--db={own_url}"], cpu, open_in=own_url)
+                )
+                bare.append(
+                    _phase(
+                        "api-referrals", [*common, f"--url={bare_base}"], bare_cpu, open_in=bare_url
+                    )
+                )
                 mark = _last_run(url)
-                api.append(_phase("api-referrals", [*common, f"--url={base_url}"], cpu, settle=url))
+                api.append(
+                    _phase(
+                        "api-referrals",
+                        [*common, f"--url={base_url}"],
+                        cpu,
+                        settle=url,
+                        open_in=url,
+                    )
+                )
                 api[-1]["runs"] = _runs_since(url, mark)
             results["own_small"], results["bare"] = _median(own), _median(bare)
             results["api_small"] = _median(api)
-            results["paced_small"] = _paced(results["api_small"], common, base_url, cpu)
+            results["paced_small"] = _paced(results["api_small"], common, base_url, cpu, url)
+            hold_open(url, own_url)
             for target in (url, own_url):
-                add_backlog(target, large - open_referrals(target), seed=12)
-            prepare_assignments(url)
+                top_up(target, large, seed=12)
             own, api = [], []
             for _ in range(args.rounds):
-                own.append(_phase("own-referrals", [*common, f"--db={own_url}"], cpu))
+                hold_open(own_url, service=url)
+                own.append(
+                    _phase("own-referrals", [*common, f"--db={own_url}"], cpu, open_in=own_url)
+                )
                 mark = _last_run(url)
-                api.append(_phase("api-referrals", [*common, f"--url={base_url}"], cpu, settle=url))
+                api.append(
+                    _phase(
+                        "api-referrals",
+                        [*common, f"--url={base_url}"],
+                        cpu,
+                        settle=url,
+                        open_in=url,
+                    )
+                )
                 api[-1]["runs"] = _runs_since(url, mark)
             results["own_large"], results["api_large"] = _median(own), _median(api)
-            results["paced_large"] = _paced(results["api_large"], common, base_url, cpu)
+            results["paced_large"] = _paced(results["api_large"], common, base_url, cpu, url)
             # Contacts once: each round adds ~25,000 contacts around a few towns within the
             # hotspot window, and three rounds made the layer so dense (105,000 points) that
             # folds of 1,000 points timed out reading their neighbourhood.
@@ -165,13 +191,16 @@ PACED_SHARE = 0.5
 
 
 def _paced(
-    closed: dict[str, Any], common: list[str], base_url: str, cpu: dict[str, int]
+    closed: dict[str, Any], common: list[str], base_url: str, cpu: dict[str, int], url: str
 ) -> dict[str, Any]:
     if "error" in closed or not closed["requests_per_s"]:
         return {"error": "no closed-loop rate to pace from"}
     time.sleep(3.0)  # let the background work of the closed loop settle
+    hold_open(service=url)
     rate = max(1.0, PACED_SHARE * closed["requests_per_s"])
-    result = _phase("paced-referrals", [*common, f"--url={base_url}", f"--rate={rate}"], cpu)
+    result = _phase(
+        "paced-referrals", [*common, f"--url={base_url}", f"--rate={rate}"], cpu, open_in=url
+    )
     result["rate"] = rate
     return result
 
@@ -301,6 +330,8 @@ def _paced_report(label: str, r: dict[str, Any]) -> None:
         print(f"    open loop ({label}): not measured ({r['error']})")
         return
     errors = f"; {r['errors']} errors {r['statuses']}" if r["errors"] else ""
+    if "open_at_start" in r:
+        errors += f"; {r['open_at_start']} open at its start"
     print(
         f"    open loop ({label}): {r['rate']:.0f} referrals/s offered, p50 {r['p50_ms']:.1f} ms, "
         f"p99 {r['p99_ms']:.1f} ms from when each was due ({r['requests']} requests){errors}"
@@ -554,6 +585,14 @@ def add_backlog(url: str, n: int, *, seed: int) -> None:
     asyncio.run(go())
 
 
+def top_up(url: str, n: int, *, seed: int) -> None:
+    """Add backlog until ``n`` referrals are open (pins that fall outside every authority, at
+    sea or over the border, are not stored: about 6 %)."""
+    while (short := n - open_referrals(url)) > 0:
+        add_backlog(url, short, seed=seed)
+        seed += 1000
+
+
 def open_referrals(url: str) -> int:
     async def go() -> int:
         conn = await asyncpg.connect(url)
@@ -565,6 +604,35 @@ def open_referrals(url: str) -> int:
             await conn.close()
 
     return asyncio.run(go())
+
+
+CLOSE_FLOOD = """
+UPDATE referrals
+   SET status = 'closed', outcome = 'closed_no_activity', closed_at = now(), updated_at = now()
+ WHERE status <> 'closed' AND routing_reason <> 'backlog'
+"""
+
+
+def hold_open(*urls: str, service: str | None = None) -> None:
+    """Close what earlier phases' floods left open, so that every round starts with the
+    backlog's open referrals and no more: "1,000 open" and "20,000 open" are then what they
+    say. Without it the floods pile up (a 20 s round adds ~12,000 open referrals), so the later
+    1,000-open rounds ran with 13,000-25,000 open and the 20,000-open rounds added no backlog at
+    all. The closed rows stay, as a year of closed referrals would. The service's database
+    (``service``) then gets a full assignment run, as after any change made behind its back."""
+
+    async def go(url: str) -> None:
+        conn = await asyncpg.connect(url)
+        try:
+            await conn.execute(CLOSE_FLOOD)
+            await conn.execute("VACUUM (ANALYZE) referrals")
+        finally:
+            await conn.close()
+
+    for url in (*urls, *([service] if service else [])):
+        asyncio.run(go(url))
+    if service:
+        prepare_assignments(service)
 
 
 def prepare_assignments(url: str) -> None:
@@ -585,7 +653,12 @@ def prepare_assignments(url: str) -> None:
 
 
 def _phase(
-    driver: str, extra: list[str], cpu: dict[str, int], *, settle: str | None = None
+    driver: str,
+    extra: list[str],
+    cpu: dict[str, int],
+    *,
+    settle: str | None = None,
+    open_in: str | None = None,
 ) -> dict[str, Any]:
     """Run one driver process; add the CPU the app and the database spent a request (the
     machine may be shared, so CPU time is steadier than wall-clock throughput).
@@ -596,11 +669,14 @@ def _phase(
     phase's leftover work would run, unmeasured, in the next phase (another round's own-SQL
     baseline), flattering the service twice."""
     cmd = [sys.executable, "-m", "bench.ingest", "--driver", driver, *extra]
+    opened = open_referrals(open_in) if open_in else None
     before = {name: _tree_cpu_s(pid) for name, pid in cpu.items()}
     done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         return {"error": (done.stderr.strip().splitlines() or [f"exit {done.returncode}"])[-1]}
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    if opened is not None:
+        result["open_at_start"] = opened
     if settle is not None:
         result["catch_up_s"] = _settle(settle)
         rows = result["rows_per_s"] * result["seconds"]
@@ -700,6 +776,8 @@ def _report(name: str, r: dict[str, Any], baseline: dict[str, Any] | None = None
             f"; background work done {r['catch_up_s']:.1f} s after the phase: "
             f"{r['sustained_rows_per_s']:.0f} rows/s sustained"
         )
+    if "open_at_start" in r:
+        errors += f"; {r['open_at_start']} open at its start"
     if len(r.get("round_rates", ())) > 1:
         errors += f"; median of rounds at {', '.join(f'{x:.0f}' for x in r['round_rates'])} rows/s"
     print(
