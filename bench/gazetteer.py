@@ -127,11 +127,11 @@ async def _measure(url: str, queries: list[str], repeat: int) -> dict[str, list[
     answered = {"ours": 0, "ilike": 0}
 
     async def ilike(q: str) -> list[dict[str, Any]]:
-        async with statements(runtime.sessions) as session:
+        async with statements(runtime.engine) as db:
             postcode = formats.postcode_query(q)
             if postcode is not None:
-                return await repo.scan_postcodes(session, query=postcode[0], limit=10)
-            return await repo.scan_names(session, query=q, limit=10)
+                return await repo.scan_postcodes(db, query=postcode[0], limit=10)
+            return await repo.scan_names(db, query=q, limit=10)
 
     try:
         for q in queries[:20]:  # warm the pool, caches and prepared statements

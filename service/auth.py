@@ -87,8 +87,8 @@ async def load_user(runtime: Runtime, user_id: int, token: Token | None = None) 
         return None
     # Every signed-in request: one statement on its own, no BEGIN/COMMIT (it was four round
     # trips and 6% of the app's CPU under bench.ingest's contact batches, py-spy).
-    async with statements(runtime.sessions) as session:
-        row = await users.get(session, user_id, device_id=device_id)
+    async with statements(runtime.engine) as db:
+        row = await users.get(db, user_id, device_id=device_id)
     return msgspec.convert(row, StaffUser) if row else None
 
 

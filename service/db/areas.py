@@ -11,7 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from geo.areas import Area, to_multipolygon
-from service.db.engine import fetch_dicts, sql
+from service.db.engine import Db, fetch_dicts, sql
 
 AREAS_CHANNEL = "areas_changed"
 SUBDIVIDE_MAX_VERTICES = 255
@@ -116,7 +116,5 @@ async def list_geojson_rows(session: AsyncSession, *, simplify_m: float) -> list
     return [dict(r._mapping) for r in rows]
 
 
-async def covering_teams(
-    session: AsyncSession, *, code: str, lon: float, lat: float
-) -> list[dict[str, Any]]:
-    return await fetch_dicts(session, "area_lookup_teams", {"code": code, "lon": lon, "lat": lat})
+async def covering_teams(db: Db, *, code: str, lon: float, lat: float) -> list[dict[str, Any]]:
+    return await fetch_dicts(db, "area_lookup_teams", {"code": code, "lon": lon, "lat": lat})

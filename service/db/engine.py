@@ -9,14 +9,17 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import msgspec
 from sqlalchemy import TextClause, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.util import greenlet_spawn
 
 from service.settings import Settings
 
@@ -72,14 +75,47 @@ a connection on (the contacts figures: an index-only range, 99 buffers, became a
 transaction; it ends with it."""
 
 
+class Statements:
+    """A pooled connection whose statements each commit on their own (autocommit: no
+    BEGIN/COMMIT round trips), run on its asyncpg connection with asyncpg's own prepared
+    statement cache. Only for work that is one writing statement, atomic by itself, plus reads
+    that need no snapshot shared with it: referral intake, the user behind a token, place
+    search. :func:`fetch_dicts` takes it where it takes a session."""
+
+    __slots__ = ("driver",)
+
+    def __init__(self, driver: asyncpg.Connection) -> None:
+        self.driver = driver
+
+
+Db = AsyncSession | Statements
+"""What :func:`fetch_dicts` runs on: a session (in its transaction) or :class:`Statements`."""
+
+
 @asynccontextmanager
-async def statements(factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
-    """A session whose statements each commit on their own (autocommit: no BEGIN/COMMIT
-    round trips). Only for work that is one writing statement, atomic by itself, plus reads
-    that need no snapshot shared with it (referral intake)."""
-    async with factory() as session:
-        await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-        yield session
+async def statements(engine: AsyncEngine) -> AsyncIterator[Statements]:
+    """A connection from the engine's pool for :class:`Statements`, handed back after.
+
+    No ORM session: under a referral flood the session's bookkeeping (its connection, the
+    AUTOCOMMIT option set and reset, the greenlet each step runs in) cost about 230 µs of app
+    CPU a referral, as much as its two statements (``bench.ingest``). A connection the server
+    or the network ended is discarded, not handed back, so the pool opens a new one
+    (``test_driver_statements.py``, ``test_fault_db_restart.py``)."""
+    dbapi = engine.dialect.loaded_dbapi
+    try:
+        raw = await engine.raw_connection()
+    except dbapi.Error as exc:  # wrapped as engine.connect() wraps it: service.errors says 503
+        disconnect = engine.dialect.is_disconnect(exc, None, None)
+        raise DBAPIError.instance(
+            None, None, exc, dbapi.Error, connection_invalidated=disconnect, dialect=engine.dialect
+        ) from exc
+    driver: Any = raw.driver_connection
+    try:
+        yield Statements(driver)
+    finally:
+        if driver.is_closed():
+            await greenlet_spawn(raw.invalidate)
+        await greenlet_spawn(raw.close)
 
 
 _INCLUDE = re.compile(r"^-- include: (\w+)$", re.MULTILINE)
@@ -101,24 +137,20 @@ def sql(name: str) -> TextClause:
 _PARAM = re.compile(r"(?<![:\w]):(\w+)")
 
 
-async def fetch_dicts(
-    session: AsyncSession, name: str, params: dict[str, Any]
-) -> list[dict[str, Any]]:
+async def fetch_dicts(db: Db, name: str, params: dict[str, Any]) -> list[dict[str, Any]]:
     """The rows of the ``service/db/sql`` query ``name`` as dicts.
 
-    In a :func:`statements` session (autocommit, so there is no transaction for SQLAlchemy to
-    track) the query runs on the pooled asyncpg connection itself, with asyncpg's own prepared
-    statement cache: SQLAlchemy's ORM session, compiled-statement and result layers cost about
-    0.8 ms of app CPU a referral, a fifth of the app's work under a referral flood (py-spy and
-    the app CPU a request of ``bench.ingest``). Errors are then asyncpg's own
+    On :class:`Statements` the query runs on the asyncpg connection itself, with asyncpg's own
+    prepared statement cache: SQLAlchemy's ORM session, compiled-statement and result layers
+    cost about 0.8 ms of app CPU a referral, a fifth of the app's work under a referral flood
+    (py-spy and the app CPU a request of ``bench.ingest``). Errors are then asyncpg's own
     (``asyncpg.PostgresError``, which ``service.errors`` maps as it maps SQLAlchemy's; a lost
-    connection is ``asyncpg.InterfaceError`` or ``PostgresConnectionError``, answered 503, and
-    SQLAlchemy discards the connection when its reset fails on return to the pool). In a
-    transaction it runs through SQLAlchemy, which tracks the transaction."""
-    raw = await (await session.connection()).get_raw_connection()
-    if getattr(raw.dbapi_connection, "autocommit", False):
-        return [dict(row) for row in await _driver_fetch(raw, name, params)]
-    result = await session.execute(sql(name), params)
+    connection is ``asyncpg.InterfaceError`` or ``PostgresConnectionError``, answered 503). In
+    a session it runs through SQLAlchemy, which tracks the transaction."""
+    if isinstance(db, Statements):
+        statement, names = positional(name)
+        return [dict(row) for row in await db.driver.fetch(statement, *(params[n] for n in names))]
+    result = await db.execute(sql(name), params)
     return [dict(row) for row in result.mappings()]
 
 

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.db.engine import sql
+from service.db.engine import Db, fetch_dicts, sql
 
 POSTCODE_COLUMNS = ("postcode_key", "postcode", "authority_code", "lon", "lat", "accuracy_m")
 NAME_COLUMNS = (
@@ -92,20 +92,12 @@ async def counts(session: AsyncSession) -> tuple[int, int]:
     return int(row.postcodes), int(row.names)
 
 
-async def loaded(session: AsyncSession) -> bool:
-    row = (
-        await session.execute(
-            text(
-                "SELECT EXISTS (SELECT 1 FROM gazetteer_postcodes) "
-                "OR EXISTS (SELECT 1 FROM gazetteer_names) AS loaded"
-            )
-        )
-    ).one()
-    return bool(row.loaded)
+async def loaded(db: Db) -> bool:
+    return bool((await fetch_dicts(db, "gazetteer_loaded", {}))[0]["loaded"])
 
 
 async def search_postcodes(
-    session: AsyncSession,
+    db: Db,
     *,
     lo: str,
     hi: str,
@@ -114,68 +106,37 @@ async def search_postcodes(
     limit: int,
 ) -> list[dict[str, Any]]:
     """Postcodes in ``[lo, hi)`` (written form), then keys in ``[key_lo, key_hi)``."""
-    rows = await session.execute(
-        sql("gazetteer_search_postcodes"),
+    return await fetch_dicts(
+        db,
+        "gazetteer_search_postcodes",
         {"lo": lo, "hi": hi, "key_lo": key_lo, "key_hi": key_hi, "limit": limit},
     )
-    return [dict(r) for r in rows.mappings()]
 
 
-async def search_names(
-    session: AsyncSession, *, query: str, lo: str, hi: str, limit: int
-) -> list[dict[str, Any]]:
+async def search_names(db: Db, *, query: str, lo: str, hi: str, limit: int) -> list[dict[str, Any]]:
     """Names whose search key starts in ``[lo, hi)``, then fuzzy matches of ``query``."""
-    rows = await session.execute(
-        sql("gazetteer_search_names"), {"q": query, "lo": lo, "hi": hi, "limit": limit}
+    return await fetch_dicts(
+        db, "gazetteer_search_names", {"q": query, "lo": lo, "hi": hi, "limit": limit}
     )
-    return [dict(r) for r in rows.mappings()]
 
 
-async def scan_names(session: AsyncSession, *, query: str, limit: int) -> list[dict[str, Any]]:
+async def scan_names(db: Db, *, query: str, limit: int) -> list[dict[str, Any]]:
     """The same question as :func:`search_names` by a plain ``ILIKE`` scan (the benchmark's
     baseline; not used by the service)."""
-    rows = await session.execute(
-        text(
-            "SELECT id, name, place, kind, ST_X(geom) AS lon, ST_Y(geom) AS lat, accuracy_m "
-            "FROM gazetteer_names WHERE name ILIKE '%' || :q || '%' "
-            "ORDER BY weight, name LIMIT :limit"
-        ),
-        {"q": query, "limit": limit},
-    )
-    return [dict(r) for r in rows.mappings()]
+    return await fetch_dicts(db, "gazetteer_scan_names", {"q": query, "limit": limit})
 
 
-async def scan_postcodes(session: AsyncSession, *, query: str, limit: int) -> list[dict[str, Any]]:
-    rows = await session.execute(
-        text(
-            "SELECT postcode, ST_X(geom) AS lon, ST_Y(geom) AS lat FROM gazetteer_postcodes "
-            "WHERE postcode ILIKE :q || '%' ORDER BY postcode LIMIT :limit"
-        ),
-        {"q": query, "limit": limit},
-    )
-    return [dict(r) for r in rows.mappings()]
+async def scan_postcodes(db: Db, *, query: str, limit: int) -> list[dict[str, Any]]:
+    return await fetch_dicts(db, "gazetteer_scan_postcodes", {"q": query, "limit": limit})
 
 
-async def find_postcode(session: AsyncSession, key: str) -> dict[str, Any] | None:
-    row = (
-        (
-            await session.execute(
-                text(
-                    "SELECT postcode, ST_X(geom) AS lon, ST_Y(geom) AS lat, accuracy_m "
-                    "FROM gazetteer_postcodes WHERE postcode_key = :key"
-                ),
-                {"key": key},
-            )
-        )
-        .mappings()
-        .first()
-    )
-    return dict(row) if row else None
+async def find_postcode(db: Db, key: str) -> dict[str, Any] | None:
+    rows = await fetch_dicts(db, "gazetteer_find_postcode", {"key": key})
+    return rows[0] if rows else None
 
 
-async def names_matching(session: AsyncSession, keys: list[str]) -> list[dict[str, Any]]:
+async def names_matching(db: Db, keys: list[str]) -> list[dict[str, Any]]:
     """Gazetteer names whose key is exactly one of ``keys`` (phrases of a description)."""
     if not keys:
         return []
-    rows = await session.execute(sql("gazetteer_names_matching"), {"keys": keys})
-    return [dict(r) for r in rows.mappings()]
+    return await fetch_dicts(db, "gazetteer_names_matching", {"keys": keys})

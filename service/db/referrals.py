@@ -9,33 +9,26 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.db.engine import fetch_dicts, jsonb, sql
+from service.db.engine import Db, fetch_dicts, jsonb, sql
 
+# referral_by_submission_key.sql names the same columns
 PUBLIC_COLUMNS = (
     "id, reference, status, outcome, urgent, received_at, updated_at, closed_at, "
     "token_salt, status_token_hash, located_by"
 )
 
 
-async def intake(session: AsyncSession, values: dict[str, Any]) -> dict[str, Any] | None:
+async def intake(db: Db, values: dict[str, Any]) -> dict[str, Any] | None:
     """Store a referral with its referrer contact, events, change-feed row and duplicate links
     in one statement (``referral_intake.sql``); ``None`` when its submission key was used."""
-    rows = await fetch_dicts(session, "referral_intake", values)
+    rows = await fetch_dicts(db, "referral_intake", values)
     return rows[0] if rows else None
 
 
-async def get_by_submission_key(session: AsyncSession, key_hash: str) -> dict[str, Any] | None:
-    row = (
-        (
-            await session.execute(
-                text(f"SELECT {PUBLIC_COLUMNS} FROM referrals WHERE submission_key = :k"),
-                {"k": key_hash},
-            )
-        )
-        .mappings()
-        .first()
-    )
-    return dict(row) if row else None
+async def get_by_submission_key(db: Db, key_hash: str) -> dict[str, Any] | None:
+    """The referral a submission key stored (``PUBLIC_COLUMNS``)."""
+    rows = await fetch_dicts(db, "referral_by_submission_key", {"k": key_hash})
+    return rows[0] if rows else None
 
 
 async def get_public(session: AsyncSession, reference: str) -> dict[str, Any] | None:

@@ -12,9 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from service.db import places as repo
+from service.db.engine import Db
 from service.usecases.places import formats
 from service.vocabularies import LocatedBy
 from streetlink.schema import NormalisedReferral
@@ -30,9 +29,9 @@ class Located:
     """What was matched, for the routing reason (``postcode CM1 1AA``, ``Duke Street, …``)."""
 
 
-async def locate(session: AsyncSession, referral: NormalisedReferral) -> Located | None:
+async def locate(db: Db, referral: NormalisedReferral) -> Located | None:
     for postcode in _postcodes(referral):
-        row = await repo.find_postcode(session, formats.postcode_key(postcode))
+        row = await repo.find_postcode(db, formats.postcode_key(postcode))
         if row is not None:
             return Located(
                 row["lon"], row["lat"], float(row["accuracy_m"]), "postcode",
@@ -41,7 +40,7 @@ async def locate(session: AsyncSession, referral: NormalisedReferral) -> Located
     if not referral.location_description:
         return None
     phrases = formats.phrases(referral.location_description)
-    return best_name(await repo.names_matching(session, phrases), set(phrases))
+    return best_name(await repo.names_matching(db, phrases), set(phrases))
 
 
 def _postcodes(referral: NormalisedReferral) -> list[str]:

@@ -34,9 +34,9 @@ def prefix_range(prefix: str) -> tuple[str, str]:
 async def search(runtime: Runtime, query: str, *, limit: int) -> wire.PlaceSearch:
     await ensure_loaded(runtime)
     text = " ".join(query.split())
-    async with statements(runtime.sessions) as session:  # reads only: no BEGIN/COMMIT trips
-        rows = await _find(session, text, limit)
-        loaded = bool(rows) or await repo.loaded(session)
+    async with statements(runtime.engine) as db:  # reads only: no BEGIN/COMMIT trips
+        rows = await _find(db, text, limit)
+        loaded = bool(rows) or await repo.loaded(db)
     return wire.PlaceSearch(
         query=text,
         results=[_result(runtime, row) for row in rows],

@@ -27,7 +27,7 @@ from service import metrics
 from service.db import areas as areas_repo
 from service.db import places as places_repo
 from service.db import referrals as repo
-from service.db.engine import constraint_name, jsonb, statements
+from service.db.engine import Db, constraint_name, jsonb, statements
 from service.exceptions import InvalidInputError
 from service.runtime import Runtime
 from service.settings import Settings
@@ -125,17 +125,15 @@ def pinned(referral: NormalisedReferral) -> Position | None:
     return Position(referral.lon, referral.lat, referral.accuracy_m, "pin")
 
 
-async def position_of(
-    session: AsyncSession, referral: NormalisedReferral
-) -> tuple[Position | None, str]:
+async def position_of(db: Db, referral: NormalisedReferral) -> tuple[Position | None, str]:
     """The referral's pin, or a position from the gazetteer (its postcode, or a place named
     in its description); without either, why it waits for triage."""
     if (pin := pinned(referral)) is not None:
         return pin, ""
-    located = await locate(session, referral)
+    located = await locate(db, referral)
     if located is not None:
         return Position(located.lon, located.lat, located.accuracy_m, located.located_by), ""
-    if not await places_repo.loaded(session):
+    if not await places_repo.loaded(db):
         return None, "no map pin and no gazetteer loaded: it waits for a coordinator (triage)"
     if referral.postcode:
         return None, (
@@ -145,12 +143,12 @@ async def position_of(
     return None, "no map pin and no place the gazetteer knows: it waits for a coordinator (triage)"
 
 
-async def route(runtime: Runtime, session: AsyncSession, referral: NormalisedReferral) -> Routing:
+async def route(runtime: Runtime, db: Db, referral: NormalisedReferral) -> Routing:
     """Which authority and team a referral goes to, and why."""
-    position, why_not = await position_of(session, referral)
+    position, why_not = await position_of(db, referral)
     if position is None:
         return Routing(None, runtime.areas.version_id, None, None, why_not, False)
-    return await route_position(runtime, session, position)
+    return await route_position(runtime, db, position)
 
 
 async def route_point(
@@ -160,13 +158,13 @@ async def route_point(
     return await route_position(runtime, session, Position(lon, lat, None, "coordinator"))
 
 
-async def route_position(runtime: Runtime, session: AsyncSession, position: Position) -> Routing:
+async def route_position(runtime: Runtime, db: Db, position: Position) -> Routing:
     """Which authority and team a position goes to, and why."""
     matches = runtime.areas.index.lookup(position.lon, position.lat)
     teams: list[dict[str, Any]] = []
     if matches:
         teams = await areas_repo.covering_teams(
-            session, code=matches[0].code, lon=position.lon, lat=position.lat
+            db, code=matches[0].code, lon=position.lon, lat=position.lat
         )
     return routing_of(position, matches[0] if matches else None, runtime.areas.version_id, teams)
 
@@ -275,9 +273,9 @@ async def submit_normalised(
     key = submission_key or secrets.token_urlsafe(32)
     for _ in range(REFERENCE_ATTEMPTS):
         try:
-            async with statements(runtime.sessions) as session:  # one atomic write statement
+            async with statements(runtime.engine) as db:  # one atomic write statement
                 receipt = await _store(
-                    runtime, session, referral, source, key, now, keyed=submission_key is not None
+                    runtime, db, referral, source, key, now, keyed=submission_key is not None
                 )
         except (IntegrityError, asyncpg.UniqueViolationError) as exc:  # a reference collision
             if constraint_name(exc) != "uq_referrals_reference":
@@ -293,7 +291,7 @@ async def submit_normalised(
 
 async def _store(
     runtime: Runtime,
-    session: AsyncSession,
+    db: Db,
     referral: NormalisedReferral,
     source: str,
     key: str,
@@ -302,14 +300,14 @@ async def _store(
     keyed: bool,
 ) -> Receipt:
     key_hash = _sha256_hex(key) if keyed else None
-    routing = await route(runtime, session, referral)
+    routing = await route(runtime, db, referral)
     values, token = intake_values(
         runtime.settings, referral, routing, source=source, key=key, keyed=keyed, now=now
     )
     reference = values["reference"]
-    inserted = await repo.intake(session, values)
+    inserted = await repo.intake(db, values)
     if inserted is None:  # this submission key was used before (or raced us): theirs it is
-        existing = await repo.get_by_submission_key(session, key_hash or "")
+        existing = await repo.get_by_submission_key(db, key_hash or "")
         if existing is None:
             raise InvalidInputError("the submission could not be stored, try again")
         return _replayed_receipt(existing, key)
