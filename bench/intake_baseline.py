@@ -65,9 +65,11 @@ class OwnIntake:
             teams = await conn.fetch(self.teams_sql, *(params[n] for n in self.teams_names))
         return routing_of(position, matches[0] if matches else None, areas.version_id, teams)
 
-    async def submit(self, conn: asyncpg.Connection, alert: StreetLinkAlert) -> dict[str, Any]:
-        """Normalise, route and store one alert the way the service does; the stored row."""
-        now = dt.datetime.now(dt.UTC)
+    async def values(
+        self, conn: asyncpg.Connection, alert: StreetLinkAlert, now: dt.datetime
+    ) -> dict[str, Any]:
+        """Normalise and route one alert the way the service does: the intake statement's
+        parameters (``intake_names`` orders them)."""
         referral = normalise(alert, now=now)
         position = pinned(referral)
         if position is None:
@@ -82,6 +84,11 @@ class OwnIntake:
             keyed=False,
             now=now,
         )
+        return values
+
+    async def submit(self, conn: asyncpg.Connection, alert: StreetLinkAlert) -> dict[str, Any]:
+        """Normalise, route and store one alert the way the service does; the stored row."""
+        values = await self.values(conn, alert, dt.datetime.now(dt.UTC))
         row = await conn.fetchrow(self.intake_sql, *(values[n] for n in self.intake_names))
         return {"id": str(row["id"]), "reference": values["reference"]} if row else {}
 

@@ -20,8 +20,6 @@ import asyncpg
 import msgspec
 
 from bench.intake_baseline import OwnIntake
-from service.usecases.referrals.intake import intake_values, pinned
-from streetlink.normalise import normalise
 from streetlink.schema import StreetLinkAlert
 from tests.conftest import in_thread, make_settings
 from tests.integration.test_assignment_plans import plan_nodes
@@ -86,19 +84,7 @@ def test_nearby_duplicates_read_only_open_referrals_near_and_in_the_window(db_ur
                 "location_description": "By the lane",
                 "appearance": "Blue coat",
             }
-            referral = normalise(msgspec.convert(body, StreetLinkAlert), now=now)
-            position = pinned(referral)
-            assert position is not None
-            routing = await own.route(conn, position)
-            values, _ = intake_values(
-                settings,
-                referral,
-                routing,
-                source="api",
-                key=secrets.token_urlsafe(32),
-                keyed=False,
-                now=now,
-            )
+            values = await own.values(conn, msgspec.convert(body, StreetLinkAlert), now)
             args = [values[n] for n in own.intake_names]
             plan = json.loads(
                 await conn.fetchval("EXPLAIN (ANALYZE, FORMAT JSON) " + own.intake_sql, *args)
