@@ -2,10 +2,10 @@
 
 * :class:`OwnIntake` runs, through a bare asyncpg connection, the two statements the service
   runs for one referral: the covering teams (``area_lookup_teams.sql``) and the one-statement
-  write (``referral_intake.sql``) with the parameters the service computes
-  (``service.usecases.referrals.intake.intake_values``, the same normalising, routing by the
-  same in-memory area index, the same duplicate-search window). Driven directly, that is the
-  database-bound limit of this design.
+  write (``referral_intake.sql``), routed and parameterised by the service's own code
+  (``route_position`` on the connection, as ``Statements``, and ``intake_values``: the same
+  normalising, the same in-memory area index, the same duplicate-search window). Driven
+  directly, that is the database-bound limit of this design.
 * :func:`create_bare_app` is a Litestar app with one msgspec handler, ``POST /v1/referrals``,
   that decodes the same body into the same ``StreetLinkAlert`` and runs :class:`OwnIntake` on
   a pooled asyncpg connection: no middleware, no SQLAlchemy, no background work. That is the
@@ -25,17 +25,11 @@ import asyncpg
 import msgspec
 from litestar import Litestar, Response, get, post
 
-from service.db.engine import positional
+from service.db.engine import Statements, positional
 from service.runtime import build_runtime
 from service.settings import Settings
 from service.usecases.areas.sync import ensure_loaded
-from service.usecases.referrals.intake import (
-    Position,
-    Routing,
-    intake_values,
-    pinned,
-    routing_of,
-)
+from service.usecases.referrals.intake import intake_values, pinned, route_position
 from streetlink.normalise import normalise
 from streetlink.schema import StreetLinkAlert
 
@@ -46,7 +40,6 @@ class OwnIntake:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.runtime = build_runtime(settings)
-        self.teams_sql, self.teams_names = positional("area_lookup_teams")
         self.intake_sql, self.intake_names = positional("referral_intake")
 
     async def load(self) -> None:
@@ -54,16 +47,6 @@ class OwnIntake:
         await ensure_loaded(self.runtime)
         await self.runtime.engine.dispose()
         await self.runtime.http.aclose()
-
-    async def route(self, conn: asyncpg.Connection, position: Position) -> Routing:
-        """The service's routing (``route_position``), its teams read on ``conn``."""
-        areas = self.runtime.areas
-        matches = areas.index.lookup(position.lon, position.lat)
-        teams = []
-        if matches:
-            params = {"code": matches[0].code, "lon": position.lon, "lat": position.lat}
-            teams = await conn.fetch(self.teams_sql, *(params[n] for n in self.teams_names))
-        return routing_of(position, matches[0] if matches else None, areas.version_id, teams)
 
     async def values(
         self, conn: asyncpg.Connection, alert: StreetLinkAlert, now: dt.datetime
@@ -74,7 +57,7 @@ class OwnIntake:
         position = pinned(referral)
         if position is None:
             raise ValueError("the baseline takes alerts with a map pin")
-        routing = await self.route(conn, position)
+        routing = await route_position(self.runtime, Statements(conn), position)
         values, _ = intake_values(
             self.settings,
             referral,

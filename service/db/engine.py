@@ -148,8 +148,7 @@ async def fetch_dicts(db: Db, name: str, params: dict[str, Any]) -> list[dict[st
     connection is ``asyncpg.InterfaceError`` or ``PostgresConnectionError``, answered 503). In
     a session it runs through SQLAlchemy, which tracks the transaction."""
     if isinstance(db, Statements):
-        statement, names = positional(name)
-        return [dict(row) for row in await db.driver.fetch(statement, *(params[n] for n in names))]
+        return [dict(row) for row in await _driver_fetch(db.driver, name, params)]
     result = await db.execute(sql(name), params)
     return [dict(row) for row in result.mappings()]
 
@@ -162,14 +161,12 @@ async def fetch_records(session: AsyncSession, name: str, params: dict[str, Any]
     snapshot either way). Errors are asyncpg's own: only for reads whose callers need no
     SQLAlchemy error (a failed fold is logged and repaired by the next recompute)."""
     raw = await (await session.connection()).get_raw_connection()
-    return await _driver_fetch(raw, name, params)
+    return await _driver_fetch(raw.driver_connection, name, params)
 
 
-async def _driver_fetch(raw: Any, name: str, params: dict[str, Any]) -> list[Any]:
-    """The query ``name`` on a pooled connection's asyncpg connection, with its prepared
-    statement cache."""
+async def _driver_fetch(driver: Any, name: str, params: dict[str, Any]) -> list[Any]:
+    """The query ``name`` on an asyncpg connection, with its prepared statement cache."""
     statement, names = positional(name)
-    driver: Any = raw.driver_connection
     return list(await driver.fetch(statement, *(params[n] for n in names)))
 
 

@@ -14,8 +14,8 @@ from service.db.engine import Db, fetch_dicts
 
 async def get(db: Db, user_id: int, *, device_id: uuid.UUID | None = None) -> dict[str, Any] | None:
     """An active user with their teams and authorities (sorted), or ``None``; with
-    ``device_id``, only while that device is theirs and not revoked. One statement: in a
-    :func:`~service.db.engine.statements` session (every signed-in request) one round trip."""
+    ``device_id``, only while that device is theirs and not revoked. One statement: on
+    :func:`~service.db.engine.statements` (every signed-in request) one round trip."""
     rows = await fetch_dicts(db, "user_get", {"id": user_id, "device_id": device_id})
     return rows[0] if rows else None
 

@@ -173,8 +173,8 @@ def routing_of(
     position: Position, area: Area | None, version: int | None, teams: Sequence[Mapping[str, Any]]
 ) -> Routing:
     """The routing of a position in ``area`` (the first the area index found, or none) that
-    ``teams`` cover (``area_lookup_teams.sql``: nearest base first), with its reason. Pure, so
-    that the benchmarks' baselines (``bench/intake_baseline.py``) route as the service does."""
+    ``teams`` cover (``area_lookup_teams.sql``: nearest base first), with its reason: the
+    decision, apart from the reads it needs."""
     how = HOW_LOCATED[position.located_by]
     if area is None:
         return Routing(
