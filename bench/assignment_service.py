@@ -30,6 +30,7 @@ import asyncpg
 from alembic import command
 from alembic.config import Config
 
+from bench.admin import drop_database
 from geo.assignment import assign
 from service.access import StaffUser
 from service.db import assignments as repo
@@ -199,7 +200,7 @@ def main() -> None:
         asyncio.run(seed(settings))
         asyncio.run(bench(settings, args))
     finally:
-        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        asyncio.run(drop_database(admin_url, name))
 
 
 if __name__ == "__main__":

@@ -38,6 +38,8 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import numpy as np
 
+from bench.admin import drop_database
+
 ROOT = Path(__file__).resolve().parents[1]
 BENCH_DB = "outreach_bench_gazetteer"
 JWT_SECRET = "bench-only-" + "x" * 40
@@ -66,13 +68,8 @@ def _prepare(server: str, url: str) -> None:
     from service.usecases.operations.cli_jobs import seed
 
     admin = _database(server, "postgres")
-    asyncio.run(
-        _execute(
-            admin,
-            f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)',
-            f'CREATE DATABASE "{BENCH_DB}"',
-        )
-    )
+    asyncio.run(drop_database(admin, BENCH_DB))
+    asyncio.run(_execute(admin, f'CREATE DATABASE "{BENCH_DB}"'))
     config = Config(str(ROOT / "alembic.ini"))
     config.attributes["database_url"] = url
     command.upgrade(config, "head")
@@ -237,8 +234,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{'met' if p['ours'][1] < TARGET_P99_MS else 'NOT met'}"
     )
     if not args.keep:
-        drop = f'DROP DATABASE "{BENCH_DB}" WITH (FORCE)'
-        asyncio.run(_execute(_database(server, "postgres"), drop))
+        asyncio.run(drop_database(_database(server, "postgres"), BENCH_DB))
     return 0
 
 

@@ -58,6 +58,7 @@ import httpx
 import msgspec
 import numpy as np
 
+from bench.admin import drop_database
 from bench.cluster_compare import compare
 from bench.lean_http import LeanClient
 
@@ -395,6 +396,10 @@ async def _admin(url: str, statement: str) -> None:
         await conn.close()
 
 
+def _drop(server: str, name: str) -> None:
+    asyncio.run(drop_database(_with_db(server, "postgres"), name))
+
+
 @contextmanager
 def fresh_database(server: str) -> Iterator[str]:
     """A new database, migrated and seeded, with a worker user; dropped afterwards."""
@@ -405,7 +410,7 @@ def fresh_database(server: str) -> Iterator[str]:
     from service.usecases.operations.cli_jobs import add_user, seed
 
     name = f"bench_ingest_{os.getpid()}"
-    asyncio.run(_admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    _drop(server, name)
     asyncio.run(_admin(server, f'CREATE DATABASE "{name}"'))
     url = _with_db(server, name)
     try:
@@ -427,7 +432,7 @@ def fresh_database(server: str) -> Iterator[str]:
         )
         yield url
     finally:
-        asyncio.run(_admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        _drop(server, name)
 
 
 @contextmanager
@@ -440,7 +445,7 @@ def clone_database(server: str, url: str, suffix: str) -> Iterator[str]:
     try:
         yield _with_db(server, name)
     finally:
-        asyncio.run(_admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        _drop(server, name)
 
 
 def free_port() -> int:

@@ -47,6 +47,7 @@ import asyncpg
 import httpx
 import numpy as np
 
+from bench.admin import drop_database
 from bench.synthetic import essex_points
 from geo.tiles import TileAddress, tile_for_lonlat
 
@@ -124,7 +125,7 @@ def _prepare_database(server: str, url: str) -> None:
 
     t0 = time.perf_counter()
     admin_db = _database(server, "postgres")
-    _run(admin_db, f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
+    asyncio.run(drop_database(admin_db, BENCH_DB))
     _run(admin_db, f'CREATE DATABASE "{BENCH_DB}"')
     config = Config(str(ROOT / "alembic.ini"))
     config.attributes["database_url"] = url

@@ -27,6 +27,7 @@ from alembic import command
 from alembic.config import Config
 from litestar.testing import TestClient
 
+from bench.admin import drop_database as bench_drop_database
 from service.app import create_app
 from service.auth import build_jwt_auth
 from service.runtime import Runtime, build_runtime
@@ -134,32 +135,8 @@ def admin(sql: str) -> None:
     run_sql(url_for_database("postgres"), sql)
 
 
-async def _drop_database(name: str, attempts: int = 50) -> None:
-    """Drop a test database, whoever is still in it.
-
-    ``WITH (FORCE)`` ends the other sessions, but PostgreSQL refuses it (``must be a member of
-    the role whose process is being terminated``) while an autovacuum worker, which has no role,
-    is in the database; a plain ``DROP`` cancels that worker itself. So try one, then the other.
-    """
-    conn = await asyncpg.connect(url_for_database("postgres"))
-    try:
-        for _ in range(attempts):
-            try:
-                await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-                return
-            except asyncpg.InsufficientPrivilegeError:
-                try:
-                    await conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-                    return
-                except asyncpg.ObjectInUseError:
-                    await asyncio.sleep(0.1)
-        raise RuntimeError(f"could not drop the test database {name}")
-    finally:
-        await conn.close()
-
-
 def drop_database(name: str) -> None:
-    in_thread(asyncio.run, _drop_database(name))
+    in_thread(asyncio.run, bench_drop_database(url_for_database("postgres"), name))
 
 
 def alembic_config(url: str) -> Config:
@@ -222,7 +199,7 @@ class Clones:
 
     @staticmethod
     def _drop(name: str) -> None:
-        asyncio.run(_drop_database(name))
+        asyncio.run(bench_drop_database(url_for_database("postgres"), name))
 
     def take(self) -> str:
         """A fresh database (its name), cloned from the template."""
