@@ -644,9 +644,12 @@ def open_referrals(url: str) -> int:
 
 CLOSE_FLOOD = """
 UPDATE referrals
-   SET status = 'closed', outcome = 'closed_no_activity', closed_at = now(), updated_at = now()
+   SET status = 'closed', outcome = 'closed_no_activity', closed_at = now(), updated_at = now(),
+       seen_at = seen_at - make_interval(days => $1)
  WHERE status <> 'closed' AND routing_reason <> 'backlog'
 """
+AGE_DAYS = 60
+"""How far back a closed flood's sightings move: out of the 28-day hotspot window."""
 
 
 def hold_open(*urls: str, service: str | None = None) -> None:
@@ -655,8 +658,14 @@ def hold_open(*urls: str, service: str | None = None) -> None:
     say. Without it the floods pile up (a 20 s round of the service stores about 10,000
     referrals, one of own SQL about 16,000), so the later 1,000-open rounds ran with over ten
     thousand more open and the 20,000-open rounds often added no backlog at all. The closed rows
-    stay, as a year of closed referrals would. The service's database (``service``) then gets a
-    full assignment run, as after any change made behind its back.
+    stay, as a year of closed referrals would, and like most of a year's they were seen before
+    the hotspot window (:data:`AGE_DAYS` back): left in it, each round's flood of a few thousand
+    referrals at the same pins made the public-reports layer denser for the next, and the
+    service's folds, which read the points near each new one, dearer round by round (3 rounds
+    of 10 s at 1,000 open: 365, 299, 305 referrals/s, the neighbourhood read 30, 84, 110 ms a
+    fold). The service's database (``service``) then gets a full hotspot recompute, which
+    drops those points from the layer, and a full assignment run, as after any change made
+    behind its back.
 
     Only ``referrals`` is vacuumed here. A vacuum of the whole database after the full run
     (tried in ``97b1c19``) gave one ``--quick`` run an open-loop p99 of 36-40 ms, but the
@@ -666,7 +675,7 @@ def hold_open(*urls: str, service: str | None = None) -> None:
     async def go(url: str) -> None:
         conn = await asyncpg.connect(url)
         try:
-            await conn.execute(CLOSE_FLOOD)
+            await conn.execute(CLOSE_FLOOD, AGE_DAYS)
             await conn.execute("VACUUM (ANALYZE) referrals")
         finally:
             await conn.close()
