@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
@@ -37,3 +38,10 @@ async def drop_database(admin_url: str, name: str, attempts: int = ATTEMPTS) -> 
         raise RuntimeError(f"could not drop the database {name}")
     finally:
         await conn.close()
+
+
+def drop(server: str, name: str) -> None:
+    """:func:`drop_database` from synchronous code, on the cluster of the plain
+    ``postgresql://`` URL ``server`` (whichever of its databases it names)."""
+    admin_url = urlunsplit(urlsplit(server)._replace(path="/postgres"))
+    asyncio.run(drop_database(admin_url, name))

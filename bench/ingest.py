@@ -58,7 +58,7 @@ import httpx
 import msgspec
 import numpy as np
 
-from bench.admin import drop_database
+from bench.admin import drop
 from bench.cluster_compare import compare
 from bench.lean_http import LeanClient
 
@@ -432,10 +432,6 @@ async def _admin(url: str, statement: str) -> None:
         await conn.close()
 
 
-def _drop(server: str, name: str) -> None:
-    asyncio.run(drop_database(_with_db(server, "postgres"), name))
-
-
 @contextmanager
 def fresh_database(server: str) -> Iterator[str]:
     """A new database, migrated and seeded, with a worker user; dropped afterwards."""
@@ -446,7 +442,7 @@ def fresh_database(server: str) -> Iterator[str]:
     from service.usecases.operations.cli_jobs import add_user, seed
 
     name = f"bench_ingest_{os.getpid()}"
-    _drop(server, name)
+    drop(server, name)
     asyncio.run(_admin(server, f'CREATE DATABASE "{name}"'))
     url = _with_db(server, name)
     try:
@@ -468,7 +464,7 @@ def fresh_database(server: str) -> Iterator[str]:
         )
         yield url
     finally:
-        _drop(server, name)
+        drop(server, name)
 
 
 @contextmanager
@@ -481,7 +477,7 @@ def clone_database(server: str, url: str, suffix: str) -> Iterator[str]:
     try:
         yield _with_db(server, name)
     finally:
-        _drop(server, name)
+        drop(server, name)
 
 
 def free_port() -> int:

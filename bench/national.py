@@ -45,7 +45,7 @@ import asyncpg
 import httpx
 import numpy as np
 
-from bench.admin import drop_database
+from bench.admin import drop
 from bench.ingest import free_port
 from geo.projections import bng_to_wgs84
 from geo.tiles import tile_for_lonlat
@@ -122,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     results["tipg"] = _tipg(url, samples) if not args.no_tipg else {"error": "--no-tipg"}
     _print(results)
     if not args.keep:
-        asyncio.run(drop_database(_with_db(server, "postgres"), BENCH_DB))
+        drop(server, BENCH_DB)
     return 0
 
 
@@ -215,7 +215,7 @@ def _create(server: str, url: str) -> None:
     from service.settings import Settings
     from service.usecases.operations.cli_jobs import add_user, import_areas
 
-    asyncio.run(drop_database(_with_db(server, "postgres"), BENCH_DB))
+    drop(server, BENCH_DB)
     _admin(server, f'CREATE DATABASE "{BENCH_DB}"')
     config = Config(str(ROOT / "alembic.ini"))
     config.attributes["database_url"] = url
