@@ -386,6 +386,7 @@ def module_staff(module_settings: Settings, staff_ids: dict[str, int]) -> dict[s
     }
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook turns the marks into groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         for prefix, group in XDIST_GROUPS.items():

@@ -161,3 +161,13 @@ def test_the_cluster_of_a_private_checkout_lives_where_postgres_can_reach_it(che
     assert not link.is_symlink()
     with pytest.raises(OSError):
         run_sql(url, "SELECT 1")
+
+
+def test_tests_that_must_not_overlap_run_on_one_worker(request: pytest.FixtureRequest) -> None:
+    """``make test`` runs pytest-xdist with ``--dist loadgroup``; ``tests/conftest.py`` groups
+    the browser tests (one browser at a time) and the tests that start servers of their own.
+    pytest-xdist keeps a group together by suffixing its tests' ids, which pytest 9.2 silently
+    undid: every group was spread over both workers, and nothing said so."""
+    if not request.config.getoption("loadgroup", default=False):
+        pytest.skip("run without pytest-xdist's --dist loadgroup")
+    assert request.node.nodeid.endswith("@processes"), request.node.nodeid
