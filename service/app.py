@@ -11,7 +11,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 from litestar import Litestar, Router
 from litestar.config.cors import CORSConfig
@@ -148,6 +148,12 @@ def login_throttle(runtime: Runtime) -> LoginThrottle:
     )
 
 
+def current_login_throttle(state: State) -> LoginThrottle:
+    """The app's throttle, read from its state: the tests bind one app to database after
+    database, each with a throttle that remembers nothing of the last."""
+    return cast(LoginThrottle, state.login_throttle)
+
+
 def create_app(settings: Settings) -> Litestar:
     """The app for these settings; nothing is read from the environment here."""
     runtime = build_runtime(settings)
@@ -256,7 +262,7 @@ def create_app(settings: Settings) -> Litestar:
         dependencies={
             "runtime": Provide(lambda: runtime, use_cache=True, sync_to_thread=False),
             "jwt_auth": Provide(lambda: jwt_auth, use_cache=True, sync_to_thread=False),
-            "login_throttle": Provide(lambda: throttle, use_cache=True, sync_to_thread=False),
+            "login_throttle": Provide(current_login_throttle, sync_to_thread=False),
             "client_key": Provide(client_keys.provide),
         },
         on_app_init=[jwt_auth.on_app_init],
@@ -264,7 +270,7 @@ def create_app(settings: Settings) -> Litestar:
         stores=StoreRegistry({"rate_limit": rate_limit_store(runtime)}),
         request_max_body_size=settings.max_body_bytes,
         lifespan=[lifespan],
-        state=State({"runtime": runtime, "jwt_auth": jwt_auth}),
+        state=State({"runtime": runtime, "jwt_auth": jwt_auth, "login_throttle": throttle}),
         plugins=[
             ProblemDetailsPlugin(
                 ProblemDetailsConfig(exception_to_problem_detail_map=errors.exception_map())
