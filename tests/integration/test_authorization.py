@@ -11,10 +11,18 @@ import datetime as dt
 import json
 import re
 import uuid
+from functools import partial
 
 import pytest
 
-from tests.conftest import wait_for
+from tests.conftest import (
+    make_settings,
+    run_sql,
+    staff_headers,
+    started_client,
+    url_for_database,
+    wait_for,
+)
 from tests.integration.test_contacts import contact
 from tests.integration.test_referrals import alert
 
@@ -145,10 +153,32 @@ BODIES = {
 MID_ESSEX_TEAM = 4  # checked against the seeded teams in the `world` fixture
 
 
+@pytest.fixture(scope="module")
+def world_template(clones, staff_ids):
+    """The world that every write starts from, built once in a database of its own that each
+    write's database is then cloned from (a clone takes a fifth of the time of a build)."""
+    name = clones.take()
+    settings = make_settings(url_for_database(name))
+    with started_client(settings) as client:
+        world = build_world(
+            client, partial(run_sql, settings.database_url), staff_headers(settings, staff_ids)
+        )
+    yield name, world  # the client has stopped: nothing is connected to the template
+    clones.give_back(name)
+
+
 @pytest.fixture
-def world(client, sql, staff):
-    """A fresh world for each write (writes change what the next caller would meet)."""
-    return build_world(client, sql, staff)
+def db_url(clones, world_template):
+    """This write's database: a copy of the world (writes change what the next caller would
+    meet)."""
+    name = clones.copy(world_template[0])
+    yield url_for_database(name)
+    clones.give_back(name)
+
+
+@pytest.fixture
+def world(world_template):
+    return world_template[1]
 
 
 @pytest.fixture(scope="module")

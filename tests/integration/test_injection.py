@@ -14,7 +14,13 @@ from urllib.parse import quote
 import pytest
 
 from tests.conftest import ROOT
-from tests.integration.test_authorization import BODIES, WHO, world  # noqa: F401 - fixture
+from tests.integration.test_authorization import (  # noqa: F401 - fixtures
+    BODIES,
+    WHO,
+    db_url,
+    world,
+    world_template,
+)
 
 PAYLOADS = [
     "'",
