@@ -193,16 +193,23 @@ class Clones:
         # fell 28 s behind by the end of a run.
         self.dropper = ThreadPoolExecutor(max_workers=3, thread_name_prefix="test-db-drop")
         self.drops: list[Future[None]] = []
-        self.spares = [self.creator.submit(self._create) for _ in range(self.SPARES)]
+        self.spares: dict[str, list[Future[str]]] = {}
+        self._keep_spares(template)
 
-    def _create(self, template: str | None = None) -> str:
+    def _keep_spares(self, source: str) -> list[Future[str]]:
+        spares = self.spares.setdefault(source, [])
+        while len(spares) < self.SPARES:
+            spares.append(self.creator.submit(self._create, source))
+        return spares
+
+    def _create(self, template: str) -> str:
         name = f"outreach_t_{uuid.uuid4().hex[:12]}"
         # A test's commits need not wait for the disk (they stay visible at once to other
         # sessions; only a crash of the server could lose the last ones).
         asyncio.run(
             _execute(
                 url_for_database("postgres"),
-                f'CREATE DATABASE "{name}" TEMPLATE "{template or self.template}"',
+                f'CREATE DATABASE "{name}" TEMPLATE "{template}"',
                 f'ALTER DATABASE "{name}" SET synchronous_commit = off',
             )
         )
@@ -212,25 +219,27 @@ class Clones:
     def _drop(name: str) -> None:
         asyncio.run(bench_drop_database(url_for_database("postgres"), name))
 
-    def take(self) -> str:
-        """A fresh database (its name), cloned from the template."""
-        name = self.spares.pop(0).result()
-        self.spares.append(self.creator.submit(self._create))
+    def take(self, template: str | None = None) -> str:
+        """A fresh database (its name), cloned from the template, or from a database taken
+        before that nothing is connected to any more: a world that many tests start from,
+        built once. The next clones are made while the test runs."""
+        spares = self._keep_spares(template or self.template)
+        name = spares.pop(0).result()
+        self._keep_spares(template or self.template)
         return name
 
-    def copy(self, name: str) -> str:
-        """A new database cloned from this one (taken and not given back yet), which nothing
-        may be connected to: a world that many tests start from, built once."""
-        return self._create(template=name)
-
     def give_back(self, name: str) -> None:
+        # The clones made ahead from it go first (waited for: one may be under way).
+        for spare in self.spares.pop(name, []):
+            self.give_back(spare.result())
         self.drops.append(self.dropper.submit(self._drop, name))
 
     def close(self) -> None:
         self.creator.shutdown(wait=True)
-        for spare in self.spares:
-            with contextlib.suppress(Exception):  # a failed spare has nothing to drop
-                self.give_back(spare.result())
+        for spares in self.spares.values():
+            for spare in spares:
+                with contextlib.suppress(Exception):  # a failed spare has nothing to drop
+                    self.give_back(spare.result())
         self.dropper.shutdown(wait=True)
         for dropped in self.drops:
             dropped.result()  # a failed drop fails the session

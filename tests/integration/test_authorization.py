@@ -171,7 +171,7 @@ def world_template(clones, staff_ids):
 def db_url(clones, world_template):
     """This write's database: a copy of the world (writes change what the next caller would
     meet)."""
-    name = clones.copy(world_template[0])
+    name = clones.take(world_template[0])
     yield url_for_database(name)
     clones.give_back(name)
 
