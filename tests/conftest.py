@@ -188,6 +188,9 @@ class Clones:
 
     def __init__(self, template: str) -> None:
         self.template = template
+        # Read once: the threads below run while tests that set DATABASE_URL (to a bad
+        # address, say) are under way, and read the environment then.
+        self.admin_url = url_for_database("postgres")
         self.creator = ThreadPoolExecutor(max_workers=1, thread_name_prefix="test-db-clone")
         # Drops that wait together share one checkpoint: three threads keep up where one
         # fell 28 s behind by the end of a run.
@@ -208,16 +211,15 @@ class Clones:
         # sessions; only a crash of the server could lose the last ones).
         asyncio.run(
             _execute(
-                url_for_database("postgres"),
+                self.admin_url,
                 f'CREATE DATABASE "{name}" TEMPLATE "{template}"',
                 f'ALTER DATABASE "{name}" SET synchronous_commit = off',
             )
         )
         return name
 
-    @staticmethod
-    def _drop(name: str) -> None:
-        asyncio.run(bench_drop_database(url_for_database("postgres"), name))
+    def _drop(self, name: str) -> None:
+        asyncio.run(bench_drop_database(self.admin_url, name))
 
     def take(self, template: str | None = None) -> str:
         """A fresh database (its name), cloned from the template, or from a database taken
