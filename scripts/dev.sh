@@ -33,7 +33,8 @@ apt_install() {
 # ---------------------------------------------------------------- python
 python_bin() {
     for py in python3.13 python3.12 python3.11 python3; do
-        if command -v "$py" >/dev/null && "$py" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+        # (stderr hidden: a pyenv shim for a version not selected only says it is not there)
+        if command -v "$py" >/dev/null && "$py" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
             command -v "$py"; return
         fi
     done
@@ -196,6 +197,13 @@ shared_preload_libraries = 'postgis-3'
 CONF
     fi
     if ! as_pg "$bindir/pg_ctl" -D "$PGDATA" status >/dev/null 2>&1; then
+        if ! port_free "$port"; then
+            # Our cluster is down and something else (another checkout's cluster, say) took
+            # its port since: move to a free one; the URL is rewritten below.
+            rm -f "$DATA/port"
+            say "port $port is taken by another program: moving this cluster to $(pick_port)"
+            port=$(pick_port)
+        fi
         say "starting PostgreSQL on 127.0.0.1:$port"
         as_pg "$bindir/pg_ctl" -D "$PGDATA" -l "$PGDATA/server.log" -w -t 60 \
             -o "-p $port" start >/dev/null || { tail -20 "$PGDATA/server.log" >&2; die "PostgreSQL did not start"; }

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -150,9 +151,17 @@ def test_the_cluster_of_a_private_checkout_lives_where_postgres_can_reach_it(che
     with pytest.raises(OSError):
         run_sql(url, "SELECT 1")
 
-    again = checkout.dev("db-start")  # the same cluster, found through the link
+    # While it was down another program took its port: the same cluster, found through the
+    # link, starts on a free port, and the URL follows it.
+    with socket.create_server(("127.0.0.1", checkout.port)):
+        again = checkout.dev("db-start")
     assert again.returncode == 0, again.stderr
     assert "initialising" not in again.stderr
+    assert f"port {checkout.port} is taken" in again.stderr
+    moved = int((checkout.data / "port").read_text())
+    assert moved != checkout.port
+    url = (checkout.data / "database_url").read_text().strip()
+    assert url == f"postgresql://outreach:{password}@127.0.0.1:{moved}/outreach"
     assert run_sql(url, "SELECT 1 AS one")[0]["one"] == 1
 
     removed = checkout.dev("db-remove")
