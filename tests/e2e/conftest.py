@@ -7,6 +7,7 @@ import shutil
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -47,18 +48,61 @@ def live_server(settings: Any) -> Iterator[str]:
         assert not thread.is_alive(), "uvicorn did not stop"
 
 
-@pytest.fixture(scope="module")
+class Chromium:
+    """One Chromium for the run: launched for the first browser test, and closed after the
+    last, since the browser tests run one after another (on one worker, as the ``browser``
+    group under xdist). It is closed there, not at the end of the session: Playwright's sync
+    API runs an event loop in this thread while it is open, which later tests' ``asyncio.run``
+    calls must not meet."""
+
+    def __init__(self) -> None:
+        self._playwright: Any = None
+        self.instance: Any = None
+        self.launches = 0
+
+    def get(self) -> Any:
+        if self.instance is None:
+            from playwright.sync_api import sync_playwright
+
+            self._playwright = sync_playwright().start()
+            self.instance = self._playwright.chromium.launch(
+                executable_path=CHROMIUM, args=CHROMIUM_ARGS
+            )
+            self.launches += 1
+        return self.instance
+
+    def close(self) -> None:
+        if self.instance is not None:
+            try:
+                self.instance.close()
+            finally:
+                self.instance = None
+                self._playwright.stop()
+
+
+CHROMIUM_RUN = Chromium()
+
+
+@pytest.fixture
 def browser() -> Iterator[Any]:
-    """Module-scoped: Playwright's sync API runs an event loop in this thread while it is
-    open, which other tests' ``asyncio.run`` calls must not meet."""
+    """The run's Chromium. What a test leaves open (a context, a page) is closed after it, so
+    the next test starts with none."""
     if CHROMIUM is None:
         pytest.skip("Chromium is not installed (sudo apt-get install -y chromium)")
-    from playwright.sync_api import sync_playwright
+    instance = CHROMIUM_RUN.get()
+    yield instance
+    for context in instance.contexts:
+        context.close()
 
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield instance
-        instance.close()
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    yield
+    if nextitem is None or E2E not in nextitem.path.parents:
+        CHROMIUM_RUN.close()
+
+
+E2E = Path(__file__).parent
 
 
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
