@@ -4,12 +4,15 @@ on loopback (:mod:`tests.httpproxy`) that appends the client's address to
 
 The public rate limit and the sign-in throttle count each client behind the proxy on its own
 (IPv6 clients by their /64), believe the header only from the proxy, and never keep a member
-of staff out of their usual address, however many wrong passwords others send."""
+of staff out of their usual address, however many wrong passwords others send.
+
+Each kind of server is started once for the module (a server process and its proxy take about
+4 s to start): the tests share it, and each uses addresses, networks and accounts of its own,
+so that no test depends on another's budget, in whatever order they run."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import httpx
 import pytest
@@ -35,11 +38,13 @@ def statuses(client: httpx.Client, n: int, peer: str | None = None) -> list[int]
     return [client.get(STATUS, headers=headers).status_code for _ in range(n)]
 
 
-@pytest.fixture
-def limited(db_url: str) -> Iterator[tuple[LiveServer, ForwardingProxy]]:
+@pytest.fixture(scope="module")
+def limited(module_db_url: str) -> Iterator[tuple[LiveServer, ForwardingProxy]]:
     """The app with a public limit of 5 a minute, and the proxy in front of it."""
     with (
-        LiveServer(db_url, trusted_proxies=PROXY, public_rate_limit_per_minute=LIMIT) as server,
+        LiveServer(
+            module_db_url, trusted_proxies=PROXY, public_rate_limit_per_minute=LIMIT
+        ) as server,
         ForwardingProxy(server.port, source=PROXY) as proxy,
     ):
         yield server, proxy
@@ -90,14 +95,17 @@ def test_ipv6_clients_are_counted_by_their_64(limited):
 # ---------------------------------------------------------------- sign-in throttling
 
 
-@pytest.fixture
-def signing_in(db_url: str, staff: Any) -> Iterator[httpx.Client]:
+@pytest.fixture(scope="module")
+def signing_in(module_db_url: str) -> Iterator[httpx.Client]:
     """The app behind the proxy: its public limit out of the way, ten failures free per
     address, and the first wait after too many a minute long (it must not run out during a
     test)."""
     with (
         LiveServer(
-            db_url, trusted_proxies=PROXY, login_failures_per_address=10, login_backoff_base_s=60
+            module_db_url,
+            trusted_proxies=PROXY,
+            login_failures_per_address=10,
+            login_backoff_base_s=60,
         ) as server,
         ForwardingProxy(server.port, source=PROXY) as proxy,
         httpx.Client(base_url=proxy.url, timeout=10) as client,
@@ -135,13 +143,13 @@ def test_an_attacker_spraying_the_admin_does_not_keep_the_admin_out(signing_in):
 def test_five_wrong_passwords_do_not_lock_the_right_one_out_of_a_known_address(signing_in):
     client = signing_in
     usual = "2001:db8:7:7::10"
-    assert sign_in(client, "worker_mid", PASSWORD, usual).status_code == 200
+    assert sign_in(client, "coord_south", PASSWORD, usual).status_code == 200
     # Five mistakes from the usual place (another host of the same /64) ...
-    mistakes = [sign_in(client, "worker_mid", "typo", "2001:db8:7:7::11") for _ in range(5)]
+    mistakes = [sign_in(client, "coord_south", "typo", "2001:db8:7:7::11") for _ in range(5)]
     assert [r.status_code for r in mistakes] == [401] * 5
     # ... and from anywhere else now has to wait:
-    elsewhere = sign_in(client, "worker_mid", "typo", "203.0.113.77")
+    elsewhere = sign_in(client, "coord_south", "typo", "203.0.113.77")
     assert elsewhere.status_code == 429
     assert 0 < int(elsewhere.headers["retry-after"]) <= 60
     # the right password from the usual place is not refused.
-    assert sign_in(client, "worker_mid", PASSWORD, usual).status_code == 200
+    assert sign_in(client, "coord_south", PASSWORD, usual).status_code == 200
