@@ -228,6 +228,14 @@ secret() {
     cat "$file"
 }
 
+admin_sql() {
+    # psql as the local cluster's superuser: admin_sql BINDIR PORT [psql arguments]
+    local bindir=$1 port=$2
+    shift 2
+    PGPASSWORD=$(cat "$DATA/admin_password") "$bindir/psql" -X -q -v ON_ERROR_STOP=1 -tA \
+        -h 127.0.0.1 -p "$port" -U "$DB_SUPERUSER" "$@"
+}
+
 ensure_roles() {
     # The app connects as $DB_USER with a password (scram-sha-256): it owns its database and
     # may create databases (the tests clone theirs), but is no superuser, so it cannot run
@@ -242,16 +250,12 @@ ensure_roles() {
     fi
     local app_pw
     app_pw=$(secret "$DATA/app_password")
-    admin_sql() {
-        PGPASSWORD=$(cat "$DATA/admin_password") "$bindir/psql" -X -q -v ON_ERROR_STOP=1 -tA \
-            -h 127.0.0.1 -p "$port" -U "$DB_SUPERUSER" "$@"
-    }
-    admin_sql -d postgres -c "SELECT 1 FROM pg_roles WHERE rolname = '$DB_USER'" | grep -q 1 \
-        || admin_sql -d postgres -c "CREATE ROLE $DB_USER LOGIN CREATEDB NOSUPERUSER"
-    admin_sql -d postgres -c "ALTER ROLE $DB_USER LOGIN CREATEDB NOSUPERUSER PASSWORD '$app_pw'"
-    admin_sql -d template1 -c "CREATE EXTENSION IF NOT EXISTS postgis"
-    admin_sql -d postgres -c "SELECT 1 FROM pg_database WHERE datname = '$DB_NAME'" | grep -q 1 \
-        || admin_sql -d postgres -c "CREATE DATABASE $DB_NAME OWNER $DB_USER"
+    admin_sql "$bindir" "$port" -d postgres -c "SELECT 1 FROM pg_roles WHERE rolname = '$DB_USER'" | grep -q 1 \
+        || admin_sql "$bindir" "$port" -d postgres -c "CREATE ROLE $DB_USER LOGIN CREATEDB NOSUPERUSER"
+    admin_sql "$bindir" "$port" -d postgres -c "ALTER ROLE $DB_USER LOGIN CREATEDB NOSUPERUSER PASSWORD '$app_pw'"
+    admin_sql "$bindir" "$port" -d template1 -c "CREATE EXTENSION IF NOT EXISTS postgis"
+    admin_sql "$bindir" "$port" -d postgres -c "SELECT 1 FROM pg_database WHERE datname = '$DB_NAME'" | grep -q 1 \
+        || admin_sql "$bindir" "$port" -d postgres -c "CREATE DATABASE $DB_NAME OWNER $DB_USER"
     (umask 077 && echo "postgresql://$DB_USER:$app_pw@127.0.0.1:$port/$DB_NAME" >"$DATA/database_url")
 }
 
@@ -304,7 +308,10 @@ cmd_migrate() {
 }
 
 cmd_run() {
+    local own_cluster=1
+    [ -n "${DATABASE_URL:-}" ] && own_cluster=
     cmd_setup
+    [ -n "$own_cluster" ] && local_cluster_fsync on
     cmd_migrate
     say "serving on http://127.0.0.1:${OUTREACH_PORT:-8000}"
     exec "$VENV/bin/outreach" serve --host 127.0.0.1 --port "${OUTREACH_PORT:-8000}"
@@ -356,13 +363,35 @@ pytest_workers() {
 
 duration() { printf '%dm%02ds' $(($1 / 60)) $(($1 % 60)); }
 
+local_cluster_fsync() {
+    # fsync on or off in the project-local cluster (not a server named by DATABASE_URL).
+    # The test suite creates and drops about a thousand databases, and every DROP DATABASE
+    # waits for a checkpoint: with fsync on, the checkpointer spent about 4.5 minutes of each
+    # run in fsync, and the tests waited for it. Nothing a test writes has to survive a crash
+    # of the machine, so `make test` turns fsync off while pytest runs and on again after it
+    # (also when it fails or is interrupted); `make run` turns it on, in case a test run was
+    # killed before it could.
+    local setting=$1 bindir port
+    [ -s "$DATA/admin_password" ] && [ -f "$DATA/port" ] || return 0
+    bindir=$(pg_bindir)
+    port=$(cat "$DATA/port")
+    local change="ALTER SYSTEM RESET fsync"  # on, the default
+    [ "$setting" = off ] && change="ALTER SYSTEM SET fsync = off"
+    admin_sql "$bindir" "$port" -d postgres -c "$change" -c "SELECT pg_reload_conf()" >/dev/null
+}
+
 cmd_test() {
-    local start=$SECONDS suite rc=0
+    local start=$SECONDS suite rc=0 own_cluster=1
+    [ -n "${DATABASE_URL:-}" ] && own_cluster=
     cmd_setup
     ensure_chromium
     cmd_lint
     say "pytest against PostGIS"
     suite=$SECONDS
+    if [ -n "$own_cluster" ]; then
+        trap 'local_cluster_fsync on || say "could not turn fsync on again: make run will"' EXIT
+        local_cluster_fsync off
+    fi
     # shellcheck disable=SC2046 # the worker options are separate words
     "$VENV/bin/pytest" $(pytest_workers) "$@" || rc=$?
     say "make test: $(duration $((SECONDS - start))) (pytest $(duration $((SECONDS - suite))))"
