@@ -209,8 +209,9 @@ CONF
             # Our cluster is down and something else (another checkout's cluster, say) took
             # its port since: move to a free one; the URL is rewritten below.
             rm -f "$DATA/port"
-            say "port $port is taken by another program: moving this cluster to $(pick_port)"
+            local taken=$port
             port=$(pick_port)
+            say "port $taken is taken by another program: moving this cluster to $port"
         fi
         say "starting PostgreSQL on 127.0.0.1:$port"
         as_pg "$bindir/pg_ctl" -D "$PGDATA" -l "$PGDATA/server.log" -w -t 60 \
@@ -308,10 +309,8 @@ cmd_migrate() {
 }
 
 cmd_run() {
-    local own_cluster=1
-    [ -n "${DATABASE_URL:-}" ] && own_cluster=
     cmd_setup
-    [ -n "$own_cluster" ] && local_cluster_fsync on
+    local_cluster_fsync on
     cmd_migrate
     say "serving on http://127.0.0.1:${OUTREACH_PORT:-8000}"
     exec "$VENV/bin/outreach" serve --host 127.0.0.1 --port "${OUTREACH_PORT:-8000}"
@@ -364,7 +363,8 @@ pytest_workers() {
 duration() { printf '%dm%02ds' $(($1 / 60)) $(($1 % 60)); }
 
 local_cluster_fsync() {
-    # fsync on or off in the project-local cluster (not a server named by DATABASE_URL).
+    # fsync on or off in the project-local cluster: only when DATABASE_URL is its URL (after
+    # cmd_setup it is, unless the caller named another server, which is left alone).
     # The test suite creates and drops about a thousand databases, and every DROP DATABASE
     # waits for a checkpoint: with fsync on, the checkpointer spent about 4.5 minutes of each
     # run in fsync, and the tests waited for it. Nothing a test writes has to survive a crash
@@ -373,6 +373,7 @@ local_cluster_fsync() {
     # killed before it could.
     local setting=$1 bindir port
     [ -s "$DATA/admin_password" ] && [ -f "$DATA/port" ] || return 0
+    [ "${DATABASE_URL:-}" = "$(cat "$DATA/database_url" 2>/dev/null)" ] || return 0
     bindir=$(pg_bindir)
     port=$(cat "$DATA/port")
     local change="ALTER SYSTEM RESET fsync"  # on, the default
@@ -381,17 +382,14 @@ local_cluster_fsync() {
 }
 
 cmd_test() {
-    local start=$SECONDS suite rc=0 own_cluster=1
-    [ -n "${DATABASE_URL:-}" ] && own_cluster=
+    local start=$SECONDS suite rc=0
     cmd_setup
     ensure_chromium
     cmd_lint
     say "pytest against PostGIS"
     suite=$SECONDS
-    if [ -n "$own_cluster" ]; then
-        trap 'local_cluster_fsync on || say "could not turn fsync on again: make run will"' EXIT
-        local_cluster_fsync off
-    fi
+    trap 'local_cluster_fsync on || say "could not turn fsync on again: make run will"' EXIT
+    local_cluster_fsync off
     # shellcheck disable=SC2046 # the worker options are separate words
     "$VENV/bin/pytest" $(pytest_workers) "$@" || rc=$?
     say "make test: $(duration $((SECONDS - start))) (pytest $(duration $((SECONDS - suite))))"
