@@ -225,9 +225,9 @@ class Clones:
         """A fresh database (its name), cloned from the template, or from a database taken
         before that nothing is connected to any more: a world that many tests start from,
         built once. The next clones are made while the test runs."""
-        spares = self._keep_spares(template or self.template)
-        name = spares.pop(0).result()
-        self._keep_spares(template or self.template)
+        source = template or self.template
+        name = self._keep_spares(source).pop(0).result()
+        self._keep_spares(source)
         return name
 
     def give_back(self, name: str) -> None:

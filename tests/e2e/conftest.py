@@ -58,7 +58,6 @@ class Chromium:
     def __init__(self) -> None:
         self._playwright: Any = None
         self.instance: Any = None
-        self.launches = 0
 
     def get(self) -> Any:
         if self.instance is None:
@@ -68,7 +67,6 @@ class Chromium:
             self.instance = self._playwright.chromium.launch(
                 executable_path=CHROMIUM, args=CHROMIUM_ARGS
             )
-            self.launches += 1
         return self.instance
 
     def close(self) -> None:
@@ -81,6 +79,7 @@ class Chromium:
 
 
 CHROMIUM_RUN = Chromium()
+E2E = Path(__file__).parent
 
 
 @pytest.fixture
@@ -100,9 +99,6 @@ def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> 
     yield
     if nextitem is None or E2E not in nextitem.path.parents:
         CHROMIUM_RUN.close()
-
-
-E2E = Path(__file__).parent
 
 
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
