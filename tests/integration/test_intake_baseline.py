@@ -13,7 +13,7 @@ from typing import Any
 import asyncpg
 import msgspec
 
-from bench.intake_baseline import OwnIntake
+from bench.intake_baseline import OwnIntake, bare_pool
 from service.usecases.referrals import intake
 from streetlink.schema import StreetLinkAlert
 from tests.conftest import in_thread, make_settings, with_runtime
@@ -68,3 +68,25 @@ def test_the_own_sql_baseline_stores_what_the_service_stores(sql, db_url):
     assert stored["service"]["queued"] == ["public_reports"]
     assert stored["service"]["links_to_first"] == ["nearby"]
     assert stored["baseline"] == stored["service"]
+
+
+def test_the_bare_handlers_pool_makes_no_round_trip_on_release(db_url):
+    """The service's pool hands a connection back with no statement; so must the bare
+    handler's, or the framework floor pays a reset round trip a referral that the service
+    never makes. asyncpg's default reset runs ``RESET ALL``, which would undo the setting."""
+
+    async def go() -> tuple[bool, str]:
+        pool = await bare_pool(db_url)
+        try:
+            async with pool.acquire() as conn:
+                backend = await conn.fetchval("SELECT pg_backend_pid()")
+                await conn.execute("SET application_name = 'kept'")
+            async with pool.acquire() as conn:  # the pool is last in, first out
+                return (
+                    await conn.fetchval("SELECT pg_backend_pid()") == backend,
+                    await conn.fetchval("SELECT current_setting('application_name')"),
+                )
+        finally:
+            await pool.close()
+
+    assert in_thread(asyncio.run, go()) == (True, "kept")
