@@ -148,6 +148,21 @@ def login_throttle(runtime: Runtime) -> LoginThrottle:
     )
 
 
+async def sweep_counters(app: Litestar, interval_s: float) -> None:
+    """Drop expired counters from the in-memory stores every ``interval_s``.
+
+    A ``MemoryStore`` forgets an expired key only when the same key is read again, so every
+    client address that ever called a public endpoint stayed in the process's memory for its
+    whole life: personal data kept past the schedule's ``expired_counters`` rule, and memory
+    that a caller rotating addresses could grow without bound (one IPv6 /48 holds 65,536 client
+    keys). The stores are looked up at each sweep: tests rebind an app to new ones."""
+    while True:
+        await asyncio.sleep(interval_s)
+        for store in (app.stores.get("rate_limit"), app.state.login_throttle.store):
+            if isinstance(store, MemoryStore):
+                await store.delete_expired()
+
+
 def current_login_throttle(state: State) -> LoginThrottle:
     """The app's throttle, read from its state: the tests bind one app to database after
     database, each with a throttle that remembers nothing of the last."""
@@ -209,6 +224,12 @@ def create_app(settings: Settings) -> Litestar:
             )
         if settings.retention_interval_s > 0:
             tasks.append(asyncio.create_task(retention_loop(runtime), name="retention"))
+        if settings.counter_sweep_s > 0:
+            tasks.append(
+                asyncio.create_task(
+                    sweep_counters(app, settings.counter_sweep_s), name="counter-sweep"
+                )
+            )
         if settings.assignment_auto_recompute:
             runtime.assignment_runs.start(
                 lambda trigger: assignment.run(runtime, trigger=trigger),

@@ -64,6 +64,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Requests a minute from one client to public endpoints (forms, status, sign-in)."""
     rate_limit_store: Literal["memory", "postgres"] = "memory"
     """``postgres`` shares the counters between several app processes."""
+    counter_sweep_s: float = 60.0
+    """How often expired rate-limit and sign-in counters are dropped from a process's memory
+    (``rate_limit_store=memory``; the PostgreSQL store is swept by the retention schedule);
+    0 turns the sweep off."""
     trusted_proxies: tuple[str, ...] = ()
     """Reverse proxies (IP addresses or CIDR ranges, comma-separated in the env) whose
     ``X-Forwarded-For`` names the client; from any other connection the header is ignored.

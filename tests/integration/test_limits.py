@@ -3,11 +3,14 @@ the PostgreSQL store is configured) and body size."""
 
 from __future__ import annotations
 
+import datetime as dt
+import time
+
 import pytest
 from litestar.testing import TestClient
 
 from service.app import create_app
-from tests.conftest import assert_problem, make_settings
+from tests.conftest import assert_problem, make_settings, started_client
 
 STATUS = "/v1/referrals/ESX-2345-67/status?token=abcdef"
 
@@ -23,6 +26,29 @@ def test_a_burst_of_200_requests_from_one_client_is_limited(db_url, store):
     problem = assert_problem(limited, 429, "rate-limited")
     assert int(limited.headers["retry-after"]) > 0
     assert "detail" in problem
+
+
+def test_expired_counters_leave_the_memory_stores(db_url):
+    """A memory store forgets an expired key only when that key is read again: without the
+    sweep, every client address that ever called would stay in the process's memory."""
+    settings = make_settings(db_url, public_rate_limit_per_minute=30, counter_sweep_s=0.05)
+    with started_client(settings) as client:
+        assert client.get(STATUS).status_code == 404  # a live counter for this client
+        stores = {
+            "rate_limit": client.app.stores.get("rate_limit"),
+            "login": client.app.state.login_throttle.store,
+        }
+        for store in stores.values():
+            client.blocking_portal.call(
+                lambda s=store: s.set("gone", b"1", expires_in=dt.timedelta(milliseconds=1))
+            )
+        deadline = time.monotonic() + 5  # MemoryStore keeps its entries in ``_store``
+        while any("gone" in s._store for s in stores.values()) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        kept = {name: sorted(store._store) for name, store in stores.items()}
+    assert kept["login"] == []
+    assert len(kept["rate_limit"]) == 1  # the live counter stays: its minute has not passed
+    assert "gone" not in kept["rate_limit"]
 
 
 def test_the_postgres_store_shares_the_limit_between_app_processes(db_url):
