@@ -151,11 +151,11 @@ def login_throttle(runtime: Runtime) -> LoginThrottle:
 async def sweep_counters(app: Litestar, interval_s: float) -> None:
     """Drop expired counters from the in-memory stores every ``interval_s``.
 
-    A ``MemoryStore`` forgets an expired key only when the same key is read again, so every
-    client address that ever called a public endpoint stayed in the process's memory for its
-    whole life: personal data kept past the schedule's ``expired_counters`` rule, and memory
-    that a caller rotating addresses could grow without bound (one IPv6 /48 holds 65,536 client
-    keys). The stores are looked up at each sweep: tests rebind an app to new ones."""
+    A ``MemoryStore`` forgets an expired key only when the same key is read again. Unswept,
+    every client address that ever called a public endpoint would stay in the process's memory
+    for its whole life: personal data kept past the schedule's ``expired_counters`` rule, and
+    memory that a caller rotating addresses could grow without bound (one IPv6 /48 holds 65,536
+    client keys). The stores are looked up at each sweep: tests rebind an app to new ones."""
     while True:
         await asyncio.sleep(interval_s)
         for store in (app.stores.get("rate_limit"), app.state.login_throttle.store):
