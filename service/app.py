@@ -63,7 +63,7 @@ from service.api.staff import AuditController, AuthController, DevicesController
 from service.api.strict_structs import ExactStructSchemaPlugin
 from service.api.tiles import TilesController
 from service.auth import OpenAPIAccess, build_jwt_auth
-from service.client_key import ClientKeys, trusted_networks
+from service.client_key import ClientKeys, HashedClientKeys, trusted_networks
 from service.db.kv_store import PostgresStore
 from service.logs import RequestContext, configure_logging
 from service.runtime import Runtime, build_runtime
@@ -151,11 +151,12 @@ def login_throttle(runtime: Runtime) -> LoginThrottle:
 async def sweep_counters(app: Litestar, interval_s: float) -> None:
     """Drop expired counters from the in-memory stores every ``interval_s``.
 
-    A ``MemoryStore`` forgets an expired key only when the same key is read again. Unswept,
-    every client address that ever called a public endpoint would stay in the process's memory
-    for its whole life: personal data kept past the schedule's ``expired_counters`` rule, and
-    memory that a caller rotating addresses could grow without bound (one IPv6 /48 holds 65,536
-    client keys). The stores are looked up at each sweep: tests rebind an app to new ones."""
+    A ``MemoryStore`` forgets an expired key only when the same key is read again. Unswept, a
+    counter for every client that ever called a public endpoint would stay in the process's
+    memory for its whole life: pseudonymous personal data (a keyed hash of the address) kept
+    past the schedule's ``expired_counters`` rule, and memory that a caller rotating addresses
+    could grow without bound (one IPv6 /48 holds 65,536 client keys). The stores are looked up
+    at each sweep: tests rebind an app to new ones."""
     while True:
         await asyncio.sleep(interval_s)
         for store in (app.stores.get("rate_limit"), app.state.login_throttle.store):
@@ -193,7 +194,10 @@ def create_app(settings: Settings) -> Litestar:
     rate_limit = RateLimitConfig(
         rate_limit=("minute", settings.public_rate_limit_per_minute),
         check_throttle_handler=is_public,
-        identifier_for_request=client_keys,
+        identifier_for_request=HashedClientKeys(
+            client_keys,
+            secret=hashlib.sha256(b"outreach-rate-limit\0" + settings.jwt_secret.encode()).digest(),
+        ),
         # the field app's shell is static and loaded offline-first
         exclude=["/static", "/basemap", "/app"],
     )

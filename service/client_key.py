@@ -21,6 +21,8 @@ addresses at will), IPv4 clients by their address.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import ipaddress
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -101,3 +103,18 @@ class ClientKeys:
     async def provide(self, request: ASGIConnection[Any, Any, Any, Any]) -> str:
         """Dependency provider (``client_key``) for handlers."""
         return self(request)
+
+
+@dataclass(frozen=True, slots=True)
+class HashedClientKeys:
+    """The rate limiter's identifier: a keyed hash of the client key, so that neither a
+    process's memory nor the shared ``kv_store`` holds the addresses of the public's requests
+    (the sign-in throttle hashes its own keys). Every process of a deployment derives the same
+    ``secret`` from the token secret, so shared counters still meet."""
+
+    keys: ClientKeys
+    secret: bytes
+
+    def __call__(self, connection: ASGIConnection[Any, Any, Any, Any]) -> str:
+        key = self.keys(connection).encode()
+        return hmac.new(self.secret, key, hashlib.sha256).hexdigest()[:40]

@@ -259,7 +259,10 @@ SCHEDULE: tuple[Rule, ...] = (
         table="kv_store",
         columns=("key", "value"),
         action="delete",
-        what="expired rate-limit and sign-in throttle counters (keyed by address or username)",
+        what=(
+            "expired rate-limit and sign-in throttle counters "
+            "(keyed by hashes of addresses and usernames)"
+        ),
         measured_from="their expiry",
         why="They exist only while a throttle lasts.",
     ),

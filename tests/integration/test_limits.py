@@ -51,6 +51,17 @@ def test_expired_counters_leave_the_memory_stores(db_url):
     assert "gone" not in kept["rate_limit"]
 
 
+def test_the_shared_store_holds_no_callers_address(db_url, sql):
+    """Rate-limit counters are keyed by a keyed hash of the client, not by its address: the
+    ``kv_store`` table (and a process's memory) keeps no record of who called."""
+    settings = make_settings(db_url, public_rate_limit_per_minute=30, rate_limit_store="postgres")
+    with started_client(settings) as client:
+        assert client.get(STATUS).status_code == 404  # from the test client's "testclient"
+    keys = [r["key"] for r in sql("SELECT key FROM kv_store WHERE namespace = 'rate_limit'")]
+    assert len(keys) == 1
+    assert "testclient" not in keys[0]
+
+
 def test_the_postgres_store_shares_the_limit_between_app_processes(db_url):
     settings = make_settings(db_url, public_rate_limit_per_minute=30, rate_limit_store="postgres")
     with TestClient(app=create_app(settings)) as one, TestClient(app=create_app(settings)) as two:
