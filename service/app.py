@@ -133,13 +133,18 @@ def rate_limit_store(runtime: Runtime, namespace: str = "rate_limit") -> Any:
     return MemoryStore()
 
 
+def counter_secret(settings: Settings, purpose: str) -> bytes:
+    """The key a throttle's store keys are hashed with, one for each ``purpose``: derived from
+    the token secret, which every process of a deployment shares, so that counters kept in the
+    PostgreSQL store meet across processes."""
+    return hashlib.sha256(f"outreach-{purpose}\0".encode() + settings.jwt_secret.encode()).digest()
+
+
 def login_throttle(runtime: Runtime) -> LoginThrottle:
     settings = runtime.settings
     return LoginThrottle(
         store=rate_limit_store(runtime, "login"),
-        # Store keys are hashed with a key derived from the token secret, which every process
-        # of a deployment shares.
-        secret=hashlib.sha256(b"outreach-login-throttle\0" + settings.jwt_secret.encode()).digest(),
+        secret=counter_secret(settings, "login-throttle"),
         per_user=settings.login_failures_per_user,
         per_address=settings.login_failures_per_address,
         base_s=settings.login_backoff_base_s,
@@ -195,8 +200,7 @@ def create_app(settings: Settings) -> Litestar:
         rate_limit=("minute", settings.public_rate_limit_per_minute),
         check_throttle_handler=is_public,
         identifier_for_request=HashedClientKeys(
-            client_keys,
-            secret=hashlib.sha256(b"outreach-rate-limit\0" + settings.jwt_secret.encode()).digest(),
+            client_keys, secret=counter_secret(settings, "rate-limit")
         ),
         # the field app's shell is static and loaded offline-first
         exclude=["/static", "/basemap", "/app"],

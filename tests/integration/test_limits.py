@@ -30,7 +30,7 @@ def test_a_burst_of_200_requests_from_one_client_is_limited(db_url, store):
 
 def test_expired_counters_leave_the_memory_stores(db_url):
     """A memory store forgets an expired key only when that key is read again: without the
-    sweep, every client address that ever called would stay in the process's memory."""
+    sweep, a counter for every client that ever called would stay in the process's memory."""
     settings = make_settings(db_url, public_rate_limit_per_minute=30, counter_sweep_s=0.05)
     with started_client(settings) as client:
         assert client.get(STATUS).status_code == 404  # a live counter for this client
