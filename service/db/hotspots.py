@@ -215,13 +215,18 @@ async def member_counts(session: AsyncSession, ids: Sequence[int]) -> dict[int, 
     return {r.id: r.member_count for r in rows}
 
 
-async def repoint_members(session: AsyncSession, layer: str, into: int, ids: Sequence[int]) -> None:
+async def repoint_members(session: AsyncSession, layer: str, successors: dict[int, int]) -> None:
+    """Move the members of each hotspot merged away to the one it merged into
+    (``successors``: ``{merged away: kept}``), every merge of a fold in one statement."""
+    if not successors:
+        return
     await session.execute(
         text(
-            "UPDATE hotspot_members SET hotspot_id = :into "
-            "WHERE layer = :layer AND hotspot_id = ANY(CAST(:ids AS bigint[]))"
+            "UPDATE hotspot_members m SET hotspot_id = s.kept "
+            "FROM unnest(CAST(:gone AS bigint[]), CAST(:kept AS bigint[])) AS s(gone, kept) "
+            "WHERE m.layer = :layer AND m.hotspot_id = s.gone"
         ),
-        {"into": into, "layer": layer, "ids": list(ids)},
+        {"layer": layer, "gone": list(successors), "kept": list(successors.values())},
     )
 
 
@@ -277,17 +282,25 @@ async def retire(
 async def add_events(
     session: AsyncSession, events: Sequence[tuple[int, str, list[int]]], run_id: int | None
 ) -> None:
+    """Record ``(hotspot_id, kind, related)`` events, in their order, in one statement (a
+    fold under a flood records hundreds of births at once; row by row, each was a round trip
+    of a fold that holds its layer's lock)."""
     if not events:
         return
     await session.execute(
         text(
             "INSERT INTO hotspot_events (hotspot_id, kind, related, run_id) "
-            "VALUES (:hotspot_id, :kind, CAST(:related AS jsonb), :run_id)"
+            "SELECT e.hotspot_id, e.kind, CAST(e.related AS jsonb), CAST(:run_id AS bigint) "
+            "FROM unnest(CAST(:ids AS bigint[]), CAST(:kinds AS text[]), "
+            "CAST(:related AS text[])) WITH ORDINALITY AS e(hotspot_id, kind, related, n) "
+            "ORDER BY e.n"
         ),
-        [
-            {"hotspot_id": h, "kind": kind, "related": jsonb(related), "run_id": run_id}
-            for h, kind, related in events
-        ],
+        {
+            "ids": [h for h, _, _ in events],
+            "kinds": [kind for _, kind, _ in events],
+            "related": [jsonb(related) for _, _, related in events],
+            "run_id": run_id,
+        },
     )
 
 

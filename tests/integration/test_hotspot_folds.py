@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import uuid
 
 import asyncpg
@@ -204,3 +205,39 @@ async def _rows(runtime: Runtime, ids: set[int]) -> list[tuple[int]]:
             text("SELECT member_count FROM hotspots WHERE id = ANY(:ids)"), {"ids": sorted(ids)}
         )
         return [tuple(r) for r in rows]
+
+
+def test_one_fold_merges_each_pair_of_hotspots_into_the_bigger_of_the_pair(client, sql, staff):
+    """Two merges in one fold (one batch bridges two pairs of hotspots 3 km apart): each pair
+    keeps the id of its own bigger hotspot, whether that one was born first or last, and the
+    other of the pair retires with it as its successor."""
+    east = 3000.0
+    spans = {
+        "a": [0.0, 60.0, 120.0, 180.0],  # eps 200 m, min_samples 3
+        "b": [600.0, 660.0, 720.0],
+        "c": [east + 60.0, east + 120.0, east + 180.0],
+        "d": [east + 600.0, east + 660.0, east + 720.0, east + 780.0],
+    }
+    hotspot, total = {}, 0
+    for name, offsets in spans.items():  # one after the other: a < b < c < d
+        [first, *_] = post(client, staff, offsets)
+        total += len(offsets)
+        settled(sql, total, LAYER)
+        hotspot[name] = members(sql, LAYER)[str(first[1])][0]
+    assert hotspot["a"] < hotspot["b"] < hotspot["c"] < hotspot["d"]
+    # one batch: all four points are queued by one statement and taken by one fold
+    post(client, staff, [360.0, 450.0, east + 360.0, east + 450.0])
+    settled(sql, total + 4, LAYER)
+    rows = {r["id"]: r for r in sql("SELECT * FROM hotspots WHERE layer = $1", LAYER)}
+    kept = {h for h, _ in members(sql, LAYER).values()}
+    assert kept == {hotspot["a"], hotspot["d"]}
+    for keep, gone in (("a", "b"), ("d", "c")):
+        assert rows[hotspot[keep]]["status"] == "active"
+        assert rows[hotspot[keep]]["member_count"] == len(spans[keep]) + len(spans[gone]) + 2
+        assert rows[hotspot[gone]]["status"] == "retired"
+        assert rows[hotspot[gone]]["successor_id"] == hotspot[keep]
+        [event] = sql(
+            "SELECT related FROM hotspot_events WHERE hotspot_id = $1 AND kind = 'merged'",
+            hotspot[gone],
+        )
+        assert json.loads(event["related"]) == [hotspot[keep]]
