@@ -10,6 +10,7 @@ from itertools import pairwise
 
 import pytest
 
+from service.usecases.hotspots import queue as queue_module
 from service.usecases.hotspots.queue import (
     DEFER_AT,
     FOLD_EVERY_S,
@@ -253,6 +254,38 @@ def test_slow_folds_come_less_often_and_each_takes_more():
     assert len(gaps) >= 2, starts
     assert min(gaps) >= fold_gap(fold_s) - 0.005, gaps  # not one fold every FOLD_EVERY_S
     assert max(sizes[1:]) > 50, sizes  # each later fold takes what a rest gathered
+
+
+def test_a_round_longer_than_the_longest_gap_is_still_followed_by_a_rest(monkeypatch):
+    """However slow a round of folds, the next waits FOLD_GAP_MAX_S after it ends: counted from
+    its start, a round slower than that was followed at once, and under a flood the folds ran
+    without a break (here the longest gap is shortened so that the test takes a second)."""
+    monkeypatch.setattr(queue_module, "FOLD_GAP_MAX_S", 0.1)
+    fold_s = 0.15  # longer than the longest gap
+
+    async def go() -> tuple[list[float], float]:
+        updater, queue = HotspotUpdater(), FakeQueue()
+        starts: list[float] = []
+
+        async def apply(layer: str, _: Summaries) -> bool:
+            if queue.take():
+                starts.append(time.monotonic())
+                await asyncio.sleep(fold_s)
+            return False
+
+        task = asyncio.create_task(updater.run(apply))
+        await asyncio.sleep(0)
+        end = time.monotonic() + 1.2
+        while time.monotonic() < end:
+            queue.store(updater)
+            await asyncio.sleep(0.005)
+        task.cancel()
+        return starts, end
+
+    starts, end = asyncio.run(go())
+    gaps = [b - a for a, b in pairwise(t for t in starts if t < end)]
+    assert len(gaps) >= 2, starts
+    assert min(gaps) >= fold_s + 0.1 - 0.005, gaps  # a rest after every round, not 0.15 s
 
 
 def test_the_last_points_of_a_flood_wait_for_quiet_not_for_a_whole_gap():

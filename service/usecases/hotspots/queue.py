@@ -142,17 +142,27 @@ the intake statement itself."""
 FOLD_SHARE = 0.1
 """Under a flood, a process's rounds of folds take at most about this share of its time: the
 next round begins no sooner than ``(1 / FOLD_SHARE - 1)`` times the last one's length after it
-(and :data:`FOLD_EVERY_S` at least). A fold's cost follows the density of points around the new
-ones, not their number, so a fixed pace made every referral dearer as the open backlog grew:
-with 20,000 open referrals in bench.ingest's towns the neighbourhood reads cost 0.80 ms of
-database time a referral against 0.25 ms with 1,000 (pg_stat_statements), and the intake rate
-fell by a fifth. Pacing by the folds' own length keeps the share they take, whatever the
-density; a dense town's folds come less often and each takes more points."""
+(and :data:`FOLD_EVERY_S` at least, but no later than :data:`FOLD_GAP_MAX_S`). A fold's cost
+follows the density of points around the new ones, not their number, so a fixed pace made
+every referral dearer as the open backlog grew: with 20,000 open referrals in bench.ingest's
+towns the neighbourhood reads cost 0.80 ms of database time a referral against 0.25 ms with
+1,000 (pg_stat_statements), and the intake rate fell by a fifth. Pacing by the folds' own
+length keeps the share they take, whatever the density; a dense town's folds come less often
+and each takes more points."""
 
 FOLD_GAP_MAX_S = 2.0
-"""However slow the last round, the next begins at most this long after it began: under a flood
-a hotspot is at most this much (and a fold) later for a new point; a point that comes alone
-after a quiet spell is folded at once."""
+"""However slow the last round, the next begins at most this long after it ended: under a flood
+a hotspot is at most this much and two folds later for a new point (one under way when it
+came, then its own); a point that comes alone after a quiet spell is folded at once.
+
+Counted from the round's end, not its start: from its start, a round slower than this (a dense
+town's folds under bench.ingest's contact flood took 2-4 s a round) was followed by the next at
+once, so the folds ran without a break whatever :data:`FOLD_SHARE` said, each reading the whole
+town again while the flood wanted the same two cores. Once a fold's merges no longer cost a
+round trip each (``clustering._targets``), its rounds got shorter and so came more often, and
+the contacts stored a second under the flood fell (three alternating runs: 3,062-3,440 against
+3,702-3,937). With the rest after the round, they no longer fell (3,313-4,043 against
+3,645-4,330), and the folds caught up in 5.0-5.6 s after a 20 s flood, against 4.5-8.4 s."""
 
 
 QUIET_S = 0.1
@@ -163,10 +173,10 @@ for a fold this much, not a whole gap (under a flood points arrive every few mil
 def fold_gap(round_s: float) -> float:
     """Seconds from the start of a round of folds that took ``round_s`` to the next one.
 
-    >>> fold_gap(0.01), fold_gap(0.1), fold_gap(1.0)
-    (0.25, 1.0, 2.0)
+    >>> fold_gap(0.01), fold_gap(0.1), fold_gap(1.0), fold_gap(3.0)
+    (0.25, 1.0, 3.0, 5.0)
     """
-    return round(min(FOLD_GAP_MAX_S, max(FOLD_EVERY_S, round_s / FOLD_SHARE)), 6)
+    return round(min(round_s + FOLD_GAP_MAX_S, max(FOLD_EVERY_S, round_s / FOLD_SHARE)), 6)
 
 
 @dataclass
