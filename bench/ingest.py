@@ -4,6 +4,7 @@ the raw asyncpg single-row INSERT rate into the same tables, measured in the sam
     .venv/bin/python -m bench.ingest                      # 20 s a phase, 2 workers, 32 conns
     .venv/bin/python -m bench.ingest --quick              # 5 s a phase
     .venv/bin/python -m bench.ingest --seconds 30 --workers 2 --concurrency 32
+    .venv/bin/python -m bench.ingest --contacts-only      # step 6 alone, 1,000 open
 
 What runs: a fresh database (created on the server of ``DATABASE_URL`` or
 ``.data/database_url``, migrated and seeded, dropped afterwards); the app under uvicorn with
@@ -82,12 +83,16 @@ def main(argv: list[str] | None = None) -> int:
     seconds = args.seconds or (5.0 if args.quick else 20.0)
     server = _server_url()
     small, large = args.backlog
+    phases = (
+        f"the contact phases alone, {small} open referrals"
+        if args.contacts_only
+        else f"{args.rounds} alternating rounds of the referral phases (median reported), "
+        f"backlogs {small} and {large} open referrals"
+    )
     print(
-        f"ingest bench: {seconds:.0f} s a phase after {WARMUP_S:.0f} s warm-up, "
-        f"{args.rounds} alternating rounds of the referral phases (median reported), "
+        f"ingest bench: {seconds:.0f} s a phase after {WARMUP_S:.0f} s warm-up, {phases}, "
         f"{args.workers} uvicorn workers, {args.concurrency} concurrent connections, "
-        f"contact batches of {args.batch}, backlogs {small} and {large} open referrals, "
-        f"cores={os.cpu_count()}"
+        f"contact batches of {args.batch}, cores={os.cpu_count()}"
     )
     results: dict[str, dict[str, Any]] = {}
     with fresh_database(server) as url:
@@ -104,38 +109,10 @@ def main(argv: list[str] | None = None) -> int:
             common = [f"--seconds={seconds}", f"--concurrency={args.concurrency}"]
             cpu = {"db": _postmaster_pid(url), "app": server_pid(base_url)}
             bare_cpu = {"db": cpu["db"], "app": server_pid(bare_base)}
-            results["raw"] = _phase("raw-referrals", [*common, f"--db={raw_url}"], cpu)
-            # The phases compared with each other alternate, round after round, and each is
-            # reported by its median round: on a shared machine one round moves by 30%.
-            own, bare, api = [], [], []
-            for _ in range(args.rounds):
-                hold_open(own_url, bare_url, service=url)
-                own.append(
-                    _phase("own-referrals", [*common, f"--db={own_url}"], cpu, open_in=own_url)
-                )
-                bare.append(
-                    _phase(
-                        "api-referrals", [*common, f"--url={bare_base}"], bare_cpu, open_in=bare_url
-                    )
-                )
-                api.append(_service_round(common, base_url, cpu, url))
-            results["own_small"], results["bare"] = _median(own), _median(bare)
-            results["api_small"] = _median(api)
-            results["pairs_small"] = {"own": _paired(api, own), "bare": _paired(api, bare)}
-            results["paced_small"] = _paced(results["api_small"], common, base_url, cpu, url)
-            hold_open(url, own_url)
-            for target in (url, own_url):
-                top_up(target, large, seed=12)
-            own, api = [], []
-            for _ in range(args.rounds):
-                hold_open(own_url, service=url)
-                own.append(
-                    _phase("own-referrals", [*common, f"--db={own_url}"], cpu, open_in=own_url)
-                )
-                api.append(_service_round(common, base_url, cpu, url))
-            results["own_large"], results["api_large"] = _median(own), _median(api)
-            results["pairs_large"] = {"own": _paired(api, own)}
-            results["paced_large"] = _paced(results["api_large"], common, base_url, cpu, url)
+            if not args.contacts_only:
+                urls = {"service": url, "own": own_url, "bare": bare_url, "raw": raw_url}
+                bases = {"service": base_url, "bare": bare_base}
+                _referral_phases(args, results, common, urls, bases, cpu, bare_cpu)
             # Contacts once: each round adds ~25,000 contacts around a few towns within the
             # hotspot window, and three rounds made the layer so dense (105,000 points) that
             # folds of 1,000 points timed out reading their neighbourhood.
@@ -152,6 +129,47 @@ def main(argv: list[str] | None = None) -> int:
     print()
     _summary(results, args, stored)
     return 0
+
+
+def _referral_phases(
+    args: argparse.Namespace,
+    results: dict[str, dict[str, Any]],
+    common: list[str],
+    urls: dict[str, str],
+    bases: dict[str, str],
+    cpu: dict[str, int],
+    bare_cpu: dict[str, int],
+) -> None:
+    """Steps 1-5: the referral phases at both backlogs, into ``results``."""
+    large = args.backlog[1]
+    url, own_url, bare_url, raw_url = urls["service"], urls["own"], urls["bare"], urls["raw"]
+    base_url, bare_base = bases["service"], bases["bare"]
+    results["raw"] = _phase("raw-referrals", [*common, f"--db={raw_url}"], cpu)
+    # The phases compared with each other alternate, round after round, and each is
+    # reported by its median round: on a shared machine one round moves by 30%.
+    own, bare, api = [], [], []
+    for _ in range(args.rounds):
+        hold_open(own_url, bare_url, service=url)
+        own.append(_phase("own-referrals", [*common, f"--db={own_url}"], cpu, open_in=own_url))
+        bare.append(
+            _phase("api-referrals", [*common, f"--url={bare_base}"], bare_cpu, open_in=bare_url)
+        )
+        api.append(_service_round(common, base_url, cpu, url))
+    results["own_small"], results["bare"] = _median(own), _median(bare)
+    results["api_small"] = _median(api)
+    results["pairs_small"] = {"own": _paired(api, own), "bare": _paired(api, bare)}
+    results["paced_small"] = _paced(results["api_small"], common, base_url, cpu, url)
+    hold_open(url, own_url)
+    for target in (url, own_url):
+        top_up(target, large, seed=12)
+    own, api = [], []
+    for _ in range(args.rounds):
+        hold_open(own_url, service=url)
+        own.append(_phase("own-referrals", [*common, f"--db={own_url}"], cpu, open_in=own_url))
+        api.append(_service_round(common, base_url, cpu, url))
+    results["own_large"], results["api_large"] = _median(own), _median(api)
+    results["pairs_large"] = {"own": _paired(api, own)}
+    results["paced_large"] = _paced(results["api_large"], common, base_url, cpu, url)
 
 
 BARE_APP = "bench.intake_baseline:create_bare_app_from_env"
@@ -210,8 +228,24 @@ def _paced(
 
 
 def _summary(results: dict[str, dict[str, Any]], args: argparse.Namespace, stored: str) -> None:
-    small, large = args.backlog
     r = results
+    referrals = "raw" in r  # not with --contacts-only
+    if referrals:
+        _referral_report(r, args)
+    _report("raw one-row INSERT contacts (baseline)", r["raw_con"])
+    _report(f"POST /v1/contacts:batch ({args.batch}/request)", r["api_con"], r["raw_con"])
+    print(f"  rows in the database afterwards: {stored}")
+    print()
+    print("targets:")
+    if referrals:
+        _referral_targets(r, args)
+    _target("contact rows >= 0.8 x raw row rate", r["api_con"], r["raw_con"], TARGET_CONTACTS)
+    if "burst" in r:
+        _burst_report(r["burst"])
+
+
+def _referral_report(r: dict[str, dict[str, Any]], args: argparse.Namespace) -> None:
+    small, large = args.backlog
     _report("raw one-row INSERT referrals (context)", r["raw"])
     _report(f"own SQL through asyncpg, {small} open (database-bound limit)", r["own_small"])
     _report("bare Litestar + msgspec handler, same SQL (framework floor)", r["bare"])
@@ -222,11 +256,10 @@ def _summary(results: dict[str, dict[str, Any]], args: argparse.Namespace, store
     _report(f"POST /v1/referrals, {large} open", r["api_large"], r["raw"])
     _runs_report(f"{large} open", r["api_large"].get("runs"))
     _paced_report(f"{large} open", r["paced_large"])
-    _report("raw one-row INSERT contacts (baseline)", r["raw_con"])
-    _report(f"POST /v1/contacts:batch ({args.batch}/request)", r["api_con"], r["raw_con"])
-    print(f"  rows in the database afterwards: {stored}")
-    print()
-    print("targets:")
+
+
+def _referral_targets(r: dict[str, dict[str, Any]], args: argparse.Namespace) -> None:
+    small, large = args.backlog
     for label, api, own, paced, pairs in (
         (f"{small} open", r["api_small"], r["own_small"], r["paced_small"], r["pairs_small"]),
         (f"{large} open", r["api_large"], r["own_large"], r["paced_large"], r["pairs_large"]),
@@ -254,9 +287,6 @@ def _summary(results: dict[str, dict[str, Any]], args: argparse.Namespace, store
             paced,
         )
     _target(f"referrals {large} open >= 0.9 x {small} open", r["api_large"], r["api_small"], 0.9)
-    _target("contact rows >= 0.8 x raw row rate", r["api_con"], r["raw_con"], TARGET_CONTACTS)
-    if "burst" in r:
-        _burst_report(r["burst"])
 
 
 def _last_run(url: str) -> int:
@@ -392,6 +422,9 @@ def _parser() -> argparse.ArgumentParser:
         help="open referrals in the database for the two referral runs (default 1000,20000)",
     )
     p.add_argument("--no-burst", action="store_true", help="skip the end-of-shift burst")
+    p.add_argument(
+        "--contacts-only", action="store_true", help="only the contact phases (1,000 open)"
+    )
     p.add_argument(
         "--rounds", type=int, default=3, help="alternating rounds of the referral phases (median)"
     )
