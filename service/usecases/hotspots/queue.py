@@ -150,19 +150,21 @@ towns the neighbourhood reads cost 0.80 ms of database time a referral against 0
 length keeps the share they take, whatever the density; a dense town's folds come less often
 and each takes more points."""
 
-FOLD_GAP_MAX_S = 2.0
+FOLD_GAP_MAX_S = 5.0
 """However slow the last round, the next begins at most this long after it ended: under a flood
 a hotspot is at most this much and two folds later for a new point (one under way when it
-came, then its own); a point that comes alone after a quiet spell is folded at once.
+came, then its own); a point that comes alone after a quiet spell is folded at once, and the
+last points of a flood once arrivals have been quiet for :data:`QUIET_S`.
 
-Counted from the round's end, not its start: from its start, a round slower than this (a dense
-town's folds under bench.ingest's contact flood took 2-4 s a round) was followed by the next at
-once, so the folds ran without a break whatever :data:`FOLD_SHARE` said, each reading the whole
-town again while the flood wanted the same two cores. Once a fold's merges no longer cost a
-round trip each (``clustering._targets``), its rounds got shorter and so came more often, and
-the contacts stored a second under the flood fell (three alternating runs: 3,062-3,440 against
-3,702-3,937). With the rest after the round, they no longer fell (3,313-4,043 against
-3,645-4,330), and the folds caught up in 5.0-5.6 s after a 20 s flood, against 4.5-8.4 s."""
+Until 2026-11-29 it was 2 s counted from the round's start, so a round slower than that (a
+dense town's folds under bench.ingest's contact flood took 2-4 s a round) was followed by the
+next at once: the folds ran without a break whatever :data:`FOLD_SHARE` said, each reading
+the whole town again while the flood wanted the same two cores. That was hidden while a
+fold's merges cost a round trip each (``clustering._targets``) and its rounds mostly waited;
+once they did not, 2 s from a round's end still left the flood slower (``bench.ingest
+--contacts-only``, alternating with the code before both changes: contacts a second under the
+flood 3,348-3,728 against 3,700-4,338, sustained ratio 0.647-0.669 against 0.707-0.795); with
+5 s, 3,795-3,840 and 0.701-0.798."""
 
 
 QUIET_S = 0.1
@@ -173,8 +175,8 @@ for a fold this much, not a whole gap (under a flood points arrive every few mil
 def fold_gap(round_s: float) -> float:
     """Seconds from the start of a round of folds that took ``round_s`` to the next one.
 
-    >>> fold_gap(0.01), fold_gap(0.1), fold_gap(1.0), fold_gap(3.0)
-    (0.25, 1.0, 3.0, 5.0)
+    >>> fold_gap(0.01), fold_gap(0.1), fold_gap(0.3), fold_gap(3.0)
+    (0.25, 1.0, 3.0, 8.0)
     """
     return round(min(round_s + FOLD_GAP_MAX_S, max(FOLD_EVERY_S, round_s / FOLD_SHARE)), 6)
 
