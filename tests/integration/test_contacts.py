@@ -227,7 +227,8 @@ def test_a_location_outside_great_britain_is_rejected_alone(client, sql, staff):
 def test_a_batch_of_new_contacts_for_own_team_looks_up_nothing_it_knows(client, sql, staff):
     """The worker's own team was read with them for this request, and a batch whose contacts
     are all new has no stored hashes to compare: neither is looked up (a round trip each, on
-    every batch of a shift's sync). A team the user is not in is still checked."""
+    every batch of a shift's sync), and no savepoint is set around the batch (two round trips).
+    A team the user is not in is still checked."""
     statements: list[str] = []
 
     def record(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
@@ -244,6 +245,7 @@ def test_a_batch_of_new_contacts_for_own_team_looks_up_nothing_it_knows(client, 
     assert statements, "the listener saw the batch's statements"
     assert not [s for s in statements if "FROM teams WHERE id = ANY" in s]
     assert not [s for s in statements if "content_hash FROM contacts" in s]
+    assert not [s for s in statements if "SAVEPOINT" in s]  # the batch is its transaction
     nowhere = client.post(
         "/v1/contacts:batch",
         json={"items": [contact(team_id=999_999)]},

@@ -1,9 +1,10 @@
 """Outreach contacts from the phone app, sent in offline batches.
 
-Each item is applied on its own (a savepoint each): ``created``; ``duplicate`` when the same
-id arrives again with the same content (a re-sent batch: nothing changes); ``conflict`` when
-the id is reused for other content (nothing is overwritten); ``rejected`` when the item breaks
-a rule (scope, unknown referral). A batch cut off half way and sent again creates nothing twice.
+Each item has its own result, and one item's fault never fails the others: ``created``;
+``duplicate`` when the same id arrives again with the same content (a re-sent batch: nothing
+changes); ``conflict`` when the id is reused for other content (nothing is overwritten);
+``rejected`` when the item breaks a rule (scope, unknown referral). A batch cut off half way
+and sent again creates nothing twice.
 
 A contact may name a referral or a person only when the sender may see it
 (``service.access``: the referral rule, and the person rule of ``service.db.persons``); one
@@ -167,13 +168,15 @@ def _rejected(item: ContactIn, exc: ServiceError) -> ContactItemResult:
 
 async def apply_batch(runtime: Runtime, user: StaffUser, batch: ContactBatch) -> ContactBatchResult:
     await ensure_loaded(runtime)
-    async with transaction(runtime.sessions) as session:
-        try:
-            async with session.begin_nested():
-                results = await _apply_together(runtime, session, user, batch.items)
-        except IntegrityError:
-            # A person or team named by an item went away between the checks and the write:
-            # apply the items one at a time, each rejected or stored on its own.
+    try:
+        async with transaction(runtime.sessions) as session:
+            results = await _apply_together(runtime, session, user, batch.items)
+    except IntegrityError:
+        # A person or team named by an item went away between the checks and the write: the
+        # batch's transaction rolled back, and a new one applies the items one at a time, each
+        # rejected or stored on its own. (Not a savepoint around the batch in one transaction:
+        # that cost every batch two more round trips for a race a day at most.)
+        async with transaction(runtime.sessions) as session:
             results = await _apply_one_by_one(runtime, session, user, batch.items)
     created = {r.id for r in results if r.result == "created"}
     for item in batch.items:
