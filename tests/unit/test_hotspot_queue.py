@@ -220,10 +220,10 @@ def test_the_updater_stops_when_cancelled_just_as_a_point_wakes_it():
     asyncio.run(go())
 
 
-def test_slow_folds_come_less_often_and_each_takes_more():
-    """Under a flood a round of folds is followed by a rest in proportion to its length
-    (``fold_gap``): a dense town's folds, which cost more, keep the share of time they take."""
-    fold_s = 0.06
+def flood(fold_s: float, seconds: float) -> tuple[list[float], list[int]]:
+    """Points arriving every 5 ms for ``seconds`` while each fold takes ``fold_s``: when the
+    folds began, while points kept arriving (once they stop, the last fold comes after
+    QUIET_S), and how many points each took."""
 
     async def go() -> tuple[list[float], list[int], float]:
         updater, queue = HotspotUpdater(), FakeQueue()
@@ -239,17 +239,23 @@ def test_slow_folds_come_less_often_and_each_takes_more():
 
         task = asyncio.create_task(updater.run(apply))
         await asyncio.sleep(0)
-        end = time.monotonic() + 1.6
+        end = time.monotonic() + seconds
         while time.monotonic() < end:
             queue.store(updater)
             await asyncio.sleep(0.005)
-        await asyncio.sleep(fold_gap(fold_s) + fold_s)
         task.cancel()
         return starts, sizes, end
 
     starts, sizes, end = asyncio.run(go())
-    # while points keep arriving (once they stop, the last fold comes after QUIET_S)
-    gaps = [b - a for a, b in pairwise(t for t in starts if t < end)]
+    return [t for t in starts if t < end], sizes
+
+
+def test_slow_folds_come_less_often_and_each_takes_more():
+    """Under a flood a round of folds is followed by a rest in proportion to its length
+    (``fold_gap``): a dense town's folds, which cost more, keep the share of time they take."""
+    fold_s = 0.06
+    starts, sizes = flood(fold_s, 1.6)
+    gaps = [b - a for a, b in pairwise(starts)]
     assert fold_gap(fold_s) >= 2 * FOLD_EVERY_S  # slow enough for the pace to matter
     assert len(gaps) >= 2, starts
     assert min(gaps) >= fold_gap(fold_s) - 0.005, gaps  # not one fold every FOLD_EVERY_S
@@ -262,28 +268,8 @@ def test_a_round_longer_than_the_longest_gap_is_still_followed_by_a_rest(monkeyp
     without a break (here the longest gap is shortened so that the test takes a second)."""
     monkeypatch.setattr(queue_module, "FOLD_GAP_MAX_S", 0.1)
     fold_s = 0.15  # longer than the longest gap
-
-    async def go() -> tuple[list[float], float]:
-        updater, queue = HotspotUpdater(), FakeQueue()
-        starts: list[float] = []
-
-        async def apply(layer: str, _: Summaries) -> bool:
-            if queue.take():
-                starts.append(time.monotonic())
-                await asyncio.sleep(fold_s)
-            return False
-
-        task = asyncio.create_task(updater.run(apply))
-        await asyncio.sleep(0)
-        end = time.monotonic() + 1.2
-        while time.monotonic() < end:
-            queue.store(updater)
-            await asyncio.sleep(0.005)
-        task.cancel()
-        return starts, end
-
-    starts, end = asyncio.run(go())
-    gaps = [b - a for a, b in pairwise(t for t in starts if t < end)]
+    starts, _ = flood(fold_s, 1.2)
+    gaps = [b - a for a, b in pairwise(starts)]
     assert len(gaps) >= 2, starts
     assert min(gaps) >= fold_s + 0.1 - 0.005, gaps  # a rest after every round, not 0.15 s
 
