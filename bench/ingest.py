@@ -49,7 +49,7 @@ import sys
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -98,21 +98,34 @@ def main(argv: list[str] | None = None) -> int:
     with fresh_database(server) as url:
         top_up(url, small, seed=11)
         prepare_assignments(url)
-        with (
-            clone_database(server, url, "raw") as raw_url,
-            clone_database(server, url, "own") as own_url,
-            clone_database(server, url, "bare") as bare_url,
-            serve(url, args.workers) as base_url,
-            serve(bare_url, args.workers, app=BARE_APP) as bare_base,
-        ):
+        with ExitStack() as stack:
+            raw_url = stack.enter_context(clone_database(server, url, "raw"))
+            # the referral baselines' copies, taken before the service connects (a database
+            # being accessed cannot be a template); with --contacts-only, neither they nor the
+            # bare server exist
+            copies = [
+                stack.enter_context(clone_database(server, url, suffix))
+                for suffix in ([] if args.contacts_only else ["own", "bare"])
+            ]
+            base_url = stack.enter_context(serve(url, args.workers))
             token = _token(base_url)
             common = [f"--seconds={seconds}", f"--concurrency={args.concurrency}"]
             cpu = {"db": _postmaster_pid(url), "app": server_pid(base_url)}
-            bare_cpu = {"db": cpu["db"], "app": server_pid(bare_base)}
-            if not args.contacts_only:
-                urls = {"service": url, "own": own_url, "bare": bare_url, "raw": raw_url}
-                bases = {"service": base_url, "bare": bare_base}
-                _referral_phases(args, results, common, urls, bases, cpu, bare_cpu)
+            if copies:
+                own_url, bare_url = copies
+                bare_base = stack.enter_context(serve(bare_url, args.workers, app=BARE_APP))
+                _referral_phases(
+                    args,
+                    results,
+                    common,
+                    cpu,
+                    url=url,
+                    base_url=base_url,
+                    raw_url=raw_url,
+                    own_url=own_url,
+                    bare_url=bare_url,
+                    bare_base=bare_base,
+                )
             # Contacts once: each round adds ~25,000 contacts around a few towns within the
             # hotspot window, and three rounds made the layer so dense (105,000 points) that
             # folds of 1,000 points timed out reading their neighbourhood.
@@ -135,15 +148,19 @@ def _referral_phases(
     args: argparse.Namespace,
     results: dict[str, dict[str, Any]],
     common: list[str],
-    urls: dict[str, str],
-    bases: dict[str, str],
     cpu: dict[str, int],
-    bare_cpu: dict[str, int],
+    *,
+    url: str,
+    base_url: str,
+    raw_url: str,
+    own_url: str,
+    bare_url: str,
+    bare_base: str,
 ) -> None:
-    """Steps 1-5: the referral phases at both backlogs, into ``results``."""
+    """Steps 1-5: the referral phases at both backlogs, into ``results`` (the service's
+    database and server, and the baselines' copies and bare server)."""
     large = args.backlog[1]
-    url, own_url, bare_url, raw_url = urls["service"], urls["own"], urls["bare"], urls["raw"]
-    base_url, bare_base = bases["service"], bases["bare"]
+    bare_cpu = {"db": cpu["db"], "app": server_pid(bare_base)}
     results["raw"] = _phase("raw-referrals", [*common, f"--db={raw_url}"], cpu)
     # The phases compared with each other alternate, round after round, and each is
     # reported by its median round: on a shared machine one round moves by 30%.
