@@ -411,6 +411,13 @@ def _paced_report(label: str, r: dict[str, Any]) -> None:
     errors = f"; {r['errors']} errors {r['statuses']}" if r["errors"] else ""
     if "open_at_start" in r:
         errors += f"; {r['open_at_start']} open at its start"
+    slow = r.get("slow", {})
+    if slow.get("count"):
+        errors += (
+            f"; {slow['count']} over {TARGET_P99_MS:.0f} ms, in {slow['seconds']} of "
+            f"{r['seconds']:.0f} seconds ({slow['worst_count']} in second {slow['worst_second']}, "
+            f"up to {slow['worst_ms']:.0f} ms)"
+        )
     print(
         f"    open loop ({label}): {r['rate']:.0f} referrals/s offered, p50 {r['p50_ms']:.1f} ms, "
         f"p99 {r['p99_ms']:.1f} ms from when each was due ({r['requests']} requests){errors}"
@@ -1004,6 +1011,7 @@ async def paced_referrals(args: argparse.Namespace) -> dict[str, Any]:
     for client in clients:
         idle.put_nowait(client)
     latencies: list[float] = []
+    due_at: list[float] = []  # seconds into the measured part, as latencies
     statuses: dict[str, int] = {}
     start = time.perf_counter()
     measure_from = start + WARMUP_S
@@ -1023,6 +1031,7 @@ async def paced_referrals(args: argparse.Namespace) -> dict[str, Any]:
             idle.put_nowait(client)
         if due >= measure_from:
             latencies.append(time.perf_counter() - due)
+            due_at.append(due - measure_from)
             if status != 201:
                 statuses[str(status)] = statuses.get(str(status), 0) + 1
 
@@ -1044,6 +1053,28 @@ async def paced_referrals(args: argparse.Namespace) -> dict[str, Any]:
         "errors": sum(statuses.values()),
         "statuses": statuses,
         "all_requests": total,
+        "slow": slow_seconds(due_at, list(lat_ms), TARGET_P99_MS),
+    }
+
+
+def slow_seconds(due_at: list[float], lat_ms: list[float], over_ms: float) -> dict[str, Any]:
+    """Where an open loop's slow answers fell: how many took over ``over_ms``, in how many
+    distinct seconds of the phase (by when each was due), and the second with the most. A
+    p99 over target from one stall (a collection, a vacuum, a long fold) crowds into a second
+    or two; a loaded service spreads it over the whole phase."""
+    per_second: dict[int, list[float]] = {}
+    for due, ms in zip(due_at, lat_ms, strict=True):
+        if ms > over_ms:
+            per_second.setdefault(int(due), []).append(ms)
+    if not per_second:
+        return {"count": 0, "seconds": 0}
+    worst = max(per_second, key=lambda s: (len(per_second[s]), max(per_second[s])))
+    return {
+        "count": sum(len(v) for v in per_second.values()),
+        "seconds": len(per_second),
+        "worst_second": worst,
+        "worst_count": len(per_second[worst]),
+        "worst_ms": max(per_second[worst]),
     }
 
 

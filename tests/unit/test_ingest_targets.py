@@ -1,10 +1,11 @@
-"""bench.ingest's verdicts: a target is MET only when the round-by-round ratios agree."""
+"""bench.ingest's verdicts: a target is MET only when the round-by-round ratios agree; where an
+open loop's slow answers fell."""
 
 from __future__ import annotations
 
 import pytest
 
-from bench.ingest import _paired, _target
+from bench.ingest import _paced_report, _paired, _target, slow_seconds
 
 
 def _round(rate: float) -> dict[str, float | int]:
@@ -35,3 +36,28 @@ def test_met_when_both_agree(capsys: pytest.CaptureFixture[str]) -> None:
     api, bare = [_round(450), _round(420)], [_round(500), _round(500)]
     _target("t", api[0], bare[0], 0.8, _paired(api, bare))
     assert capsys.readouterr().out.rstrip().endswith("-> MET")
+
+
+def test_slow_answers_are_placed_in_the_seconds_they_were_due() -> None:
+    due = [0.1, 0.5, 3.2, 3.4, 3.9, 3.95, 7.0, 9.99]
+    lat = [10.0, 80.0, 60.0, 250.0, 120.0, 49.0, 51.0, 20.0]
+    assert slow_seconds(due, lat, 50.0) == {
+        "count": 5,
+        "seconds": 3,
+        "worst_second": 3,
+        "worst_count": 3,
+        "worst_ms": 250.0,
+    }
+    assert slow_seconds(due, lat, 300.0) == {"count": 0, "seconds": 0}
+
+
+def test_the_open_loop_report_says_where_its_slow_answers_fell(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    base = {"rate": 150.0, "p50_ms": 8.0, "p99_ms": 90.0, "requests": 3000, "errors": 0}
+    slow = {"count": 41, "seconds": 2, "worst_second": 12, "worst_count": 37, "worst_ms": 212.4}
+    _paced_report("1000 open", {**base, "seconds": 20.0, "slow": slow})
+    out = capsys.readouterr().out
+    assert "41 over 50 ms, in 2 of 20 seconds (37 in second 12, up to 212 ms)" in out
+    _paced_report("1000 open", {**base, "seconds": 20.0, "slow": {"count": 0, "seconds": 0}})
+    assert "over 50 ms" not in capsys.readouterr().out
