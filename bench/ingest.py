@@ -416,7 +416,7 @@ def _paced_report(label: str, r: dict[str, Any]) -> None:
         errors += (
             f"; {slow['count']} over {TARGET_P99_MS:.0f} ms, in {slow['seconds']} of "
             f"{r['seconds']:.0f} seconds ({slow['worst_count']} in second {slow['worst_second']}, "
-            f"up to {slow['worst_ms']:.0f} ms)"
+            f"from {slow['worst_at']}, up to {slow['worst_ms']:.0f} ms)"
         )
     print(
         f"    open loop ({label}): {r['rate']:.0f} referrals/s offered, p50 {r['p50_ms']:.1f} ms, "
@@ -1015,6 +1015,7 @@ async def paced_referrals(args: argparse.Namespace) -> dict[str, Any]:
     statuses: dict[str, int] = {}
     start = time.perf_counter()
     measure_from = start + WARMUP_S
+    measure_from_utc = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=WARMUP_S)
     total = int((WARMUP_S + args.seconds) * args.rate)
 
     async def one(n: int, due: float) -> None:
@@ -1053,15 +1054,18 @@ async def paced_referrals(args: argparse.Namespace) -> dict[str, Any]:
         "errors": sum(statuses.values()),
         "statuses": statuses,
         "all_requests": total,
-        "slow": slow_seconds(due_at, list(lat_ms), TARGET_P99_MS),
+        "slow": slow_seconds(due_at, list(lat_ms), TARGET_P99_MS, measure_from_utc),
     }
 
 
-def slow_seconds(due_at: list[float], lat_ms: list[float], over_ms: float) -> dict[str, Any]:
+def slow_seconds(
+    due_at: list[float], lat_ms: list[float], over_ms: float, start: dt.datetime
+) -> dict[str, Any]:
     """Where an open loop's slow answers fell: how many took over ``over_ms``, in how many
-    distinct seconds of the phase (by when each was due), and the second with the most. A
-    p99 over target from one stall (a collection, a vacuum, a long fold) crowds into a second
-    or two; a loaded service spreads it over the whole phase."""
+    distinct seconds of the phase (by when each was due, counted from ``start``), and the
+    second with the most, with its clock time to find in the server's logs. A p99 over target
+    from one stall (a collection, a vacuum, a long fold) crowds into a second or two; a
+    loaded service spreads it over the whole phase."""
     per_second: dict[int, list[float]] = {}
     for due, ms in zip(due_at, lat_ms, strict=True):
         if ms > over_ms:
@@ -1075,6 +1079,7 @@ def slow_seconds(due_at: list[float], lat_ms: list[float], over_ms: float) -> di
         "worst_second": worst,
         "worst_count": len(per_second[worst]),
         "worst_ms": max(per_second[worst]),
+        "worst_at": (start + dt.timedelta(seconds=worst)).strftime("%H:%M:%S UTC"),
     }
 
 

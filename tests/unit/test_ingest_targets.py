@@ -3,6 +3,8 @@ open loop's slow answers fell."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from bench.ingest import _paced_report, _paired, _target, slow_seconds
@@ -41,14 +43,16 @@ def test_met_when_both_agree(capsys: pytest.CaptureFixture[str]) -> None:
 def test_slow_answers_are_placed_in_the_seconds_they_were_due() -> None:
     due = [0.1, 0.5, 3.2, 3.4, 3.9, 3.95, 7.0, 9.99]
     lat = [10.0, 80.0, 60.0, 250.0, 120.0, 49.0, 51.0, 20.0]
-    assert slow_seconds(due, lat, 50.0) == {
+    start = dt.datetime(2026, 11, 29, 4, 35, 58, 500_000, tzinfo=dt.UTC)
+    assert slow_seconds(due, lat, 50.0, start) == {
         "count": 5,
         "seconds": 3,
         "worst_second": 3,
         "worst_count": 3,
         "worst_ms": 250.0,
+        "worst_at": "04:36:01 UTC",
     }
-    assert slow_seconds(due, lat, 300.0) == {"count": 0, "seconds": 0}
+    assert slow_seconds(due, lat, 300.0, start) == {"count": 0, "seconds": 0}
 
 
 def test_the_open_loop_report_says_where_its_slow_answers_fell(
@@ -56,8 +60,10 @@ def test_the_open_loop_report_says_where_its_slow_answers_fell(
 ) -> None:
     base = {"rate": 150.0, "p50_ms": 8.0, "p99_ms": 90.0, "requests": 3000, "errors": 0}
     slow = {"count": 41, "seconds": 2, "worst_second": 12, "worst_count": 37, "worst_ms": 212.4}
+    slow["worst_at"] = "04:36:10 UTC"
     _paced_report("1000 open", {**base, "seconds": 20.0, "slow": slow})
     out = capsys.readouterr().out
-    assert "41 over 50 ms, in 2 of 20 seconds (37 in second 12, up to 212 ms)" in out
+    where = "(37 in second 12, from 04:36:10 UTC, up to 212 ms)"
+    assert f"41 over 50 ms, in 2 of 20 seconds {where}" in out
     _paced_report("1000 open", {**base, "seconds": 20.0, "slow": {"count": 0, "seconds": 0}})
     assert "over 50 ms" not in capsys.readouterr().out
